@@ -1,0 +1,19 @@
+/* Every subcommand of the `clipbench` binary. Each lives in the stage it
+ * belongs to (core/cli, experiments, sweeps, results) and has the signature of
+ * main: argv[0] is the subcommand name. A command returns 0 on success; on
+ * failure it returns non-zero with cb_error() set, and main prints that one
+ * line. */
+#ifndef CB_CLI_COMMANDS_H
+#define CB_CLI_COMMANDS_H
+
+typedef int (*cb_cmd_fn)(int argc, char **argv);
+
+typedef struct {
+  const char *name;
+  cb_cmd_fn fn;
+  const char *summary;
+} cb_command;
+
+int cb_cmd_model(int argc, char **argv);
+
+#endif

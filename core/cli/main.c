@@ -1,0 +1,49 @@
+/* clipbench: git-style dispatcher. Each subcommand parses its own options. */
+#include <stdio.h>
+#include <string.h>
+
+#include "core/base/error.h"
+#include "core/cli/commands.h"
+
+static const cb_command COMMANDS[] = {
+    {"model", cb_cmd_model, "print a model's layer table and parameter count"},
+};
+
+static const int N_COMMANDS = (int)(sizeof COMMANDS / sizeof COMMANDS[0]);
+
+static void usage(FILE *f) {
+  fprintf(f, "usage: clipbench <command> [options]   (clipbench <command> --help)\n\n");
+  fprintf(f, "clipbench %s (%s): benchmarks gradient clipping for DP-SGD on image segmentation.\n\n",
+          CB_VERSION, CB_GIT_REV);
+  fprintf(f, "commands:\n");
+  for (int i = 0; i < N_COMMANDS; i++)
+    fprintf(f, "  %-10s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return 2;
+  }
+  const char *cmd = argv[1];
+  if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+    usage(stdout);
+    return 0;
+  }
+  if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+    printf("clipbench %s (%s)\n", CB_VERSION, CB_GIT_REV);
+    return 0;
+  }
+  for (int i = 0; i < N_COMMANDS; i++) {
+    if (strcmp(cmd, COMMANDS[i].name) != 0) continue;
+    cb_error_clear();
+    int rc = COMMANDS[i].fn(argc - 1, argv + 1);
+    if (rc != 0) {
+      fprintf(stderr, "clipbench %s: error: %s\n", cmd, cb_last_error());
+      return rc > 0 && rc < 126 ? rc : 1;
+    }
+    return 0;
+  }
+  fprintf(stderr, "clipbench: unknown command '%s' (run clipbench --help for the list)\n", cmd);
+  return 2;
+}

@@ -1,0 +1,21 @@
+/* The model options every subcommand that builds a model shares:
+ * --arch --width --depth --classes --groups --bias --up (and --in-channels).
+ * Unset options take the architecture's defaults (the study's shapes). */
+#ifndef CB_MODELS_MODEL_OPTS_H
+#define CB_MODELS_MODEL_OPTS_H
+
+#include "core/base/cli.h"
+#include "core/nn/model.h"
+
+typedef struct {
+  int arch, width, depth, classes, groups, bias, up, in_channels;
+} cb_model_opts;
+
+void cb_model_opts_add(cb_cli *c, cb_model_opts *o);
+/* Turns parsed options into a resolved, validated config. */
+int cb_model_opts_resolve(const cb_model_opts *o, cb_model_cfg *cfg);
+
+/* Accepted spellings of booleans on the command line (index % 2 = value). */
+extern const char *const CB_BOOL_CHOICES[];
+
+#endif

@@ -1,0 +1,301 @@
+/* Model lifetime, buffers, and the forward/backward drivers. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/base/error.h"
+#include "core/kernels/philox.h"
+#include "core/nn/layers.h"
+
+cb_model *cb_model_create(const cb_backend *be, const cb_model_cfg *cfg_in, int H, int W) {
+  cb_model_cfg cfg = *cfg_in;
+  cb_model_cfg_resolve(&cfg);
+  if (cb_model_cfg_validate(&cfg)) return NULL;
+  int f = 1 << cfg.depth;
+  if (H < f || W < f || H % f || W % f) {
+    cb_error("image size %dx%d must be a positive multiple of %d for depth %d (each level "
+             "halves it); choose e.g. %dx%d",
+             H, W, f, cfg.depth, (H + f - 1) / f * f, (W + f - 1) / f * f);
+    return NULL;
+  }
+  cb_model *m = cb_calloc(1, sizeof *m, "model");
+  if (!m) return NULL;
+  m->be = be;
+  m->cfg = cfg;
+  m->H = H;
+  m->W = W;
+  m->loss = (cb_loss_cfg){1.0f, 1.0f, 1.0f};
+  int rc = cfg.arch == CB_ARCH_UNET ? cb_build_unet(m) : cb_build_nested_unet(m);
+  if (rc) {
+    cb_model_free(m);
+    return NULL;
+  }
+  return m;
+}
+
+int64_t cb_node_work_floats(const cb_model *m, const cb_node *nd, int max_batch) {
+  (void)max_batch;
+  const cb_node *in = &m->nodes[nd->in[0]];
+  if (nd->kind == CB_NODE_CONV) return (int64_t)in->C * nd->k * nd->k * nd->H * nd->W;
+  if (nd->kind == CB_NODE_CONVT) return (int64_t)nd->C * 4 * in->H * in->W;
+  return 0;
+}
+
+typedef struct {
+  char *base;
+  size_t off, cap;
+} bump;
+
+static void *take(bump *b, size_t bytes) {
+  size_t o = (b->off + 63) & ~(size_t)63;
+  b->off = o + bytes;
+  return b->base ? b->base + o : NULL;
+}
+
+/* Lays out every per-batch buffer; with b->base == NULL it only measures. */
+static void layout(cb_model *m, bump *b) {
+  int N = m->max_batch, K = m->cfg.classes;
+  int64_t T = (int64_t)m->H * m->W;
+  int64_t max_rows = 1;
+  for (int i = 0; i < m->n_nodes; i++) {
+    cb_node *nd = &m->nodes[i];
+    size_t sz = (size_t)N * cb_node_size(nd) * sizeof(float);
+    nd->out = take(b, sz);
+    nd->dout = nd->kind == CB_NODE_INPUT ? NULL : take(b, sz);
+    if (nd->kind == CB_NODE_GN) {
+      nd->aux0 = take(b, (size_t)4 * N * nd->groups * sizeof(float));
+      nd->aux1 = NULL;
+    }
+    if (nd->kind == CB_NODE_MAXPOOL) nd->idx = take(b, (size_t)N * cb_node_size(nd));
+    if (nd->kind == CB_NODE_GN && 2 * nd->C > max_rows) max_rows = 2 * nd->C;
+    if ((nd->kind == CB_NODE_CONV || nd->kind == CB_NODE_CONVT) && nd->C > max_rows)
+      max_rows = nd->C;
+  }
+  m->input = m->nodes[0].out;
+  m->labels = take(b, (size_t)N * T);
+  m->probs = take(b, (size_t)N * K * T * sizeof(float));
+  m->nll = take(b, (size_t)N * T * sizeof(float));
+  m->loss_stats = take(b, (size_t)N * K * 3 * sizeof(float));
+  m->loss_ce = take(b, (size_t)N * sizeof(float));
+  int64_t work = 1;
+  for (int i = 0; i < m->n_nodes; i++) {
+    int64_t w = cb_node_work_floats(m, &m->nodes[i], N);
+    if (w > work) work = w;
+  }
+  m->work_floats = (size_t)work;
+  m->work = take(b, (size_t)work * sizeof(float));
+  m->tmp_rows = take(b, (size_t)N * max_rows * sizeof(float));
+  m->coef_dev = take(b, (size_t)N * sizeof(float));
+  m->part_len = (size_t)N * 64;
+  m->part = take(b, m->part_len * sizeof(double));
+}
+
+int cb_model_alloc(cb_model *m, int max_batch) {
+  if (max_batch < 1) return cb_error("batch size must be at least 1");
+  m->max_batch = max_batch;
+  m->bytes_params = (size_t)m->n_params * sizeof(float);
+  m->params = m->be->alloc(m->be, m->bytes_params, "parameters");
+  if (!m->params) return -1;
+  m->grads = m->be->alloc(m->be, m->bytes_params, "gradients");
+  if (!m->grads) return -1;
+  m->be->zero(m->be, m->grads, m->bytes_params);
+  bump b = {0};
+  layout(m, &b);
+  m->bytes_activations = b.off;
+  b.base = m->be->alloc(m->be, b.off, "activations");
+  if (!b.base) {
+    char why[CB_ERRMSG_MAX / 2];
+    snprintf(why, sizeof why, "%s", cb_last_error());
+    return cb_error("%s (activations for a batch of %d images of %dx%d; lower "
+                    "max_physical_batch)",
+                    why, max_batch, m->H, m->W);
+  }
+  b.off = 0;
+  layout(m, &b); /* the arena starts at nodes[0].out, which cb_model_free releases */
+  m->be->zero(m->be, b.base, m->bytes_activations);
+  m->host_loss = cb_calloc((size_t)max_batch, sizeof(float), "losses");
+  m->host_ce = cb_calloc((size_t)max_batch, sizeof(float), "losses");
+  if (!m->host_loss || !m->host_ce) return -1;
+  return 0;
+}
+
+void cb_model_free(cb_model *m) {
+  if (!m) return;
+  if (m->params) m->be->free(m->be, m->params);
+  if (m->grads) m->be->free(m->be, m->grads);
+  /* The activation arena starts at the first node's output buffer. */
+  if (m->n_nodes && m->nodes[0].out) m->be->free(m->be, (char *)m->nodes[0].out);
+  free(m->host_loss);
+  free(m->host_ce);
+  free(m->nodes);
+  free(m->tensors);
+  free(m);
+}
+
+void cb_model_init_params(cb_model *m, uint64_t seed) {
+  float *h = cb_malloc((size_t)m->n_params * sizeof(float), "initial parameters");
+  if (!h) abort();
+  for (int t = 0; t < m->n_tensors; t++) {
+    const cb_tensor *ts = &m->tensors[t];
+    const cb_node *nd = &m->nodes[ts->node];
+    float *p = h + ts->offset;
+    if (nd->kind == CB_NODE_GN) {
+      for (int64_t j = 0; j < ts->numel; j++) p[j] = ts->is_bias ? 0.0f : 1.0f;
+      continue;
+    }
+    /* PyTorch: fan_in = weight.size(1) * k * k, also for ConvTranspose2d
+     * (whose dim 1 is Cout). Kaiming-uniform(a=sqrt 5) and the bias rule
+     * both give the bound 1/sqrt(fan_in). */
+    const cb_tensor *wt = &m->tensors[nd->w_tensor];
+    double fan_in = (double)wt->shape[1] * wt->shape[2] * wt->shape[3];
+    double bound = 1.0 / sqrt(fan_in);
+    for (int64_t j = 0; j < ts->numel; j++) {
+      double u = cb_uniform(seed, CB_STREAM_INIT, (uint32_t)t, (uint64_t)j);
+      p[j] = (float)((2.0 * u - 1.0) * bound);
+    }
+  }
+  m->be->upload(m->be, m->params, h, (size_t)m->n_params * sizeof(float));
+  free(h);
+}
+
+static void node_forward(cb_model *m, cb_node *nd, int n) {
+  switch (nd->kind) {
+  case CB_NODE_INPUT: break;
+  case CB_NODE_CONV: cb_conv_forward(m, nd, n); break;
+  case CB_NODE_CONVT: cb_convt_forward(m, nd, n); break;
+  case CB_NODE_GN: cb_gn_forward(m, nd, n); break;
+  case CB_NODE_RELU: cb_relu_forward(m, nd, n); break;
+  case CB_NODE_MAXPOOL: cb_maxpool_forward(m, nd, n); break;
+  case CB_NODE_UPSAMPLE: cb_upsample_forward(m, nd, n); break;
+  case CB_NODE_CONCAT: cb_concat_forward(m, nd, n); break;
+  }
+}
+
+static void node_backward(cb_model *m, cb_node *nd, int n) {
+  switch (nd->kind) {
+  case CB_NODE_INPUT: break;
+  case CB_NODE_CONV: cb_conv_backward(m, nd, n); break;
+  case CB_NODE_CONVT: cb_convt_backward(m, nd, n); break;
+  case CB_NODE_GN: cb_gn_backward(m, nd, n); break;
+  case CB_NODE_RELU: cb_relu_backward(m, nd, n); break;
+  case CB_NODE_MAXPOOL: cb_maxpool_backward(m, nd, n); break;
+  case CB_NODE_UPSAMPLE: cb_upsample_backward(m, nd, n); break;
+  case CB_NODE_CONCAT: cb_concat_backward(m, nd, n); break;
+  }
+}
+
+void cb_model_forward(cb_model *m, int n) {
+  for (int i = 0; i < m->n_nodes; i++) node_forward(m, &m->nodes[i], n);
+}
+
+void cb_model_loss(cb_model *m, int n) {
+  const cb_node *out = &m->nodes[m->n_nodes - 1];
+  int K = m->cfg.classes, T = m->H * m->W;
+  if (n == 0) return;
+  cb_launch_softmax_nll(m->be, (int64_t)n * T,
+                        (cb_k_softmax_nll){out->out, m->labels, m->probs, m->nll, K, T});
+  cb_launch_loss_reduce(m->be, (int64_t)n * (K + 1),
+                        (cb_k_loss_reduce){m->probs, m->nll, m->labels, m->loss_stats, m->loss_ce,
+                                           K, T});
+  float stats[CB_MAX_CLASSES * 3];
+  m->be->download(m->be, m->host_ce, m->loss_ce, (size_t)n * sizeof(float));
+  for (int i = 0; i < n; i++) {
+    double dice = 0.0;
+    m->be->download(m->be, stats, m->loss_stats + (int64_t)i * K * 3, (size_t)K * 3 * sizeof(float));
+    for (int k = 0; k < K; k++)
+      dice += (2.0 * stats[3 * k] + m->loss.smooth) /
+              ((double)stats[3 * k + 1] + stats[3 * k + 2] + m->loss.smooth);
+    m->host_loss[i] =
+        (float)(m->loss.w_ce * (double)m->host_ce[i] + m->loss.w_dice * (1.0 - dice / K));
+  }
+}
+
+void cb_model_backward(cb_model *m, int n) {
+  cb_node *out = &m->nodes[m->n_nodes - 1];
+  int K = m->cfg.classes, T = m->H * m->W;
+  for (int i = 1; i < m->n_nodes; i++) {
+    cb_node *nd = &m->nodes[i];
+    m->be->zero(m->be, nd->dout, (size_t)n * cb_node_size(nd) * sizeof(float));
+  }
+  if (n == 0) return;
+  cb_launch_loss_bwd(m->be, (int64_t)n * T,
+                     (cb_k_loss_bwd){m->probs, m->loss_stats, m->labels, out->dout, K, T,
+                                     m->loss.w_ce, m->loss.w_dice, m->loss.smooth});
+  for (int i = m->n_nodes - 1; i > 0; i--) node_backward(m, &m->nodes[i], n);
+}
+
+void cb_node_grad_weighted(cb_model *m, int node, int n, const float *host_coef, float *dst,
+                           float beta) {
+  cb_node *nd = &m->nodes[node];
+  switch (nd->kind) {
+  case CB_NODE_CONV: cb_conv_grad_weighted(m, nd, n, host_coef, dst, beta); break;
+  case CB_NODE_CONVT: cb_convt_grad_weighted(m, nd, n, host_coef, dst, beta); break;
+  case CB_NODE_GN: cb_gn_grad_weighted(m, nd, n, host_coef, dst, beta); break;
+  default: break;
+  }
+}
+
+void cb_node_grad_per_sample(cb_model *m, int node, int n, float *out, int64_t ld) {
+  cb_node *nd = &m->nodes[node];
+  switch (nd->kind) {
+  case CB_NODE_CONV: cb_conv_grad_per_sample(m, nd, n, out, ld); break;
+  case CB_NODE_CONVT: cb_convt_grad_per_sample(m, nd, n, out, ld); break;
+  case CB_NODE_GN: cb_gn_grad_per_sample(m, nd, n, out, ld); break;
+  default: break;
+  }
+}
+
+void cb_node_ghost_sqnorm(cb_model *m, int node, int n, float *scratch, double *host_w,
+                          double *host_b) {
+  cb_node *nd = &m->nodes[node];
+  if (nd->kind == CB_NODE_CONV)
+    cb_conv_ghost(m, nd, n, scratch, host_w, host_b);
+  else if (nd->kind == CB_NODE_CONVT)
+    cb_convt_ghost(m, nd, n, scratch, host_w, host_b);
+}
+
+void cb_model_param_grads(cb_model *m, int n, const float *host_coef) {
+  for (int i = 0; i < m->n_nodes; i++) {
+    cb_node *nd = &m->nodes[i];
+    if (!cb_node_is_param(nd)) continue;
+    cb_node_grad_weighted(m, i, n, host_coef, m->grads + nd->p_off, 0.0f);
+  }
+}
+
+void cb_upload_coef(cb_model *m, int n, const float *host_coef) {
+  m->be->upload(m->be, m->coef_dev, host_coef, (size_t)n * sizeof(float));
+}
+
+void cb_weighted_rows(cb_model *m, int n, int64_t len, const float *rows, float *dst, float beta) {
+  /* [1 x len] = coef [1 x n] * rows [n x len] */
+  m->be->gemm(m->be, 0, 0, 1, (int)len, n, 1.0f, m->coef_dev, n, rows, (int)len, beta, dst,
+              (int)len);
+}
+
+void cb_rows_sqnorm(cb_model *m, const float *x, int64_t len, int64_t ld, int rows,
+                    double *host_out) {
+  int nch = len >= 64 * 4096 ? 64 : (int)(len / 4096) + 1;
+  for (int r0 = 0; r0 < rows; r0 += m->max_batch) {
+    int nr = rows - r0 < m->max_batch ? rows - r0 : m->max_batch;
+    cb_launch_row_sumsq(m->be, (int64_t)nr * nch,
+                        (cb_k_row_sumsq){x + r0 * ld, NULL, m->part, len, ld, nch});
+    double part[64 * 64];
+    for (int r = 0; r < nr; r++) {
+      m->be->download(m->be, part, m->part + (int64_t)r * nch, (size_t)nch * sizeof(double));
+      double s = 0.0;
+      for (int c = 0; c < nch; c++) s += part[c];
+      host_out[r0 + r] = s;
+    }
+  }
+}
+
+double cb_dot(cb_model *m, const float *x, const float *y, int64_t len) {
+  int nch = len >= 64 * 4096 ? 64 : (int)(len / 4096) + 1;
+  cb_launch_row_sumsq(m->be, nch, (cb_k_row_sumsq){x, y, m->part, len, len, nch});
+  double part[64];
+  m->be->download(m->be, part, m->part, (size_t)nch * sizeof(double));
+  double s = 0.0;
+  for (int c = 0; c < nch; c++) s += part[c];
+  return s;
+}

@@ -1,0 +1,2 @@
+/* placeholder until the stage lands */
+typedef int cb_experiments_placeholder;
