@@ -15,5 +15,6 @@ typedef struct {
 } cb_command;
 
 int cb_cmd_model(int argc, char **argv);
+int cb_cmd_run(int argc, char **argv);
 
 #endif

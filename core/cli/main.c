@@ -7,6 +7,7 @@
 
 static const cb_command COMMANDS[] = {
     {"model", cb_cmd_model, "print a model's layer table and parameter count"},
+    {"run", cb_cmd_run, "train one experiment file into the results database"},
 };
 
 static const int N_COMMANDS = (int)(sizeof COMMANDS / sizeof COMMANDS[0]);

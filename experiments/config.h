@@ -1,0 +1,246 @@
+/* The experiment schema: one YAML file describes one training run.
+ *
+ * Every key, its type, default, accepted values and documentation is one row
+ * of the field table in config_schema.c (the single source of truth; `clipbench
+ * run FILE --print-config` shows it resolved). A configuration is built in
+ * layers and then resolved once:
+ *
+ *   cb_experiment e;
+ *   cb_exp_init(&e);                          defaults ("auto" where documented)
+ *   cb_exp_load_file(&e, "exp.yaml");         the experiment file
+ *   cb_exp_set(&e, "dp.clip_bound=2");        --set overrides / sweep grid points
+ *   cb_exp_resolve(&e);                       fills "auto", checks combinations
+ *   cb_exp_id(&e, id);                        run identity
+ *
+ * cb_experiment is a plain value (no pointers): copying it is how a sweep
+ * applies each grid point to a base configuration. Resolve a copy, never the
+ * base, because "auto" values depend on the other fields (model.groups on
+ * model.arch, for example).
+ *
+ * Errors name where the offending value came from: `file:line:col` for a
+ * file, the `--set key=value` argument for an override, then the key's dotted
+ * path and the accepted values.
+ *
+ * Run identity: SHA-256 of the canonical JSON of the resolved configuration,
+ * first 16 hex digits. The canonical JSON has sorted keys, shortest
+ * round-trip numbers, and only the keys that change the mathematics of the
+ * run: keys that do not apply to this configuration (dp.automatic.* when
+ * dp.clipping is flat) and keys that only change speed or where output goes
+ * (name, backend, threads, train.max_physical_batch, dp.norm_rule,
+ * checkpoint.*) are left out. The seed is part of it. data.path is part of it,
+ * because it names the data. */
+#ifndef CB_EXPERIMENTS_CONFIG_H
+#define CB_EXPERIMENTS_CONFIG_H
+
+#include "core/nn/model.h"
+
+#include <stdint.h>
+#include <stdio.h>
+
+/* Enumerations: index into the matching CB_EXP_*_NAMES list. */
+enum { CB_EXP_BACKEND_AUTO, CB_EXP_BACKEND_CPU, CB_EXP_BACKEND_CUDA };
+enum { CB_DATA_SYNTHETIC, CB_DATA_DUKE_NPY, CB_DATA_NPY };
+enum { CB_SPLIT_SUBJECT, CB_SPLIT_FRACTION };
+enum { CB_NORMALISE_ZSCORE, CB_NORMALISE_UNIT, CB_NORMALISE_NONE };
+enum { CB_SAMPLING_POISSON, CB_SAMPLING_SHUFFLE };
+enum { CB_OPT_SGD, CB_OPT_ADAM, CB_OPT_ADAMW };
+enum { CB_LRS_CONSTANT, CB_LRS_STEP, CB_LRS_COSINE };
+enum {
+  CB_CLIP_NONE,
+  CB_CLIP_FLAT,
+  CB_CLIP_PER_LAYER,
+  CB_CLIP_AUTOMATIC,
+  CB_CLIP_RANDOM_SPARSIFICATION,
+  CB_CLIP_ADAPTIVE
+};
+enum { CB_THRESH_SAME, CB_THRESH_EQUAL_SPLIT };
+enum { CB_ACCT_RDP, CB_ACCT_PRV, CB_ACCT_GDP };
+enum { CB_AUTO_S, CB_AUTO_V };
+enum { CB_SCOPE_ALL, CB_SCOPE_PER_LAYER };
+enum { CB_NORM_MIXED, CB_NORM_GHOST, CB_NORM_MATERIALISE };
+enum { CB_EVAL_VAL, CB_EVAL_TEST };
+
+extern const char *const CB_EXP_BACKEND_NAMES[];  /* auto cpu cuda */
+extern const char *const CB_DATA_SOURCE_NAMES[];  /* synthetic duke_npy npy */
+extern const char *const CB_SPLIT_BY_NAMES[];     /* subject fraction */
+extern const char *const CB_NORMALISE_NAMES[];    /* zscore unit none */
+extern const char *const CB_SAMPLING_NAMES[];     /* poisson shuffle */
+extern const char *const CB_OPTIMIZER_NAMES[];    /* sgd adam adamw */
+extern const char *const CB_LR_SCHEDULE_NAMES[];  /* constant step cosine */
+extern const char *const CB_CLIPPING_NAMES[];     /* none flat per_layer automatic ... */
+extern const char *const CB_THRESHOLDS_NAMES[];   /* same equal_split */
+extern const char *const CB_ACCOUNTANT_NAMES[];   /* rdp prv gdp */
+extern const char *const CB_AUTO_VARIANT_NAMES[]; /* auto_s auto_v */
+extern const char *const CB_AUTO_SCOPE_NAMES[];   /* all per_layer */
+extern const char *const CB_NORM_RULE_NAMES[];    /* mixed ghost materialise */
+extern const char *const CB_EVAL_SPLIT_NAMES[];   /* val test */
+
+#define CB_EXP_STR_MAX 1024
+#define CB_EXP_SUBJECTS_MAX 64
+#define CB_EXP_MAX_FIELDS 96
+#define CB_EXP_WHERE_MAX 192
+#define CB_RUN_ID_LEN 16
+
+typedef struct {
+  int n;
+  int v[CB_EXP_SUBJECTS_MAX];
+} cb_exp_subjects;
+
+/* Every field of the schema. Doubles that may be unset ("null") hold NaN;
+ * enums, booleans and counts that may be "auto" hold -1 until resolved. */
+typedef struct {
+  char name[128];
+  int64_t seed;
+  int backend; /* CB_EXP_BACKEND_* */
+  int threads; /* 0 = let the runner decide */
+
+  struct {
+    int source;
+    char path[CB_EXP_STR_MAX];
+    int size[2]; /* H, W */
+    int n_size;
+    int count; /* synthetic images */
+    struct {
+      int by; /* CB_SPLIT_*, -1 = auto */
+      cb_exp_subjects train, val, test;
+      double fractions[3];
+      int n_fractions;
+      int64_t seed;
+    } split;
+    int normalise;
+  } data; /* data.classes lives in model.classes */
+
+  cb_model_cfg model;
+
+  struct {
+    double ce_weight, dice_weight, dice_smooth;
+  } loss;
+
+  struct {
+    int epochs;
+    int batch_size; /* expected logical batch */
+    int sampling;
+    int max_physical_batch; /* -1 = auto (batch_size) */
+    int optimizer;
+    double lr, momentum;
+    int nesterov;
+    double weight_decay;
+    double betas[2];
+    int n_betas;
+    double eps;
+    struct {
+      int kind;
+      int step_size; /* epochs */
+      double gamma;
+      int warmup; /* epochs */
+    } lr_schedule;
+  } train;
+
+  struct {
+    int clipping;
+    double clip_bound;
+    struct {
+      int thresholds;
+    } per_layer;
+    double noise_multiplier, target_epsilon; /* exactly one set when private */
+    double delta;
+    int accountants[3]; /* the first is the primary one */
+    int n_accountants;
+    int secure_mode;
+    struct {
+      double gamma;
+      int variant, scope;
+    } automatic;
+    struct {
+      double final_rate;
+      int refresh; /* mask draws per epoch */
+    } sparsification;
+    struct {
+      double target_quantile, lr;
+      double count_std;     /* NaN = auto: batch_size / 20 */
+      double initial_bound; /* NaN = auto: dp.clip_bound */
+    } adaptive;
+    int norm_rule;
+  } dp;
+
+  struct {
+    int every;
+    int split;
+  } eval;
+
+  struct {
+    int every;
+    char dir[CB_EXP_STR_MAX];
+  } checkpoint;
+
+  /* Internal book-keeping: where each field was set ("" = default), and
+   * whether cb_exp_resolve() has succeeded. */
+  char where[CB_EXP_MAX_FIELDS][CB_EXP_WHERE_MAX];
+  int resolved;
+} cb_experiment;
+
+/* Defaults for every field (nothing resolved yet). */
+void cb_exp_init(cb_experiment *e);
+
+/* Applies a YAML experiment file / text (a mapping of the schema's keys,
+ * nested or as dotted keys) on top of e. `origin` names the text in errors. */
+int cb_exp_load_file(cb_experiment *e, const char *path);
+int cb_exp_load_string(cb_experiment *e, const char *text, const char *origin);
+
+/* Applies one override "dotted.key=value"; value is YAML (`[64, 64]`,
+ * `null`, `flat`, `1e-3`). Errors name the argument as "--set ARG". */
+int cb_exp_set(cb_experiment *e, const char *assignment);
+/* The same with the parts apart; `where` names it in errors (e.g. a sweep
+ * file's "sweeps/x.yaml:12:7" or "grid point 3"). A mapping value sets a
+ * whole section. */
+int cb_exp_set_value(cb_experiment *e, const char *key, const char *yaml_value, const char *where);
+
+/* For the sweep runner, which holds its own libyaml document: applies `node`
+ * (a scalar, sequence or mapping) at `key` ("" = top level); errors give
+ * file:line:col within `file`. Declared with void pointers so that this
+ * header does not require <yaml.h>: pass yaml_document_t* and yaml_node_t*. */
+int cb_exp_apply_yaml_node(cb_experiment *e, const char *key, void *yaml_document, void *yaml_node,
+                           const char *file);
+
+/* Fills every "auto" value, checks that explicitly set keys apply to this
+ * configuration, and checks ranges and combinations. Idempotent. */
+int cb_exp_resolve(cb_experiment *e);
+
+/* Unsets (back to default) every key that does not apply to e's current
+ * choices, e.g. dp.noise_multiplier when a grid point sets dp.clipping to
+ * none. For sweeps that switch arms on a base file. */
+void cb_exp_clear_inapplicable(cb_experiment *e);
+
+/* Schema queries. cb_exp_has_key: 1 for a field, 2 for a section prefix
+ * ("dp", "dp.automatic"), 0 otherwise. cb_exp_key_applies: whether the field
+ * matters given e's current choices (resolve e first for "auto" choices).
+ * cb_exp_key_in_identity: whether the field is part of the run id at all. */
+int cb_exp_has_key(const char *key);
+int cb_exp_key_applies(const cb_experiment *e, const char *key);
+int cb_exp_key_in_identity(const char *key);
+/* Whether the key was set explicitly (file, --set or grid) rather than left
+ * at its default. */
+int cb_exp_key_is_set(const cb_experiment *e, const char *key);
+
+/* Output of a resolved configuration. */
+enum {
+  CB_EXP_JSON_FULL = 0,     /* every applicable key: what `runs.config` stores */
+  CB_EXP_JSON_IDENTITY = 1, /* only what the run id covers */
+};
+/* Canonical JSON (sorted keys, no spaces, shortest round-trip numbers) in a
+ * malloc'ed string, or NULL with cb_error set. */
+char *cb_exp_to_json(const cb_experiment *e, int which);
+/* The run id: 16 lowercase hex digits of SHA-256(identity JSON). */
+int cb_exp_id(const cb_experiment *e, char id[CB_RUN_ID_LEN + 1]);
+/* The resolved configuration as YAML, with each key's documentation as a
+ * comment and inapplicable keys commented out. Loading it again gives the
+ * same canonical JSON and id. */
+int cb_exp_print_yaml(const cb_experiment *e, FILE *f);
+/* The schema as a Markdown table (key, default, accepted values, doc). */
+void cb_exp_print_schema(FILE *f);
+
+/* The value of one field as JSON text (e.g. "0.5", "\"flat\"", "[64,64]"),
+ * into buf; for status tables and sweep listings. */
+int cb_exp_value_json(const cb_experiment *e, const char *key, char *buf, size_t n);
+
+#endif

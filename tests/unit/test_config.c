@@ -1,0 +1,372 @@
+/* Experiment configuration: every kind of mistake reports the right
+ * file:line:col and key, defaults resolve, --set overrides, --print-config
+ * round-trips to the same canonical JSON and run id, and the id ignores key
+ * order, number spelling and non-semantic keys but not semantic ones. */
+#include "core/base/error.h"
+#include "core/base/sha256.h"
+#include "experiments/config.h"
+#include "tests/unit/support.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static cb_experiment *g_e;
+
+static int setup(void **state) {
+  (void)state;
+  g_e = malloc(sizeof *g_e);
+  return g_e ? 0 : -1;
+}
+static int teardown(void **state) {
+  (void)state;
+  free(g_e);
+  return 0;
+}
+
+/* Loads `text` as file "x.yaml" (plus optional --set), resolves; returns rc. */
+static int load(cb_experiment *e, const char *text, const char *set1, const char *set2) {
+  cb_exp_init(e);
+  cb_error_clear();
+  if (cb_exp_load_string(e, text, "x.yaml")) return -1;
+  if (set1 && cb_exp_set(e, set1)) return -1;
+  if (set2 && cb_exp_set(e, set2)) return -1;
+  return cb_exp_resolve(e);
+}
+
+/* The error must start with `prefix` and contain `needle`. */
+static void expect_error(const char *text, const char *set1, const char *prefix,
+                         const char *needle) {
+  int rc = load(g_e, text, set1, NULL);
+  if (rc == 0) fail_msg("accepted, expected error %s ... %s\n%s", prefix, needle, text);
+  const char *m = cb_last_error();
+  if (strncmp(m, prefix, strlen(prefix)) != 0 || !strstr(m, needle))
+    fail_msg("wrong error for:\n%s\n got: %s\nwant: %s ... %s", text, m, prefix, needle);
+}
+
+static void test_error_locations(void **state) {
+  (void)state;
+  /* Unknown key: position of the key, with a suggestion and the accepted keys. */
+  expect_error("dp:\n  clip_bond: 1\n", NULL, "x.yaml:2:3: unknown key 'dp.clip_bond'",
+               "did you mean 'dp.clip_bound'");
+  expect_error("seed: 1\nmodle:\n  width: 8\n", NULL, "x.yaml:2:1: unknown key 'modle'",
+               "accepted keys at the top level: name, seed");
+  /* Wrong type: position of the value. */
+  expect_error("train:\n  lr: abc\n", NULL, "x.yaml:2:7: train.lr: not a number",
+               "accepted: a number > 0");
+  expect_error("train:\n  epochs: 2.5\n", NULL, "x.yaml:2:11: train.epochs: not an integer",
+               "an integer");
+  expect_error("model:\n  bias: maybe\n", NULL, "x.yaml:2:9: model.bias: not a boolean",
+               "true|false, or auto");
+  expect_error("train:\n  lr: \"0.1\"\n", NULL, "x.yaml:2:7: train.lr: not a number", "");
+  expect_error("data: [1, 2]\n", NULL, "x.yaml:1:7: data: expected a mapping", "source, path");
+  expect_error("data:\n  size: 64\n", NULL, "x.yaml:2:9: data.size: expected a list",
+               "a list of 2 integers");
+  /* Invalid values. */
+  expect_error("dp:\n  clipping: flatt\n", NULL, "x.yaml:2:13: dp.clipping: unknown value 'flatt'",
+               "none|flat|per_layer|automatic|random_sparsification|adaptive");
+  expect_error("train:\n  lr: -0.1\n", NULL, "x.yaml:2:7: train.lr: -0.1 is out of range", "");
+  expect_error("\n\ndata:\n    size: [64, 64, 3]\n", NULL,
+               "x.yaml:4:11: data.size: more than 2 items", "");
+  expect_error("dp:\n  accountants: [rdp, prv, rdp]\n", NULL,
+               "x.yaml:2:16: dp.accountants: 'rdp' is listed twice", "rdp|prv|gdp");
+  /* Structure. */
+  expect_error("seed: 1\nname: a\nseed: 2\n", NULL, "x.yaml:3:1: duplicate key 'seed'",
+               "first at line 1");
+  expect_error("train:\n  lr: [1,\n", NULL, "x.yaml:", "YAML syntax error");
+  expect_error("seed: 1\n---\nseed: 2\n", NULL, "x.yaml:2:1: a second YAML document", "");
+  /* Combinations: position of the key to change. */
+  expect_error("dp:\n  clipping: flat\n  noise_multiplier: 1\n  target_epsilon: 8\n", NULL,
+               "x.yaml:4:19: dp.target_epsilon: set either dp.noise_multiplier (set at "
+               "x.yaml:3:21)",
+               "not both");
+  expect_error("dp:\n  noise_multiplier: 1\n", NULL,
+               "x.yaml:2:21: dp.noise_multiplier applies only when dp.clipping is not none",
+               "dp.clipping is none (the default)");
+  expect_error("dp:\n  clipping: none\n  noise_multiplier: 1\n", NULL,
+               "x.yaml:3:21: dp.noise_multiplier applies only when dp.clipping is not none",
+               "dp.clipping is none (at x.yaml:2:13)");
+  expect_error("dp:\n  clipping: automatic\n", NULL,
+               "x.yaml:2:13: dp.clipping: automatic needs dp.noise_multiplier or "
+               "dp.target_epsilon",
+               "");
+  expect_error("train:\n  optimizer: adam\n  momentum: 0.9\n", NULL,
+               "x.yaml:3:13: train.momentum applies only when train.optimizer is sgd",
+               "train.optimizer is adam (at x.yaml:2:14)");
+  expect_error("data:\n  size: [100, 128]\n", NULL,
+               "x.yaml:2:9: data.size: data.size [100, 128] must be divisible by 2^model.depth "
+               "= 16",
+               "");
+  expect_error("data:\n  source: duke_npy\n", NULL,
+               "x.yaml:2:11: data.path: required when data.source is duke_npy", "");
+  expect_error("data:\n  source: npy\n  path: d\n  split:\n    by: subject\n    test: [6, 9]\n",
+               NULL, "x.yaml:6:11: data.split.test: subject 6 is also in data.split.train", "");
+  expect_error("data:\n  split:\n    fractions: [0.5, 0.2, 0.2]\n", NULL,
+               "x.yaml:3:16: data.split.fractions: [0.5, 0.2, 0.2] sums to", "not 1");
+  expect_error("data:\n  count: 15\n", NULL,
+               "x.yaml:2:10: data.count: train.batch_size 10 is larger than the training split "
+               "(9 of data.count 15 images)",
+               "");
+  expect_error("dp:\n  clipping: adaptive\n  noise_multiplier: 1.5\n", NULL,
+               "(default): dp.adaptive.count_std: 0.5 is too small for dp.noise_multiplier 1.5",
+               "");
+  /* --set errors name the argument. */
+  expect_error("", "train.lr=x", "--set train.lr=x: train.lr: not a number", "");
+  expect_error("", "data.size=[64]", "--set data.size=[64]: data.size: 1 item, need 2", "");
+  expect_error("", "dp.clip_bond=2", "--set dp.clip_bond=2: unknown key 'dp.clip_bond'",
+               "did you mean 'dp.clip_bound'");
+  expect_error("", "dp.clip_bound=2", "--set dp.clip_bound=2: dp.clip_bound applies only when", "");
+  expect_error("", "seed", "--set seed: expected KEY=VALUE", "");
+}
+
+static void test_defaults(void **state) {
+  (void)state;
+  cb_experiment *e = g_e;
+  assert_int_equal(load(e, "", NULL, NULL), 0);
+  /* The study's values. */
+  assert_int_equal(e->model.arch, CB_ARCH_UNET);
+  assert_int_equal(e->model.groups, 32);
+  assert_int_equal(e->model.bias, 0);
+  assert_int_equal(e->model.up, CB_UP_TRANSPOSE);
+  assert_int_equal(e->model.classes, 9);
+  assert_int_equal(e->train.batch_size, 10);
+  assert_int_equal(e->train.max_physical_batch, 10);
+  assert_int_equal(e->train.epochs, 100);
+  assert_true(e->train.lr == 5e-4 && e->train.weight_decay == 1e-4);
+  assert_int_equal(e->train.optimizer, CB_OPT_SGD);
+  assert_int_equal(e->dp.clipping, CB_CLIP_NONE);
+  assert_true(e->dp.delta == 1e-5 && e->dp.clip_bound == 1.0);
+  assert_true(isnan(e->dp.noise_multiplier) && isnan(e->dp.target_epsilon));
+  assert_int_equal(e->dp.n_accountants, 2);
+  assert_int_equal(e->dp.accountants[0], CB_ACCT_PRV);
+  assert_int_equal(e->data.size[0], 224);
+  assert_int_equal(e->data.split.by, CB_SPLIT_FRACTION);
+  /* auto values follow the architecture chosen later. */
+  assert_int_equal(load(e, "model:\n  arch: unet\n", "model.arch=nested_unet", NULL), 0);
+  assert_int_equal(e->model.groups, 8);
+  assert_int_equal(e->model.bias, 1);
+  assert_int_equal(e->model.up, CB_UP_BILINEAR);
+  assert_int_equal(load(e, "data: {source: duke_npy, path: /d}\n", NULL, NULL), 0);
+  assert_int_equal(e->data.split.by, CB_SPLIT_SUBJECT);
+  assert_int_equal(e->data.split.train.n, 6);
+  assert_int_equal(load(e,
+                        "dp: {clipping: adaptive, noise_multiplier: 0.5, clip_bound: 3}\n"
+                        "train: {batch_size: 40}\n",
+                        NULL, NULL),
+                   0);
+  assert_true(e->dp.adaptive.count_std == 2.0);
+  assert_true(e->dp.adaptive.initial_bound == 3.0);
+  assert_string_equal(e->name, "experiment");
+}
+
+static void test_set_overrides(void **state) {
+  (void)state;
+  cb_experiment *e = g_e;
+  assert_int_equal(load(e, "dp:\n  clipping: flat\n  noise_multiplier: 1\n", "dp.clip_bound=0.1",
+                        "data.size=[64, 128]"),
+                   0);
+  assert_true(e->dp.clip_bound == 0.1);
+  assert_int_equal(e->data.size[1], 128);
+  assert_true(cb_exp_key_is_set(e, "dp.clip_bound"));
+  assert_false(cb_exp_key_is_set(e, "train.lr"));
+  /* A whole section at once, and null clears a nullable key. */
+  assert_int_equal(load(e, "", "dp={clipping: per_layer, target_epsilon: 8}", NULL), 0);
+  assert_int_equal(e->dp.clipping, CB_CLIP_PER_LAYER);
+  assert_true(e->dp.target_epsilon == 8);
+  assert_int_equal(load(e, "dp: {clipping: flat, noise_multiplier: 1}\n",
+                        "dp.noise_multiplier=null", "dp.target_epsilon=3"),
+                   0);
+  assert_true(isnan(e->dp.noise_multiplier));
+  /* A single accountant may be written without brackets. */
+  assert_int_equal(
+      load(e, "dp: {clipping: flat, noise_multiplier: 1, accountants: rdp}\n", NULL, NULL), 0);
+  assert_int_equal(e->dp.n_accountants, 1);
+  /* Switching arms on a base: the base's private keys must be cleared. */
+  cb_exp_init(e);
+  assert_int_equal(cb_exp_load_string(e, "dp: {clipping: flat, noise_multiplier: 1}\n", "b.yaml"),
+                   0);
+  assert_int_equal(cb_exp_set(e, "dp.clipping=none"), 0);
+  cb_experiment *copy = malloc(sizeof *copy);
+  *copy = *e;
+  assert_int_equal(cb_exp_resolve(copy), -1);
+  cb_exp_clear_inapplicable(e);
+  assert_int_equal(cb_exp_resolve(e), 0);
+  assert_true(isnan(e->dp.noise_multiplier));
+  free(copy);
+}
+
+static char *print_to_string(const cb_experiment *e) {
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  assert_non_null(f);
+  assert_int_equal(cb_exp_print_yaml(e, f), 0);
+  fclose(f);
+  return buf;
+}
+
+static void test_print_config_round_trip(void **state) {
+  (void)state;
+  static const char *const cases[] = {
+      "",
+      "name: study\nseed: 7\nmodel: {arch: nested_unet}\ndp: {clipping: per_layer, "
+      "noise_multiplier: 0.5}\n",
+      "dp: {clipping: automatic, target_epsilon: 8, automatic: {scope: per_layer, gamma: 0.1}}\n"
+      "train: {optimizer: adamw, betas: [0.8, 0.99], lr_schedule: {kind: step, gamma: 0.5}}\n",
+      "data: {source: duke_npy, path: \"/data/duke npy\", size: [128, 64]}\n"
+      "dp: {clipping: random_sparsification, noise_multiplier: 0.7, sparsification: {refresh: "
+      "2}}\n",
+      "dp: {clipping: adaptive, noise_multiplier: 0.3, adaptive: {target_quantile: 0.7}}\n"
+      "eval: {split: test, every: 5}\ncheckpoint: {dir: 'ck \"x\"'}\n",
+  };
+  cb_experiment *a = g_e, *b = malloc(sizeof *b);
+  for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+    assert_int_equal(load(a, cases[k], NULL, NULL), 0);
+    char *yaml = print_to_string(a);
+    cb_exp_init(b);
+    if (cb_exp_load_string(b, yaml, "printed.yaml") || cb_exp_resolve(b))
+      fail_msg("case %zu: printed config does not load: %s\n%s", k, cb_last_error(), yaml);
+    char *ja = cb_exp_to_json(a, CB_EXP_JSON_FULL), *jb = cb_exp_to_json(b, CB_EXP_JSON_FULL);
+    assert_string_equal(ja, jb);
+    char ia[CB_RUN_ID_LEN + 1], ib[CB_RUN_ID_LEN + 1];
+    assert_int_equal(cb_exp_id(a, ia), 0);
+    assert_int_equal(cb_exp_id(b, ib), 0);
+    assert_string_equal(ia, ib);
+    /* The stored JSON loads back too (it is what runs.config holds). */
+    cb_exp_init(b);
+    assert_int_equal(cb_exp_load_string(b, ja, "runs.config"), 0);
+    assert_int_equal(cb_exp_resolve(b), 0);
+    char *jc = cb_exp_to_json(b, CB_EXP_JSON_FULL);
+    assert_string_equal(ja, jc);
+    free(ja);
+    free(jb);
+    free(jc);
+    free(yaml);
+  }
+  free(b);
+}
+
+static void id_of(const char *text, char id[CB_RUN_ID_LEN + 1]) {
+  if (load(g_e, text, NULL, NULL)) fail_msg("%s", cb_last_error());
+  assert_int_equal(cb_exp_id(g_e, id), 0);
+}
+
+static void test_run_id(void **state) {
+  (void)state;
+  char a[17], b[17];
+  id_of("seed: 3\ndp:\n  clipping: flat\n  noise_multiplier: 1.0\n  clip_bound: 0.5\n"
+        "train:\n  lr: 0.001\n",
+        a);
+  /* Key order, flow style, number spelling and dotted keys do not matter. */
+  id_of("train: {lr: 1e-3}\ndp: {clip_bound: .5, noise_multiplier: 1, clipping: flat}\nseed: 3\n",
+        b);
+  assert_string_equal(a, b);
+  id_of("dp.clip_bound: 0.50\ntrain.lr: 0.0010\ndp.noise_multiplier: 1e0\nseed: 3\n"
+        "dp.clipping: flat\n",
+        b);
+  assert_string_equal(a, b);
+  /* Non-semantic keys do not matter. */
+  id_of("seed: 3\ndp: {clipping: flat, noise_multiplier: 1, clip_bound: 0.5, norm_rule: ghost}\n"
+        "train: {lr: 0.001, max_physical_batch: 2}\nname: other\nthreads: 2\nbackend: cpu\n"
+        "checkpoint: {dir: /tmp/ck, every: 5}\n",
+        b);
+  assert_string_equal(a, b);
+  /* Explicit defaults are the same run as omitted ones. */
+  id_of("seed: 3\ndp: {clipping: flat, noise_multiplier: 1, clip_bound: 0.5, delta: 1e-5}\n"
+        "train: {lr: 0.001, epochs: 100}\nmodel: {groups: 32}\n",
+        b);
+  assert_string_equal(a, b);
+  /* Semantic keys do. */
+  static const char *const differ[] = {
+      "seed: 4\ndp: {clipping: flat, noise_multiplier: 1, clip_bound: 0.5}\ntrain: {lr: 0.001}\n",
+      "seed: 3\ndp: {clipping: flat, noise_multiplier: 1.1, clip_bound: 0.5}\ntrain: {lr: 0.001}\n",
+      "seed: 3\ndp: {clipping: flat, noise_multiplier: 1, clip_bound: 0.5}\ntrain: {lr: 0.002}\n",
+      "seed: 3\ndp: {clipping: flat, noise_multiplier: 1, clip_bound: 0.5, accountants: [rdp]}\n"
+      "train: {lr: 0.001}\n",
+      "seed: 3\ndp: {clipping: flat, noise_multiplier: 1, clip_bound: 0.5}\ntrain: {lr: 0.001}\n"
+      "data: {size: [128, 128]}\n",
+  };
+  for (size_t k = 0; k < sizeof differ / sizeof differ[0]; k++) {
+    id_of(differ[k], b);
+    if (strcmp(a, b) == 0) fail_msg("same id for a different run:\n%s", differ[k]);
+  }
+  /* Keys that do not apply are not part of the id: a non-private run is the
+   * same whatever its (cleared) DP settings were. */
+  id_of("seed: 1\n", a);
+  cb_exp_init(g_e);
+  assert_int_equal(cb_exp_load_string(g_e,
+                                      "seed: 1\ndp: {clipping: flat, noise_multiplier: 2, "
+                                      "clip_bound: 9}\n",
+                                      "b.yaml"),
+                   0);
+  assert_int_equal(cb_exp_set(g_e, "dp.clipping=none"), 0);
+  cb_exp_clear_inapplicable(g_e);
+  assert_int_equal(cb_exp_resolve(g_e), 0);
+  assert_int_equal(cb_exp_id(g_e, b), 0);
+  assert_string_equal(a, b);
+}
+
+/* The identity of the default configuration is frozen: changing it silently
+ * would make every existing database re-run its sweeps. Change this golden
+ * only on purpose, and say so in the change log. */
+static void test_identity_golden(void **state) {
+  (void)state;
+  assert_int_equal(load(g_e, "", NULL, NULL), 0);
+  char *j = cb_exp_to_json(g_e, CB_EXP_JSON_IDENTITY);
+  assert_string_equal(
+      j, "{\"data\":{\"classes\":9,\"count\":110,\"normalise\":\"zscore\",\"size\":[224,224],"
+         "\"source\":\"synthetic\",\"split\":{\"by\":\"fraction\",\"fractions\":[0.6,0.2,0.2],"
+         "\"seed\":0}},\"dp\":{\"clipping\":\"none\"},\"eval\":{\"every\":1,\"split\":\"val\"},"
+         "\"loss\":{\"ce_weight\":1,"
+         "\"dice_smooth\":1,\"dice_weight\":1},\"model\":{\"arch\":\"unet\",\"bias\":false,"
+         "\"depth\":4,\"groups\":32,\"in_channels\":1,\"up\":\"transpose\",\"width\":32},"
+         "\"seed\":0,\"train\":{\"batch_size\":10,\"epochs\":100,\"lr\":0.0005,\"lr_schedule\":"
+         "{\"kind\":\"constant\",\"warmup\":0},\"momentum\":0,\"nesterov\":false,\"optimizer\":"
+         "\"sgd\",\"sampling\":\"poisson\",\"weight_decay\":0.0001}}");
+  char id[17];
+  assert_int_equal(cb_exp_id(g_e, id), 0);
+  char hex[65];
+  cb_sha256_hex(j, strlen(j), hex);
+  assert_memory_equal(id, hex, 16);
+  free(j);
+}
+
+static void test_schema_queries(void **state) {
+  (void)state;
+  assert_int_equal(cb_exp_has_key("dp.clip_bound"), 1);
+  assert_int_equal(cb_exp_has_key("dp.automatic"), 2);
+  assert_int_equal(cb_exp_has_key("dp.clip"), 0);
+  assert_true(cb_exp_key_in_identity("dp.noise_multiplier"));
+  assert_false(cb_exp_key_in_identity("threads"));
+  assert_false(cb_exp_key_in_identity("checkpoint.dir"));
+  assert_int_equal(load(g_e, "dp: {clipping: flat, noise_multiplier: 1}\n", NULL, NULL), 0);
+  assert_true(cb_exp_key_applies(g_e, "dp.noise_multiplier"));
+  assert_false(cb_exp_key_applies(g_e, "dp.automatic.gamma"));
+  char v[64];
+  assert_int_equal(cb_exp_value_json(g_e, "dp.clipping", v, sizeof v), 0);
+  assert_string_equal(v, "\"flat\"");
+  assert_int_equal(cb_exp_value_json(g_e, "data.size", v, sizeof v), 0);
+  assert_string_equal(v, "[224,224]");
+  /* The file name is the default run name. */
+  char path[512];
+  snprintf(path, sizeof path, "%s/my_exp.yaml", tst_tmpdir());
+  FILE *f = fopen(path, "w");
+  fputs("seed: 2\n", f);
+  fclose(f);
+  cb_exp_init(g_e);
+  assert_int_equal(cb_exp_load_file(g_e, path), 0);
+  assert_string_equal(g_e->name, "my_exp");
+  assert_int_equal(cb_exp_load_file(g_e, "/nonexistent/x.yaml"), -1);
+  assert_non_null(strstr(cb_last_error(), "cannot read experiment file /nonexistent/x.yaml"));
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_error_locations), cmocka_unit_test(test_defaults),
+      cmocka_unit_test(test_set_overrides),   cmocka_unit_test(test_print_config_round_trip),
+      cmocka_unit_test(test_run_id),          cmocka_unit_test(test_identity_golden),
+      cmocka_unit_test(test_schema_queries),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
