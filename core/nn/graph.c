@@ -81,7 +81,7 @@ int cb_add_input(cb_model *m, int C, int H, int W) {
 static void link1(cb_model *m, cb_node *nd, int in) {
   nd->in[0] = in;
   nd->n_in = 1;
-  nd->needs_dx = m->nodes[in].kind != CB_NODE_INPUT;
+  nd->needs_dx = m->nodes[in].kind != CB_NODE_INPUT || m->input_grad;
 }
 
 int cb_add_conv(cb_model *m, const char *name, int in, int cout, int k, int bias) {
@@ -119,7 +119,8 @@ int cb_add_gn(cb_model *m, const char *name, int in, int groups) {
   nd->C = C;
   nd->H = m->nodes[in].H;
   nd->W = m->nodes[in].W;
-  /* Opacus' fixer rule: the largest divisor of C not above the request. */
+  /* gcd(request, C): the request itself whenever it divides C (every
+   * power-of-two width of the study), and always a divisor of C. */
   nd->groups = gcd(groups, C);
   int idx = m->n_nodes - 1;
   add_params(m, idx, &C, 1, C);

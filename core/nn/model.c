@@ -34,6 +34,27 @@ cb_model *cb_model_create(const cb_backend *be, const cb_model_cfg *cfg_in, int 
   return m;
 }
 
+cb_model *cb_model_create_graph(const cb_backend *be, int in_channels, int H, int W,
+                                int classes) {
+  if (in_channels < 1 || H < 1 || W < 1 || classes < 1) {
+    cb_error("custom graph: input %dx%dx%d with %d classes must be positive", in_channels, H, W,
+             classes);
+    return NULL;
+  }
+  cb_model *m = cb_calloc(1, sizeof *m, "model");
+  if (!m) return NULL;
+  cb_model_cfg_default(&m->cfg, CB_ARCH_UNET);
+  m->cfg.in_channels = in_channels;
+  m->cfg.classes = classes;
+  m->be = be;
+  m->H = H;
+  m->W = W;
+  m->loss = (cb_loss_cfg){1.0f, 1.0f, 1.0f};
+  m->input_grad = 1;
+  cb_add_input(m, in_channels, H, W);
+  return m;
+}
+
 int64_t cb_node_work_floats(const cb_model *m, const cb_node *nd, int max_batch) {
   (void)max_batch;
   const cb_node *in = &m->nodes[nd->in[0]];
@@ -62,7 +83,7 @@ static void layout(cb_model *m, bump *b) {
     cb_node *nd = &m->nodes[i];
     size_t sz = (size_t)N * cb_node_size(nd) * sizeof(float);
     nd->out = take(b, sz);
-    nd->dout = nd->kind == CB_NODE_INPUT ? NULL : take(b, sz);
+    nd->dout = nd->kind == CB_NODE_INPUT && !m->input_grad ? NULL : take(b, sz);
     if (nd->kind == CB_NODE_GN) {
       nd->aux0 = take(b, (size_t)4 * N * nd->groups * sizeof(float));
       nd->aux1 = NULL;
@@ -211,18 +232,34 @@ void cb_model_loss(cb_model *m, int n) {
   }
 }
 
+static void zero_node_grads(cb_model *m, int n) {
+  for (int i = 0; i < m->n_nodes; i++) {
+    cb_node *nd = &m->nodes[i];
+    if (nd->dout) m->be->zero(m->be, nd->dout, (size_t)n * cb_node_size(nd) * sizeof(float));
+  }
+}
+
+static void backward_nodes(cb_model *m, int n) {
+  for (int i = m->n_nodes - 1; i > 0; i--) node_backward(m, &m->nodes[i], n);
+}
+
 void cb_model_backward(cb_model *m, int n) {
   cb_node *out = &m->nodes[m->n_nodes - 1];
   int K = m->cfg.classes, T = m->H * m->W;
-  for (int i = 1; i < m->n_nodes; i++) {
-    cb_node *nd = &m->nodes[i];
-    m->be->zero(m->be, nd->dout, (size_t)n * cb_node_size(nd) * sizeof(float));
-  }
+  zero_node_grads(m, n);
   if (n == 0) return;
   cb_launch_loss_bwd(m->be, (int64_t)n * T,
                      (cb_k_loss_bwd){m->probs, m->loss_stats, m->labels, out->dout, K, T,
                                      m->loss.w_ce, m->loss.w_dice, m->loss.smooth});
-  for (int i = m->n_nodes - 1; i > 0; i--) node_backward(m, &m->nodes[i], n);
+  backward_nodes(m, n);
+}
+
+void cb_model_backward_from(cb_model *m, int n, const float *host_dout) {
+  cb_node *out = &m->nodes[m->n_nodes - 1];
+  zero_node_grads(m, n);
+  if (n == 0) return;
+  m->be->upload(m->be, out->dout, host_dout, (size_t)n * cb_node_size(out) * sizeof(float));
+  backward_nodes(m, n);
 }
 
 void cb_node_grad_weighted(cb_model *m, int node, int n, const float *host_coef, float *dst,

@@ -98,6 +98,7 @@ typedef struct cb_model {
   cb_loss_cfg loss;
   int H, W;      /* input image size */
   int max_batch; /* physical batch the buffers hold */
+  int input_grad; /* the input node gets a gradient buffer (custom graphs) */
   cb_node *nodes;
   int n_nodes, cap_nodes;
   cb_tensor *tensors;
@@ -123,6 +124,12 @@ typedef struct cb_model {
 
 /* Builds the graph of cfg for images of H x W (no buffers yet). */
 cb_model *cb_model_create(const cb_backend *be, const cb_model_cfg *cfg, int H, int W);
+/* An empty model for a hand-built graph (single-layer tests, custom
+ * architectures): only an input node of in_channels x H x W, which also gets
+ * a gradient buffer so dL/dx can be read from nodes[0].dout. Add nodes with
+ * the cb_add_* helpers, then cb_model_alloc. The loss reads the last node as
+ * the logits, so it applies only when that node is classes x H x W. */
+cb_model *cb_model_create_graph(const cb_backend *be, int in_channels, int H, int W, int classes);
 /* Allocates parameters, gradients, activations and scratch for batches of up
  * to max_batch images. */
 int cb_model_alloc(cb_model *m, int max_batch);
@@ -142,6 +149,10 @@ void cb_model_loss(cb_model *m, int n);
 /* Backward from dL_i/dlogits through every node, producing input gradients
  * only (parameter gradients are taken separately, below). */
 void cb_model_backward(cb_model *m, int n);
+/* The same from a caller-supplied gradient of the last node's output
+ * (host_dout, n x C x H x W of that node) instead of the loss: custom
+ * objectives and single-layer tests. */
+void cb_model_backward_from(cb_model *m, int n, const float *host_dout);
 
 /* Non-private parameter gradient: grads = sum_i coef[i] * g_i over all
  * parameterised nodes (coef = 1/n gives the batch mean). */

@@ -52,7 +52,7 @@ void cb_concat_backward(cb_model *m, cb_node *nd, int n) {
   int off = 0, T = nd->H * nd->W;
   for (int k = 0; k < nd->n_in; k++) {
     cb_node *in = &m->nodes[nd->in[k]];
-    if (in->kind != CB_NODE_INPUT)
+    if (in->dout) /* the input node has none unless input_grad */
       cb_launch_concat_bwd(m->be, (int64_t)n * cb_node_size(in),
                            (cb_k_concat_bwd){nd->dout, in->dout, in->C, T, nd->C, off});
     off += in->C;
