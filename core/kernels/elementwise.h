@@ -31,7 +31,7 @@ typedef struct {
 } cb_k_relu_fwd;
 CB_HD static inline void cb_kb_relu_fwd(int64_t i, const cb_k_relu_fwd *a) {
   float v = a->x[i];
-  a->y[i] = v > 0.0f ? v : 0.0f;
+  a->y[i] = v <= 0.0f ? 0.0f : v; /* NaN passes, as in PyTorch */
 }
 
 /* ReLU backward from the output: dx += dy where y > 0 (PyTorch's choice of

@@ -19,11 +19,12 @@ CB_HD static inline void cb_kb_maxpool_fwd(int64_t i, const cb_k_maxpool_fwd *a)
   int oh = (int)((i / Wo) % Ho);
   int64_t nc = i / ((int64_t)Wo * Ho);
   const float *p = a->x + nc * a->H * a->W + (int64_t)(2 * oh) * a->W + 2 * ow;
+  /* A NaN wins (PyTorch's rule), so divergence is not hidden by the pool. */
   float best = p[0];
   int k = 0;
-  if (p[1] > best) { best = p[1]; k = 1; }
-  if (p[a->W] > best) { best = p[a->W]; k = 2; }
-  if (p[a->W + 1] > best) { best = p[a->W + 1]; k = 3; }
+  if (p[1] > best || p[1] != p[1]) { best = p[1]; k = 1; }
+  if (p[a->W] > best || p[a->W] != p[a->W]) { best = p[a->W]; k = 2; }
+  if (p[a->W + 1] > best || p[a->W + 1] != p[a->W + 1]) { best = p[a->W + 1]; k = 3; }
   a->y[i] = best;
   a->idx[i] = (unsigned char)k;
 }
