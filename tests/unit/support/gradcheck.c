@@ -66,8 +66,8 @@ double *gc_random_params(cb_model *m, uint64_t seed) {
 }
 
 static double objective(const cb_model *m, const double *params, const double *x, const double *R,
-                        int n) {
-  double **outs = ref_forward(m, params, x, n);
+                        int n, ref_gates *g) {
+  double **outs = ref_forward_gated(m, params, x, n, g);
   const cb_node *last = &m->nodes[m->n_nodes - 1];
   int64_t sz = (int64_t)n * last->C * last->H * last->W;
   double J = 0.0;
@@ -77,14 +77,15 @@ static double objective(const cb_model *m, const double *params, const double *x
   return J;
 }
 
-/* Central difference of J along coordinate j of v (params or input). */
+/* Central difference of J along coordinate j of v (params or input), with
+ * the gates of the base point frozen (ref.h). */
 static double fd(const cb_model *m, double *params, double *x, const double *R, int n, double *v,
-                 int64_t j, double h) {
+                 int64_t j, double h, ref_gates *g) {
   double s = v[j];
   v[j] = s + h;
-  double jp = objective(m, params, x, R, n);
+  double jp = objective(m, params, x, R, n, g);
   v[j] = s - h;
-  double jm = objective(m, params, x, R, n);
+  double jm = objective(m, params, x, R, n, g);
   v[j] = s;
   return (jp - jm) / (2.0 * h);
 }
@@ -105,14 +106,16 @@ typedef struct {
   double *ghost_w[256], *ghost_b[256];
 } per_sample;
 
-static void check_per_sample(cb_model *m, const gc_opts *o, const float *x, const float *R) {
+void gc_check_per_sample(cb_model *m, const gc_opts *o, const float *x, const unsigned char *labels,
+                         const float *R) {
   const cb_backend *be = m->be;
   int n = o->n;
+  int64_t T = (int64_t)m->H * m->W;
   const cb_node *in = &m->nodes[0], *last = &m->nodes[m->n_nodes - 1];
   int64_t xs = size_of(in), ys = size_of(last);
   per_sample ps = {0};
   char what[160];
-  /* State of the batch run (forward + backward done by the caller). */
+  /* The batch run's state: forward and backward done by the caller. */
   for (int k = 0; k < m->n_nodes && k < 256; k++) {
     cb_node *nd = &m->nodes[k];
     if (!cb_node_is_param(nd)) continue;
@@ -153,16 +156,19 @@ static void check_per_sample(cb_model *m, const gc_opts *o, const float *x, cons
     }
   }
 
-  float *dout = malloc((size_t)ys * sizeof(float));
-  float *ones = malloc(sizeof(float));
-  ones[0] = 1.0f;
+  float one = 1.0f;
   for (int i = 0; i < n; i++) {
     /* Image i alone. */
     be->upload(be, m->input, x + i * xs, (size_t)xs * sizeof(float));
-    memcpy(dout, R + i * ys, (size_t)ys * sizeof(float));
     cb_model_forward(m, 1);
-    cb_model_backward_from(m, 1, dout);
-    cb_model_param_grads(m, 1, ones);
+    if (R) {
+      cb_model_backward_from(m, 1, R + i * ys);
+    } else {
+      be->upload(be, m->labels, labels + i * T, (size_t)T);
+      cb_model_loss(m, 1);
+      cb_model_backward(m, 1);
+    }
+    cb_model_param_grads(m, 1, &one);
     float *g1 = download(m, m->grads, m->n_params);
     for (int k = 0; k < m->n_nodes && k < 256; k++) {
       cb_node *nd = &m->nodes[k];
@@ -197,8 +203,6 @@ static void check_per_sample(cb_model *m, const gc_opts *o, const float *x, cons
     free(ps.ghost_w[k]);
     free(ps.ghost_b[k]);
   }
-  free(dout);
-  free(ones);
 }
 
 void gc_check_graph(cb_model *m, const gc_opts *o) {
@@ -223,7 +227,9 @@ void gc_check_graph(cb_model *m, const gc_opts *o) {
   be->upload(be, m->input, x, (size_t)(n * xs) * sizeof(float));
   cb_model_forward(m, n);
   float *y = download(m, last->out, n * ys);
-  double **outs = ref_forward(m, params, xd, n);
+  ref_gates *gates = ref_gates_new(m, n);
+  double **outs = ref_forward_gated(m, params, xd, n, gates);
+  gates->replay = 1;
   gc_compare("forward output", y, outs[m->n_nodes - 1], n * ys, o->fwd_tol);
   ref_outputs_free(m, outs);
   free(y);
@@ -238,16 +244,17 @@ void gc_check_graph(cb_model *m, const gc_opts *o) {
   float *dp = download(m, m->grads, m->n_params);
   double *want = malloc((size_t)(n * xs > m->n_params ? n * xs : m->n_params) * sizeof(double));
   for (int64_t j = 0; j < n * xs; j++)
-    want[j] = fd(m, params, xd, Rd, n, xd, j, o->h);
+    want[j] = fd(m, params, xd, Rd, n, xd, j, o->h, gates);
   gc_compare("input gradient vs finite differences", dx, want, n * xs, o->grad_tol);
   for (int t = 0; t < m->n_tensors; t++) {
     const cb_tensor *ts = &m->tensors[t];
     for (int64_t j = 0; j < ts->numel; j++)
-      want[j] = fd(m, params, xd, Rd, n, params, ts->offset + j, o->h);
+      want[j] = fd(m, params, xd, Rd, n, params, ts->offset + j, o->h, gates);
     char what[160];
     snprintf(what, sizeof what, "%s gradient vs finite differences", ts->name);
     gc_compare(what, dp + ts->offset, want, ts->numel, o->grad_tol);
   }
+  ref_gates_free(m, gates);
   free(want);
   free(dx);
   free(dp);
@@ -255,7 +262,7 @@ void gc_check_graph(cb_model *m, const gc_opts *o) {
 
   /* 3-4. per-sample gradients and ghost norms (the batch state is intact:
    * param_grads does not touch activations or output gradients). */
-  check_per_sample(m, o, x, R);
+  gc_check_per_sample(m, o, x, NULL, R);
 
   free(params);
   free(x);

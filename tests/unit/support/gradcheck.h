@@ -41,6 +41,13 @@ double gc_compare(const char *what, const float *got, const double *want, int64_
  * weights in [0.5, 1.5]) from seed; returns them as doubles (caller frees). */
 double *gc_random_params(cb_model *m, uint64_t seed);
 
+/* Checks 3-4 on the state of a batch run of o->n images (inputs x; forward
+ * and backward done by the caller). The backward was seeded with the output
+ * gradient R, or with the loss against labels when R is NULL; the
+ * batch-of-one runs are seeded the same way. Clobbers the model's state. */
+void gc_check_per_sample(cb_model *m, const gc_opts *o, const float *x, const unsigned char *labels,
+                         const float *R);
+
 /* Runs checks 1-4 on m (allocated for at least o->n images). */
 void gc_check_graph(cb_model *m, const gc_opts *o);
 

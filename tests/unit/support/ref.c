@@ -62,21 +62,29 @@ void ref_group_norm(const double *x, int N, int C, int H, int W, int G, const do
     }
 }
 
-void ref_relu(const double *x, int64_t n, double *y) {
-  for (int64_t i = 0; i < n; i++)
-    y[i] = x[i] > 0.0 ? x[i] : 0.0;
+void ref_relu(const double *x, int64_t n, double *y, unsigned char *gate, int replay) {
+  for (int64_t i = 0; i < n; i++) {
+    int on = gate && replay ? gate[i] : x[i] > 0.0;
+    if (gate && !replay) gate[i] = (unsigned char)on;
+    y[i] = on ? x[i] : 0.0;
+  }
 }
 
-void ref_maxpool2(const double *x, int N, int C, int H, int W, double *y) {
+void ref_maxpool2(const double *x, int N, int C, int H, int W, double *y, unsigned char *gate,
+                  int replay) {
   int Ho = H / 2, Wo = W / 2;
   for (int64_t nc = 0; nc < (int64_t)N * C; nc++)
     for (int h = 0; h < Ho; h++)
       for (int v = 0; v < Wo; v++) {
-        double best = -INFINITY;
-        for (int i = 0; i < 2; i++)
-          for (int j = 0; j < 2; j++)
-            best = fmax(best, x[(nc * H + 2 * h + i) * W + 2 * v + j]);
-        y[(nc * Ho + h) * Wo + v] = best;
+        int64_t o = (nc * Ho + h) * Wo + v;
+        const double *p = x + (nc * H + 2 * h) * W + 2 * v;
+        double win[4] = {p[0], p[1], p[W], p[W + 1]};
+        int best = 0;
+        for (int k = 1; k < 4; k++)
+          if (win[k] > win[best]) best = k;
+        if (gate && replay) best = gate[o];
+        if (gate && !replay) gate[o] = (unsigned char)best;
+        y[o] = win[best];
       }
 }
 
@@ -159,7 +167,31 @@ void ref_loss(const double *logits, const unsigned char *labels, int N, int K, i
   free(Y);
 }
 
+ref_gates *ref_gates_new(const cb_model *m, int n) {
+  ref_gates *g = calloc(1, sizeof *g);
+  g->gate = calloc((size_t)m->n_nodes, sizeof *g->gate);
+  for (int i = 0; i < m->n_nodes; i++) {
+    const cb_node *nd = &m->nodes[i];
+    if (nd->kind == CB_NODE_RELU || nd->kind == CB_NODE_MAXPOOL)
+      g->gate[i] = calloc((size_t)n * nd->C * nd->H * nd->W, 1);
+  }
+  return g;
+}
+
+void ref_gates_free(const cb_model *m, ref_gates *g) {
+  if (!g) return;
+  for (int i = 0; i < m->n_nodes; i++)
+    free(g->gate[i]);
+  free(g->gate);
+  free(g);
+}
+
 double **ref_forward(const cb_model *m, const double *params, const double *input, int n) {
+  return ref_forward_gated(m, params, input, n, NULL);
+}
+
+double **ref_forward_gated(const cb_model *m, const double *params, const double *input, int n,
+                           ref_gates *g) {
   double **out = calloc((size_t)m->n_nodes, sizeof *out);
   for (int i = 0; i < m->n_nodes; i++) {
     const cb_node *nd = &m->nodes[i];
@@ -176,8 +208,10 @@ double **ref_forward(const cb_model *m, const double *params, const double *inpu
     case CB_NODE_GN:
       ref_group_norm(x, n, nd->C, nd->H, nd->W, nd->groups, w, b, 1e-5, out[i]);
       break;
-    case CB_NODE_RELU: ref_relu(x, sz, out[i]); break;
-    case CB_NODE_MAXPOOL: ref_maxpool2(x, n, in->C, in->H, in->W, out[i]); break;
+    case CB_NODE_RELU: ref_relu(x, sz, out[i], g ? g->gate[i] : NULL, g && g->replay); break;
+    case CB_NODE_MAXPOOL:
+      ref_maxpool2(x, n, in->C, in->H, in->W, out[i], g ? g->gate[i] : NULL, g && g->replay);
+      break;
     case CB_NODE_UPSAMPLE: ref_upsample2(x, n, in->C, in->H, in->W, out[i]); break;
     case CB_NODE_CONCAT: {
       const double *xs[CB_MAX_INPUTS];
@@ -201,8 +235,8 @@ void ref_outputs_free(const cb_model *m, double **outs) {
 }
 
 void ref_model_loss(const cb_model *m, const double *params, const double *input,
-                    const unsigned char *labels, int n, double *loss) {
-  double **outs = ref_forward(m, params, input, n);
+                    const unsigned char *labels, int n, ref_gates *g, double *loss) {
+  double **outs = ref_forward_gated(m, params, input, n, g);
   const cb_node *last = &m->nodes[m->n_nodes - 1];
   ref_loss(outs[m->n_nodes - 1], labels, n, last->C, (int64_t)last->H * last->W, m->loss, loss);
   ref_outputs_free(m, outs);
