@@ -2,10 +2,10 @@
 #ifndef CB_KERNELS_UPDATE_H
 #define CB_KERNELS_UPDATE_H
 
-#include <math.h>
-
 #include "core/kernels/hd.h"
 #include "core/kernels/philox.h"
+
+#include <math.h>
 
 /* g[j] += std * N(0,1) drawn at (seed, NOISE, step, off + j); coordinates a
  * sparsification mask drops get no noise (their signal is zero too). */
@@ -44,27 +44,32 @@ CB_HD static inline void cb_kb_sgd(int64_t j, const cb_k_sgd *a) {
   a->w[j] -= a->lr * d;
 }
 
-/* Adam / AdamW as torch.optim: AdamW decays the weight directly
- * (w *= 1 - lr*wd); Adam adds wd*w to the gradient. bc1 = 1 - beta1^t and
- * bc2 = 1 - beta2^t are computed on the host. */
+/* Adam / AdamW in the order of torch.optim's single-tensor path (the one
+ * PyTorch runs for CPU tensors), so results agree to rounding:
+ *   Adam:  g += wd*w            AdamW: w *= decay (= 1 - lr*wd)
+ *   m = m + (1-beta1)*(g - m)   (torch lerp with weight < 0.5)
+ *   v = v*beta2 + (1-beta2)*g*g
+ *   w -= step_size * (m / (sqrt(v)/bc2_sqrt + eps))
+ * step_size = lr/(1 - beta1^t) and bc2_sqrt = sqrt(1 - beta2^t) are computed
+ * on the host in double, as torch does in Python. */
 typedef struct {
   float *w, *m, *v;
   const float *g;
-  float lr, beta1, beta2, eps, wd, bc1, bc2;
+  float one_minus_beta1, beta2, one_minus_beta2, eps, wd, decay, step_size, bc2_sqrt;
   int decoupled;
 } cb_k_adam;
 CB_HD static inline void cb_kb_adam(int64_t j, const cb_k_adam *a) {
   float g = a->g[j];
   if (a->decoupled)
-    a->w[j] *= 1.0f - a->lr * a->wd;
+    a->w[j] *= a->decay;
   else
     g += a->wd * a->w[j];
-  float m = a->beta1 * a->m[j] + (1.0f - a->beta1) * g;
-  float v = a->beta2 * a->v[j] + (1.0f - a->beta2) * g * g;
+  float m = a->m[j] + a->one_minus_beta1 * (g - a->m[j]);
+  float v = a->v[j] * a->beta2 + a->one_minus_beta2 * g * g;
   a->m[j] = m;
   a->v[j] = v;
-  float denom = sqrtf(v / a->bc2) + a->eps;
-  a->w[j] -= (a->lr / a->bc1) * m / denom;
+  float denom = sqrtf(v) / a->bc2_sqrt + a->eps;
+  a->w[j] -= a->step_size * (m / denom);
 }
 
 #endif
