@@ -16,10 +16,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* A path in the test's temporary directory (a fresh string each call). */
 static const char *tmp_path(const char *name) {
-  static char buf[1024];
-  snprintf(buf, sizeof buf, "%s/%s", tst_tmpdir(), name);
-  return buf;
+  static char buf[8][1024];
+  static int next;
+  char *b = buf[next++ % 8];
+  snprintf(b, sizeof buf[0], "%s/%s", tst_tmpdir(), name);
+  return b;
 }
 
 static unsigned char *slurp(const char *path, size_t *len) {
