@@ -67,8 +67,9 @@ static const cb_st_tensor *need(const cb_st_file *f, const char *name) {
 static void check_fixture(const char *file) {
   cb_st_file f;
   const char *path = tst_src_path(file);
-  if (cb_st_read(path, &f)) fprintf(stderr, "%s\n", cb_last_error());
-  assert_int_equal(cb_st_read(path, &f), 0);
+  int rc = cb_st_read(path, &f);
+  if (rc) fprintf(stderr, "%s\n", cb_last_error());
+  assert_int_equal(rc, 0);
   cb_model_cfg cfg;
   fixture_cfg(&f, &cfg);
   const cb_st_tensor *in = need(&f, "input"), *lab = need(&f, "labels"), *loss = need(&f, "loss");
@@ -94,9 +95,9 @@ static void check_fixture(const char *file) {
     int64_t shape[4];
     for (int d = 0; d < ts->ndim; d++)
       shape[d] = ts->shape[d];
-    if (cb_st_get_f32(&f, ts->name, ts->ndim, shape, m->params + ts->offset))
-      fprintf(stderr, "%s\n", cb_last_error());
-    assert_int_equal(cb_st_get_f32(&f, ts->name, ts->ndim, shape, m->params + ts->offset), 0);
+    rc = cb_st_get_f32(&f, ts->name, ts->ndim, shape, m->params + ts->offset);
+    if (rc) fprintf(stderr, "%s\n", cb_last_error());
+    assert_int_equal(rc, 0);
   }
 
   memcpy(m->input, in->data, in->nbytes);

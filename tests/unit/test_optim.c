@@ -61,9 +61,9 @@ static void get_flat(const fixture *x, const char *prefix, float *dst) {
   for (int t = 0; t < N_T; t++) {
     char nm[96];
     snprintf(nm, sizeof nm, "%s.%s", prefix, TNAME[t]);
-    if (cb_st_get_f32(&x->f, nm, x->ndim[t], x->shape[t], dst + x->off[t]))
-      fprintf(stderr, "%s\n", cb_last_error());
-    assert_int_equal(cb_st_get_f32(&x->f, nm, x->ndim[t], x->shape[t], dst + x->off[t]), 0);
+    int rc = cb_st_get_f32(&x->f, nm, x->ndim[t], x->shape[t], dst + x->off[t]);
+    if (rc) fprintf(stderr, "%s\n", cb_last_error());
+    assert_int_equal(rc, 0);
   }
 }
 
