@@ -65,11 +65,11 @@ static void bias_weighted(cb_model *m, cb_node *nd, int n, float *dst_b, float b
   int T = nd->H * nd->W;
   cb_launch_bias_grad(m->be, (int64_t)n * nd->C,
                       (cb_k_bias_grad){nd->dout, m->tmp_rows, nd->C, T, nd->C});
-  cb_weighted_rows(m, n, nd->C, m->tmp_rows, dst_b, beta);
+  cb_weighted_rows(m, n, nd->C, m->tmp_rows, nd->C, dst_b, beta);
 }
 
-void cb_conv_grad_weighted(cb_model *m, cb_node *nd, int n, const float *host_coef, float *dst,
-                           float beta) {
+void cb_conv_grad_weighted(cb_model *m, cb_node *nd, int n, const float *coef_w,
+                           const float *coef_b, float *dst, float beta) {
   const cb_node *in = &m->nodes[nd->in[0]];
   int K = in->C * nd->k * nd->k, T = nd->H * nd->W;
   int64_t wn = (int64_t)nd->C * K;
@@ -80,11 +80,10 @@ void cb_conv_grad_weighted(cb_model *m, cb_node *nd, int n, const float *host_co
   for (int i = 0; i < n; i++) {
     const float *col = columns(m, nd, i);
     const float *dy = nd->dout + (int64_t)i * cb_node_size(nd);
-    m->be->gemm(m->be, 0, 1, nd->C, K, T, host_coef[i], dy, T, col, T, i == 0 ? beta : 1.0f, dst,
-                K);
+    m->be->gemm(m->be, 0, 1, nd->C, K, T, coef_w[i], dy, T, col, T, i == 0 ? beta : 1.0f, dst, K);
   }
   if (nd->b_tensor >= 0) {
-    cb_upload_coef(m, n, host_coef);
+    cb_upload_coef(m, n, coef_b);
     bias_weighted(m, nd, n, dst + wn, beta);
   }
 }

@@ -54,8 +54,8 @@ void cb_convt_backward(cb_model *m, cb_node *nd, int n) {
   }
 }
 
-void cb_convt_grad_weighted(cb_model *m, cb_node *nd, int n, const float *host_coef, float *dst,
-                            float beta) {
+void cb_convt_grad_weighted(cb_model *m, cb_node *nd, int n, const float *coef_w,
+                            const float *coef_b, float *dst, float beta) {
   const cb_node *in = &m->nodes[nd->in[0]];
   int T = in->H * in->W, P = nd->C * 4;
   int64_t wn = (int64_t)in->C * P;
@@ -66,12 +66,12 @@ void cb_convt_grad_weighted(cb_model *m, cb_node *nd, int n, const float *host_c
   for (int i = 0; i < n; i++) {
     const float *u = out_columns(m, nd, i);
     const float *x = in->out + (int64_t)i * cb_node_size(in);
-    m->be->gemm(m->be, 0, 1, in->C, P, T, host_coef[i], x, T, u, T, i == 0 ? beta : 1.0f, dst, P);
+    m->be->gemm(m->be, 0, 1, in->C, P, T, coef_w[i], x, T, u, T, i == 0 ? beta : 1.0f, dst, P);
   }
-  cb_upload_coef(m, n, host_coef);
+  cb_upload_coef(m, n, coef_b);
   cb_launch_bias_grad(m->be, (int64_t)n * nd->C,
                       (cb_k_bias_grad){nd->dout, m->tmp_rows, nd->C, nd->H * nd->W, nd->C});
-  cb_weighted_rows(m, n, nd->C, m->tmp_rows, dst + wn, beta);
+  cb_weighted_rows(m, n, nd->C, m->tmp_rows, nd->C, dst + wn, beta);
 }
 
 void cb_convt_grad_per_sample(cb_model *m, cb_node *nd, int n, float *out, int64_t ld) {

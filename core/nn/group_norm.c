@@ -50,13 +50,15 @@ void cb_gn_grad_per_sample(cb_model *m, cb_node *nd, int n, float *out, int64_t 
                                                nd->H * nd->W, nd->groups, ld});
 }
 
-void cb_gn_grad_weighted(cb_model *m, cb_node *nd, int n, const float *host_coef, float *dst,
-                         float beta) {
+void cb_gn_grad_weighted(cb_model *m, cb_node *nd, int n, const float *coef_w,
+                         const float *coef_b, float *dst, float beta) {
   if (n == 0) {
     cb_launch_scale(m->be, nd->p_numel, (cb_k_scale){dst, beta});
     return;
   }
   cb_gn_grad_per_sample(m, nd, n, m->tmp_rows, 2 * nd->C);
-  cb_upload_coef(m, n, host_coef);
-  cb_weighted_rows(m, n, 2 * nd->C, m->tmp_rows, dst, beta);
+  cb_upload_coef(m, n, coef_w);
+  cb_weighted_rows(m, n, nd->C, m->tmp_rows, 2 * nd->C, dst, beta);
+  cb_upload_coef(m, n, coef_b);
+  cb_weighted_rows(m, n, nd->C, m->tmp_rows + nd->C, 2 * nd->C, dst + nd->C, beta);
 }

@@ -262,15 +262,20 @@ void cb_model_backward_from(cb_model *m, int n, const float *host_dout) {
   backward_nodes(m, n);
 }
 
-void cb_node_grad_weighted(cb_model *m, int node, int n, const float *host_coef, float *dst,
-                           float beta) {
+void cb_node_grad_weighted2(cb_model *m, int node, int n, const float *coef_w, const float *coef_b,
+                            float *dst, float beta) {
   cb_node *nd = &m->nodes[node];
   switch (nd->kind) {
-  case CB_NODE_CONV: cb_conv_grad_weighted(m, nd, n, host_coef, dst, beta); break;
-  case CB_NODE_CONVT: cb_convt_grad_weighted(m, nd, n, host_coef, dst, beta); break;
-  case CB_NODE_GN: cb_gn_grad_weighted(m, nd, n, host_coef, dst, beta); break;
+  case CB_NODE_CONV: cb_conv_grad_weighted(m, nd, n, coef_w, coef_b, dst, beta); break;
+  case CB_NODE_CONVT: cb_convt_grad_weighted(m, nd, n, coef_w, coef_b, dst, beta); break;
+  case CB_NODE_GN: cb_gn_grad_weighted(m, nd, n, coef_w, coef_b, dst, beta); break;
   default: break;
   }
+}
+
+void cb_node_grad_weighted(cb_model *m, int node, int n, const float *host_coef, float *dst,
+                           float beta) {
+  cb_node_grad_weighted2(m, node, n, host_coef, host_coef, dst, beta);
 }
 
 void cb_node_grad_per_sample(cb_model *m, int node, int n, float *out, int64_t ld) {
@@ -304,9 +309,10 @@ void cb_upload_coef(cb_model *m, int n, const float *host_coef) {
   m->be->upload(m->be, m->coef_dev, host_coef, (size_t)n * sizeof(float));
 }
 
-void cb_weighted_rows(cb_model *m, int n, int64_t len, const float *rows, float *dst, float beta) {
+void cb_weighted_rows(cb_model *m, int n, int64_t len, const float *rows, int64_t ld, float *dst,
+                      float beta) {
   /* [1 x len] = coef [1 x n] * rows [n x len] */
-  m->be->gemm(m->be, 0, 0, 1, (int)len, n, 1.0f, m->coef_dev, n, rows, (int)len, beta, dst,
+  m->be->gemm(m->be, 0, 0, 1, (int)len, n, 1.0f, m->coef_dev, n, rows, (int)ld, beta, dst,
               (int)len);
 }
 

@@ -163,6 +163,10 @@ int cb_node_is_param(const cb_node *nd);
 /* dst (the node's region of a gradient buffer) = beta*dst + sum_i c_i g_i. */
 void cb_node_grad_weighted(cb_model *m, int node, int n, const float *host_coef, float *dst,
                            float beta);
+/* The same with separate coefficients for the weight and the bias (their
+ * clipping groups may differ, e.g. per-tensor thresholds). */
+void cb_node_grad_weighted2(cb_model *m, int node, int n, const float *coef_w, const float *coef_b,
+                            float *dst, float beta);
 /* out[i*ld + j] = g_i[j] for the node's parameters (weight then bias). */
 void cb_node_grad_per_sample(cb_model *m, int node, int n, float *out, int64_t ld);
 /* Whether the node supports the ghost norm (convolutions). */
