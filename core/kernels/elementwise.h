@@ -45,41 +45,46 @@ CB_HD static inline void cb_kb_relu_bwd(int64_t i, const cb_k_relu_bwd *a) {
   if (a->y[i] > 0.0f) a->dx[i] += a->dy[i];
 }
 
-/* Channel concat forward: dst[n, off + c, t] = src[n, c, t]. Index over n*C*T
- * of the source. */
+/* Row-wise bodies below take one (sample, channel) row of T values per index,
+ * so the index arithmetic is paid once per row, not once per element. */
+
+/* Channel concat forward: dst[n, off + c, :] = src[n, c, :]. Index over n*C
+ * rows of the source. */
 typedef struct {
   const float *src;
   float *dst;
   int C, T, Cdst, off;
 } cb_k_concat_fwd;
 CB_HD static inline void cb_kb_concat_fwd(int64_t i, const cb_k_concat_fwd *a) {
-  int64_t t = i % a->T;
-  int64_t c = (i / a->T) % a->C;
-  int64_t n = i / ((int64_t)a->T * a->C);
-  a->dst[(n * a->Cdst + a->off + c) * a->T + t] = a->src[i];
+  int64_t c = i % a->C, n = i / a->C;
+  const float *s = a->src + i * a->T;
+  float *d = a->dst + (n * a->Cdst + a->off + c) * a->T;
+  for (int t = 0; t < a->T; t++) d[t] = s[t];
 }
 
-/* Channel concat backward: dsrc[n, c, t] += ddst[n, off + c, t]. */
+/* Channel concat backward: dsrc[n, c, :] += ddst[n, off + c, :]. Rows. */
 typedef struct {
   const float *ddst;
   float *dsrc;
   int C, T, Cdst, off;
 } cb_k_concat_bwd;
 CB_HD static inline void cb_kb_concat_bwd(int64_t i, const cb_k_concat_bwd *a) {
-  int64_t t = i % a->T;
-  int64_t c = (i / a->T) % a->C;
-  int64_t n = i / ((int64_t)a->T * a->C);
-  a->dsrc[i] += a->ddst[(n * a->Cdst + a->off + c) * a->T + t];
+  int64_t c = i % a->C, n = i / a->C;
+  const float *s = a->ddst + (n * a->Cdst + a->off + c) * a->T;
+  float *d = a->dsrc + i * a->T;
+  for (int t = 0; t < a->T; t++) d[t] += s[t];
 }
 
-/* y[n, c, t] += b[c] */
+/* y[n, c, :] += b[c]. Index over n*C rows. */
 typedef struct {
   float *y;
   const float *b;
   int C, T;
 } cb_k_add_bias;
 CB_HD static inline void cb_kb_add_bias(int64_t i, const cb_k_add_bias *a) {
-  a->y[i] += a->b[(i / a->T) % a->C];
+  float b = a->b[i % a->C];
+  float *y = a->y + i * a->T;
+  for (int t = 0; t < a->T; t++) y[t] += b;
 }
 
 /* Per-sample bias gradient: out[n*ld + c] = sum_t dy[n, c, t]. Index over n*C.

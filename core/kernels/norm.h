@@ -29,17 +29,19 @@ CB_HD static inline void cb_kb_gn_stats(int64_t i, const cb_k_gn_stats *a) {
   a->rstd[i] = (float)(1.0 / sqrt(v + (double)a->eps));
 }
 
-/* y = (x - mean) * rstd * gamma[c] + beta[c]. Index over N*C*T. */
+/* y = (x - mean) * rstd * gamma[c] + beta[c]. Index over N*C rows of T. */
 typedef struct {
   const float *x, *mean, *rstd, *gamma, *beta;
   float *y;
   int C, T, G;
 } cb_k_gn_fwd;
 CB_HD static inline void cb_kb_gn_fwd(int64_t i, const cb_k_gn_fwd *a) {
-  int64_t c = (i / a->T) % a->C;
-  int64_t n = i / ((int64_t)a->T * a->C);
+  int64_t c = i % a->C, n = i / a->C;
   int64_t g = n * a->G + c / (a->C / a->G);
-  a->y[i] = (a->x[i] - a->mean[g]) * a->rstd[g] * a->gamma[c] + a->beta[c];
+  float s = a->rstd[g] * a->gamma[c], b = a->beta[c] - a->mean[g] * s;
+  const float *x = a->x + i * a->T;
+  float *y = a->y + i * a->T;
+  for (int t = 0; t < a->T; t++) y[t] = x[t] * s + b;
 }
 
 /* Per (n, g): s1 = sum dy*gamma, s2 = sum dy*gamma*xhat. Index over N*G. */
@@ -67,19 +69,24 @@ CB_HD static inline void cb_kb_gn_bwd_reduce(int64_t i, const cb_k_gn_bwd_reduce
   a->s2[i] = (float)s2;
 }
 
-/* dx += rstd * (dy*gamma - (s1 + xhat*s2)/M). Index over N*C*T. */
+/* dx += rstd * (dy*gamma - (s1 + xhat*s2)/M). Index over N*C rows of T. */
 typedef struct {
   const float *x, *dy, *mean, *rstd, *gamma, *s1, *s2;
   float *dx;
   int C, T, G;
 } cb_k_gn_bwd_dx;
 CB_HD static inline void cb_kb_gn_bwd_dx(int64_t i, const cb_k_gn_bwd_dx *a) {
-  int64_t c = (i / a->T) % a->C;
-  int64_t n = i / ((int64_t)a->T * a->C);
+  int64_t c = i % a->C, n = i / a->C;
   int64_t g = n * a->G + c / (a->C / a->G);
-  float M = (float)((int64_t)(a->C / a->G) * a->T);
-  float xh = (a->x[i] - a->mean[g]) * a->rstd[g];
-  a->dx[i] += a->rstd[g] * (a->dy[i] * a->gamma[c] - (a->s1[g] + xh * a->s2[g]) / M);
+  float inv_m = 1.0f / (float)((int64_t)(a->C / a->G) * a->T);
+  float r = a->rstd[g], mu = a->mean[g], gm = a->gamma[c];
+  float k1 = a->s1[g] * inv_m, k2 = a->s2[g] * inv_m;
+  const float *x = a->x + i * a->T, *dy = a->dy + i * a->T;
+  float *dx = a->dx + i * a->T;
+  for (int t = 0; t < a->T; t++) {
+    float xh = (x[t] - mu) * r;
+    dx[t] += r * (dy[t] * gm - (k1 + xh * k2));
+  }
 }
 
 /* Per-sample affine gradients: dgamma_n[c] = sum_t xhat*dy, dbeta_n[c] =

@@ -5,8 +5,8 @@
 #include "core/kernels/hd.h"
 
 /* y[n,c,oh,ow] = max of the 2x2 window; idx records which of the four won
- * (first maximum in row-major order, as PyTorch). Index over N*C*Ho*Wo;
- * H and W are the input size (even). */
+ * (first maximum in row-major order, as PyTorch). One index per output row:
+ * index over N*C*Ho; H and W are the input size (even). */
 typedef struct {
   const float *x;
   float *y;
@@ -15,22 +15,28 @@ typedef struct {
 } cb_k_maxpool_fwd;
 CB_HD static inline void cb_kb_maxpool_fwd(int64_t i, const cb_k_maxpool_fwd *a) {
   int Wo = a->W / 2, Ho = a->H / 2;
-  int ow = (int)(i % Wo);
-  int oh = (int)((i / Wo) % Ho);
-  int64_t nc = i / ((int64_t)Wo * Ho);
-  const float *p = a->x + nc * a->H * a->W + (int64_t)(2 * oh) * a->W + 2 * ow;
-  /* A NaN wins (PyTorch's rule), so divergence is not hidden by the pool. */
-  float best = p[0];
-  int k = 0;
-  if (p[1] > best || p[1] != p[1]) { best = p[1]; k = 1; }
-  if (p[a->W] > best || p[a->W] != p[a->W]) { best = p[a->W]; k = 2; }
-  if (p[a->W + 1] > best || p[a->W + 1] != p[a->W + 1]) { best = p[a->W + 1]; k = 3; }
-  a->y[i] = best;
-  a->idx[i] = (unsigned char)k;
+  int oh = (int)(i % Ho);
+  int64_t nc = i / Ho;
+  const float *p0 = a->x + nc * a->H * a->W + (int64_t)(2 * oh) * a->W, *p1 = p0 + a->W;
+  float *y = a->y + i * Wo;
+  unsigned char *id = a->idx + i * Wo;
+  for (int ow = 0; ow < Wo; ow++) {
+    /* A NaN wins (PyTorch's rule), so divergence is not hidden by the pool. */
+    float v[4] = {p0[2 * ow], p0[2 * ow + 1], p1[2 * ow], p1[2 * ow + 1]};
+    float best = v[0];
+    int k = 0;
+    for (int q = 1; q < 4; q++)
+      if (v[q] > best || (v[q] != v[q] && best == best)) {
+        best = v[q];
+        k = q;
+      }
+    y[ow] = best;
+    id[ow] = (unsigned char)k;
+  }
 }
 
-/* dx[n,c,h,w] += dy of its window if it was the window's maximum. Index over
- * N*C*H*W (input). */
+/* dx[n,c,h,w] += dy of its window if it was the window's maximum. One index
+ * per input row: index over N*C*H. */
 typedef struct {
   const float *dy;
   const unsigned char *idx;
@@ -38,13 +44,16 @@ typedef struct {
   int H, W;
 } cb_k_maxpool_bwd;
 CB_HD static inline void cb_kb_maxpool_bwd(int64_t i, const cb_k_maxpool_bwd *a) {
-  int w = (int)(i % a->W);
-  int h = (int)((i / a->W) % a->H);
-  int64_t nc = i / ((int64_t)a->W * a->H);
+  int h = (int)(i % a->H);
+  int64_t nc = i / a->H;
   int Wo = a->W / 2, Ho = a->H / 2;
-  int64_t o = nc * Ho * Wo + (int64_t)(h / 2) * Wo + w / 2;
-  int k = (h & 1) * 2 + (w & 1);
-  if (a->idx[o] == k) a->dx[i] += a->dy[o];
+  int64_t o = nc * Ho * Wo + (int64_t)(h / 2) * Wo;
+  const float *dy = a->dy + o;
+  const unsigned char *id = a->idx + o;
+  float *dx = a->dx + i * a->W;
+  int row = (h & 1) * 2;
+  for (int w = 0; w < a->W; w++)
+    if (id[w / 2] == row + (w & 1)) dx[w] += dy[w / 2];
 }
 
 /* Source coordinate of output index o for align_corners=True. */
@@ -52,7 +61,7 @@ CB_HD static inline float cb_up_src(int o, int in, int out) {
   return out > 1 ? (float)o * (float)(in - 1) / (float)(out - 1) : 0.0f;
 }
 
-/* Bilinear x2 forward. Index over N*C*(2H)*(2W). */
+/* Bilinear x2 forward. One index per output row: index over N*C*(2H). */
 typedef struct {
   const float *x;
   float *y;
@@ -60,18 +69,23 @@ typedef struct {
 } cb_k_upsample_fwd;
 CB_HD static inline void cb_kb_upsample_fwd(int64_t i, const cb_k_upsample_fwd *a) {
   int Ho = 2 * a->H, Wo = 2 * a->W;
-  int ow = (int)(i % Wo);
-  int oh = (int)((i / Wo) % Ho);
-  int64_t nc = i / ((int64_t)Wo * Ho);
-  float sh = cb_up_src(oh, a->H, Ho), sw = cb_up_src(ow, a->W, Wo);
-  int h0 = (int)sh, w0 = (int)sw;
+  int oh = (int)(i % Ho);
+  int64_t nc = i / Ho;
+  float sh = cb_up_src(oh, a->H, Ho);
+  int h0 = (int)sh;
   int h1 = h0 + 1 < a->H ? h0 + 1 : a->H - 1;
-  int w1 = w0 + 1 < a->W ? w0 + 1 : a->W - 1;
-  float fh = sh - (float)h0, fw = sw - (float)w0;
-  const float *p = a->x + nc * a->H * a->W;
-  float v00 = p[h0 * a->W + w0], v01 = p[h0 * a->W + w1];
-  float v10 = p[h1 * a->W + w0], v11 = p[h1 * a->W + w1];
-  a->y[i] = (1.0f - fh) * ((1.0f - fw) * v00 + fw * v01) + fh * ((1.0f - fw) * v10 + fw * v11);
+  float fh = sh - (float)h0;
+  const float *r0 = a->x + nc * a->H * a->W + (int64_t)h0 * a->W;
+  const float *r1 = a->x + nc * a->H * a->W + (int64_t)h1 * a->W;
+  float *y = a->y + i * Wo;
+  for (int ow = 0; ow < Wo; ow++) {
+    float sw = cb_up_src(ow, a->W, Wo);
+    int w0 = (int)sw;
+    int w1 = w0 + 1 < a->W ? w0 + 1 : a->W - 1;
+    float fw = sw - (float)w0;
+    y[ow] = (1.0f - fh) * ((1.0f - fw) * r0[w0] + fw * r0[w1]) +
+            fh * ((1.0f - fw) * r1[w0] + fw * r1[w1]);
+  }
 }
 
 /* Weight with which output coordinate o reads input coordinate k (1-D). */
@@ -87,8 +101,8 @@ CB_HD static inline float cb_up_weight(int o, int k, int in, int out) {
 }
 
 /* Bilinear x2 backward as a gather over the outputs that read input (h, w):
- * those within two output rows/cols of 2h (the scale is just under 2).
- * Index over N*C*H*W. */
+ * those within three output rows/cols of 2h (the scale is just under 2).
+ * One index per input row: index over N*C*H. */
 typedef struct {
   const float *dy;
   float *dx;
@@ -96,24 +110,26 @@ typedef struct {
 } cb_k_upsample_bwd;
 CB_HD static inline void cb_kb_upsample_bwd(int64_t i, const cb_k_upsample_bwd *a) {
   int Ho = 2 * a->H, Wo = 2 * a->W;
-  int w = (int)(i % a->W);
-  int h = (int)((i / a->W) % a->H);
-  int64_t nc = i / ((int64_t)a->W * a->H);
+  int h = (int)(i % a->H);
+  int64_t nc = i / a->H;
   const float *g = a->dy + nc * Ho * Wo;
-  float s = 0.0f;
+  float *dx = a->dx + i * a->W;
   int oh0 = 2 * h - 3 < 0 ? 0 : 2 * h - 3, oh1 = 2 * h + 3 >= Ho ? Ho - 1 : 2 * h + 3;
-  int ow0 = 2 * w - 3 < 0 ? 0 : 2 * w - 3, ow1 = 2 * w + 3 >= Wo ? Wo - 1 : 2 * w + 3;
-  for (int oh = oh0; oh <= oh1; oh++) {
-    float wh = cb_up_weight(oh, h, a->H, Ho);
-    if (wh == 0.0f) continue;
-    float row = 0.0f;
-    for (int ow = ow0; ow <= ow1; ow++) {
-      float ww = cb_up_weight(ow, w, a->W, Wo);
-      if (ww != 0.0f) row += ww * g[oh * Wo + ow];
+  for (int w = 0; w < a->W; w++) {
+    int ow0 = 2 * w - 3 < 0 ? 0 : 2 * w - 3, ow1 = 2 * w + 3 >= Wo ? Wo - 1 : 2 * w + 3;
+    float s = 0.0f;
+    for (int oh = oh0; oh <= oh1; oh++) {
+      float wh = cb_up_weight(oh, h, a->H, Ho);
+      if (wh == 0.0f) continue;
+      float row = 0.0f;
+      for (int ow = ow0; ow <= ow1; ow++) {
+        float ww = cb_up_weight(ow, w, a->W, Wo);
+        if (ww != 0.0f) row += ww * g[oh * Wo + ow];
+      }
+      s += wh * row;
     }
-    s += wh * row;
+    dx[w] += s;
   }
-  a->dx[i] += s;
 }
 
 #endif

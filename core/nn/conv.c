@@ -24,8 +24,8 @@ static const float *columns(cb_model *m, const cb_node *nd, int i) {
   const float *x = in->out + (int64_t)i * cb_node_size(in);
   if (is_pointwise(nd)) return x;
   cb_geom g = geom(m, nd);
-  int64_t K = (int64_t)g.C * g.kh * g.kw, T = (int64_t)g.Ho * g.Wo;
-  cb_launch_im2col(m->be, K * T, (cb_k_im2col){x, m->work, g});
+  int64_t K = (int64_t)g.C * g.kh * g.kw;
+  cb_launch_im2col(m->be, K * g.Ho, (cb_k_im2col){x, m->work, g});
   return m->work;
 }
 
@@ -39,7 +39,7 @@ void cb_conv_forward(cb_model *m, cb_node *nd, int n) {
     m->be->gemm(m->be, 0, 0, nd->C, T, K, 1.0f, w, K, col, T, 0.0f, y, T);
   }
   if (nd->b_tensor >= 0)
-    cb_launch_add_bias(m->be, (int64_t)n * cb_node_size(nd),
+    cb_launch_add_bias(m->be, (int64_t)n * nd->C,
                        (cb_k_add_bias){nd->out, m->params + m->tensors[nd->b_tensor].offset,
                                        nd->C, T});
 }
@@ -57,7 +57,7 @@ void cb_conv_backward(cb_model *m, cb_node *nd, int n) {
       continue;
     }
     m->be->gemm(m->be, 1, 0, K, T, nd->C, 1.0f, w, K, dy, T, 0.0f, m->work, T);
-    cb_launch_col2im(m->be, cb_node_size(in), (cb_k_col2im){m->work, dx, geom(m, nd), 1});
+    cb_launch_col2im(m->be, (int64_t)in->C * in->H, (cb_k_col2im){m->work, dx, geom(m, nd), 1});
   }
 }
 

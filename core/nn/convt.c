@@ -22,8 +22,7 @@ static cb_geom geom(const cb_node *nd, const cb_node *in) {
 static const float *out_columns(cb_model *m, const cb_node *nd, int i) {
   const cb_node *in = &m->nodes[nd->in[0]];
   const float *dy = nd->dout + (int64_t)i * cb_node_size(nd);
-  int64_t T = (int64_t)in->H * in->W;
-  cb_launch_im2col(m->be, (int64_t)nd->C * 4 * T, (cb_k_im2col){dy, m->work, geom(nd, in)});
+  cb_launch_im2col(m->be, (int64_t)nd->C * 4 * in->H, (cb_k_im2col){dy, m->work, geom(nd, in)});
   return m->work;
 }
 
@@ -35,9 +34,9 @@ void cb_convt_forward(cb_model *m, cb_node *nd, int n) {
     const float *x = in->out + (int64_t)i * cb_node_size(in);
     float *y = nd->out + (int64_t)i * cb_node_size(nd);
     m->be->gemm(m->be, 1, 0, P, T, in->C, 1.0f, w, P, x, T, 0.0f, m->work, T);
-    cb_launch_col2im(m->be, cb_node_size(nd), (cb_k_col2im){m->work, y, geom(nd, in), 0});
+    cb_launch_col2im(m->be, (int64_t)nd->C * nd->H, (cb_k_col2im){m->work, y, geom(nd, in), 0});
   }
-  cb_launch_add_bias(m->be, (int64_t)n * cb_node_size(nd),
+  cb_launch_add_bias(m->be, (int64_t)n * nd->C,
                      (cb_k_add_bias){nd->out, m->params + m->tensors[nd->b_tensor].offset, nd->C,
                                      nd->H * nd->W});
 }

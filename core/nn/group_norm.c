@@ -23,7 +23,7 @@ void cb_gn_forward(cb_model *m, cb_node *nd, int n) {
   const float *beta = m->params + m->tensors[nd->b_tensor].offset;
   cb_launch_gn_stats(m->be, (int64_t)n * nd->groups,
                      (cb_k_gn_stats){in->out, b.mean, b.rstd, nd->C, T, nd->groups, GN_EPS});
-  cb_launch_gn_fwd(m->be, (int64_t)n * cb_node_size(nd),
+  cb_launch_gn_fwd(m->be, (int64_t)n * nd->C,
                    (cb_k_gn_fwd){in->out, b.mean, b.rstd, gamma, beta, nd->out, nd->C, T,
                                  nd->groups});
 }
@@ -37,7 +37,7 @@ void cb_gn_backward(cb_model *m, cb_node *nd, int n) {
   cb_launch_gn_bwd_reduce(m->be, (int64_t)n * nd->groups,
                           (cb_k_gn_bwd_reduce){in->out, nd->dout, b.mean, b.rstd, gamma, b.s1,
                                                b.s2, nd->C, T, nd->groups});
-  cb_launch_gn_bwd_dx(m->be, (int64_t)n * cb_node_size(nd),
+  cb_launch_gn_bwd_dx(m->be, (int64_t)n * nd->C,
                       (cb_k_gn_bwd_dx){in->out, nd->dout, b.mean, b.rstd, gamma, b.s1, b.s2,
                                        in->dout, nd->C, T, nd->groups});
 }
