@@ -32,6 +32,7 @@
 #ifndef CB_EXPERIMENTS_CONFIG_H
 #define CB_EXPERIMENTS_CONFIG_H
 
+#include "core/dp/dp.h"
 #include "core/nn/model.h"
 
 #include <stdint.h>
@@ -45,19 +46,12 @@ enum { CB_NORMALISE_ZSCORE, CB_NORMALISE_UNIT, CB_NORMALISE_NONE };
 enum { CB_SAMPLING_POISSON, CB_SAMPLING_SHUFFLE };
 enum { CB_OPT_SGD, CB_OPT_ADAM, CB_OPT_ADAMW };
 enum { CB_LRS_CONSTANT, CB_LRS_STEP, CB_LRS_COSINE };
-enum {
-  CB_CLIP_NONE,
-  CB_CLIP_FLAT,
-  CB_CLIP_PER_LAYER,
-  CB_CLIP_AUTOMATIC,
-  CB_CLIP_RANDOM_SPARSIFICATION,
-  CB_CLIP_ADAPTIVE
-};
-enum { CB_THRESH_SAME, CB_THRESH_EQUAL_SPLIT };
+/* Clipping modes, thresholds, AUTO variants and norm rules are the DP
+ * engine's enums (core/dp/dp.h), so a config maps onto it one to one. */
+#define CB_CLIP_RANDOM_SPARSIFICATION CB_CLIP_RS
+#define CB_THRESH_EQUAL_SPLIT CB_THRESH_SPLIT
 enum { CB_ACCT_RDP, CB_ACCT_PRV, CB_ACCT_GDP };
-enum { CB_AUTO_S, CB_AUTO_V };
 enum { CB_SCOPE_ALL, CB_SCOPE_PER_LAYER };
-enum { CB_NORM_MIXED, CB_NORM_GHOST, CB_NORM_MATERIALISE };
 enum { CB_EVAL_VAL, CB_EVAL_TEST };
 
 extern const char *const CB_EXP_BACKEND_NAMES[];  /* auto cpu cuda */
@@ -72,7 +66,6 @@ extern const char *const CB_THRESHOLDS_NAMES[];   /* same equal_split */
 extern const char *const CB_ACCOUNTANT_NAMES[];   /* rdp prv gdp */
 extern const char *const CB_AUTO_VARIANT_NAMES[]; /* auto_s auto_v */
 extern const char *const CB_AUTO_SCOPE_NAMES[];   /* all per_layer */
-extern const char *const CB_NORM_RULE_NAMES[];    /* mixed ghost materialise */
 extern const char *const CB_EVAL_SPLIT_NAMES[];   /* val test */
 
 #define CB_EXP_STR_MAX 1024

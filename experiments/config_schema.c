@@ -26,7 +26,6 @@ const char *const CB_THRESHOLDS_NAMES[] = {"same", "equal_split", NULL};
 const char *const CB_ACCOUNTANT_NAMES[] = {"rdp", "prv", "gdp", NULL};
 const char *const CB_AUTO_VARIANT_NAMES[] = {"auto_s", "auto_v", NULL};
 const char *const CB_AUTO_SCOPE_NAMES[] = {"all", "per_layer", NULL};
-const char *const CB_NORM_RULE_NAMES[] = {"mixed", "ghost", "materialise", NULL};
 const char *const CB_EVAL_SPLIT_NAMES[] = {"val", "test", NULL};
 static const char *const BOOL_NAMES[] = {"false", "true", NULL};
 
