@@ -334,10 +334,10 @@ void cb_field_accepted(const cb_field *f, char *buf, size_t n) {
 
 void cb_format_double(double v, char *buf, size_t n) {
   if (v == 0) v = 0; /* -0 prints as 0 */
-  for (int prec = 1; prec <= 17; prec++) {
+  /* Shortest round trip, but integers below 1e15 without an exponent. */
+  int digits = fabs(v) >= 1 && fabs(v) < 1e15 ? (int)floor(log10(fabs(v))) + 1 : 1;
+  for (int prec = digits; prec <= 17; prec++) {
     snprintf(buf, n, "%.*g", prec, v);
     if (strtod(buf, NULL) == v) break;
   }
-  /* Keep a number that reads back as a float in YAML/JSON either way; only
-   * the digits matter for the id, so no trailing ".0" is added. */
 }

@@ -17,5 +17,6 @@ typedef struct {
 int cb_cmd_model(int argc, char **argv);
 int cb_cmd_run(int argc, char **argv);
 int cb_cmd_bench(int argc, char **argv);
+int cb_cmd_export(int argc, char **argv);
 
 #endif

@@ -9,6 +9,7 @@ static const cb_command COMMANDS[] = {
     {"model", cb_cmd_model, "print a model's layer table and parameter count"},
     {"run", cb_cmd_run, "train one experiment file into the results database"},
     {"bench", cb_cmd_bench, "time a training step per clipping mode (throughput, memory)"},
+    {"export", cb_cmd_export, "write results as TSV/CSV/JSON for gnuplot, pandas, spreadsheets"},
 };
 
 static const int N_COMMANDS = (int)(sizeof COMMANDS / sizeof COMMANDS[0]);

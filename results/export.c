@@ -1,0 +1,229 @@
+/* Writing query results as TSV (gnuplot), CSV (spreadsheets) or JSON lines
+ * (pandas, scripts).
+ *
+ * TSV: a plain header line of column names (gnuplot 5 reads it for
+ * `using "epoch":"val_dice"` and skips it for `using 1:2`), tab-separated
+ * values, missing values as NaN (gnuplot treats them as undefined points),
+ * text with spaces in double quotes (one gnuplot column either way). With a
+ * group column, each group is its own gnuplot data block: two blank lines and
+ * the header again, so `plot for [i=0:*] FILE index i using "epoch":"val_dice"`
+ * draws one curve per group.
+ * CSV: RFC 4180, missing values empty. JSON: one object per row, null. */
+#include "results/export.h"
+
+#include "core/base/error.h"
+#include "core/base/json.h"
+#include "results/store_internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+const char *const CB_EXPORT_FORMAT_NAMES[] = {"tsv", "csv", "json", NULL};
+
+/* Shortest text that reads back to v, without exponents for integers below
+ * 1e15 (20, not 2e+01). */
+static void fmt_double(double v, char *buf, size_t n) {
+  if (v == 0) v = 0;
+  int digits = fabs(v) >= 1 && fabs(v) < 1e15 ? (int)floor(log10(fabs(v))) + 1 : 1;
+  for (int prec = digits; prec <= 17; prec++) {
+    snprintf(buf, n, "%.*g", prec, v);
+    if (strtod(buf, NULL) == v) return;
+  }
+}
+
+static void tsv_text(FILE *f, const char *s) {
+  int quote = !*s || s[0] == '#' || strpbrk(s, " \t\r\n\"") != NULL;
+  if (quote) fputc('"', f);
+  for (const char *p = s; *p; p++) {
+    char c = *p;
+    if (c == '\t' || c == '\n' || c == '\r') c = ' ';
+    if (c == '"') c = '\'';
+    fputc(c, f);
+  }
+  if (quote) fputc('"', f);
+}
+
+static void csv_text(FILE *f, const char *s) {
+  int quote = strpbrk(s, ",\"\r\n") != NULL || (*s && (s[0] == ' ' || s[strlen(s) - 1] == ' '));
+  if (!quote) {
+    fputs(s, f);
+    return;
+  }
+  fputc('"', f);
+  for (const char *p = s; *p; p++) {
+    if (*p == '"') fputc('"', f);
+    fputc(*p, f);
+  }
+  fputc('"', f);
+}
+
+static void write_header(FILE *f, sqlite3_stmt *st, int format) {
+  int n = sqlite3_column_count(st);
+  for (int i = 0; i < n; i++) {
+    if (i) fputc(format == CB_EXPORT_TSV ? '\t' : ',', f);
+    const char *name = sqlite3_column_name(st, i);
+    if (format == CB_EXPORT_TSV)
+      tsv_text(f, name);
+    else
+      csv_text(f, name);
+  }
+  fputc('\n', f);
+}
+
+static void write_row(FILE *f, sqlite3_stmt *st, int format) {
+  int n = sqlite3_column_count(st);
+  char num[40];
+  if (format == CB_EXPORT_JSON) {
+    cb_json j;
+    cb_json_init_file(&j, f);
+    cb_json_obj_begin(&j);
+    for (int i = 0; i < n; i++) {
+      cb_json_key(&j, sqlite3_column_name(st, i));
+      switch (sqlite3_column_type(st, i)) {
+      case SQLITE_NULL: cb_json_null(&j); break;
+      case SQLITE_INTEGER: cb_json_int(&j, sqlite3_column_int64(st, i)); break;
+      case SQLITE_FLOAT: cb_json_num(&j, sqlite3_column_double(st, i)); break;
+      case SQLITE_BLOB: cb_json_str(&j, "<blob>"); break;
+      default: cb_json_str(&j, (const char *)sqlite3_column_text(st, i));
+      }
+    }
+    cb_json_obj_end(&j);
+    fputc('\n', f);
+    return;
+  }
+  for (int i = 0; i < n; i++) {
+    if (i) fputc(format == CB_EXPORT_TSV ? '\t' : ',', f);
+    switch (sqlite3_column_type(st, i)) {
+    case SQLITE_NULL:
+      if (format == CB_EXPORT_TSV) fputs("NaN", f);
+      break;
+    case SQLITE_INTEGER: fprintf(f, "%lld", (long long)sqlite3_column_int64(st, i)); break;
+    case SQLITE_FLOAT:
+      fmt_double(sqlite3_column_double(st, i), num, sizeof num);
+      fputs(num, f);
+      break;
+    case SQLITE_BLOB: fputs("<blob>", f); break;
+    default: {
+      const char *t = (const char *)sqlite3_column_text(st, i);
+      if (format == CB_EXPORT_TSV)
+        tsv_text(f, t);
+      else
+        csv_text(f, t);
+    }
+    }
+  }
+  fputc('\n', f);
+}
+
+static int looks_like_sql(const char *q) {
+  while (*q == ' ' || *q == '\t' || *q == '\n' || *q == '(')
+    q++;
+  return !strncasecmp(q, "select", 6) || !strncasecmp(q, "with", 4) ||
+         !strncasecmp(q, "values", 6) || strchr(q, ' ') != NULL;
+}
+
+static void query_names(char *buf, size_t n) {
+  buf[0] = 0;
+  for (int i = 0; i < CB_N_EXPORT_QUERIES; i++) {
+    size_t used = strlen(buf);
+    snprintf(buf + used, n - used, "%s%s", i ? ", " : "", CB_EXPORT_QUERIES[i].name);
+  }
+}
+
+static int check_sweep(cb_store *s, const char *name) {
+  int64_t id;
+  int found = cb_store_find_sweep(s, name, &id);
+  if (found < 0) return -1;
+  if (found) return 0;
+  char list[1024] = "";
+  sqlite3_stmt *st;
+  if (cb_store_prepare(s, "SELECT name FROM sweeps ORDER BY created_at", &st, "listing sweeps"))
+    return -1;
+  while (cb_store_step(s, st) == SQLITE_ROW) {
+    size_t used = strlen(list);
+    snprintf(list + used, sizeof list - used, "%s%s", used ? ", " : "",
+             (const char *)sqlite3_column_text(st, 0));
+  }
+  sqlite3_finalize(st);
+  return cb_error("%s: no sweep called '%s' (sweeps here: %s)", cb_store_path(s), name,
+                  list[0] ? list : "none");
+}
+
+long cb_export(cb_store *s, const cb_export_args *a, FILE *f) {
+  const char *sql = a->query;
+  const cb_export_query *named = cb_export_find(a->query);
+  if (named)
+    sql = named->sql;
+  else if (!looks_like_sql(a->query)) {
+    char names[512];
+    query_names(names, sizeof names);
+    return cb_error("unknown query '%s' (named queries: %s; or pass SQL such as \"SELECT * FROM "
+                    "runs\")",
+                    a->query, names);
+  }
+  if (a->group && a->format != CB_EXPORT_TSV)
+    return cb_error("--group makes gnuplot blocks and applies to --format tsv only");
+  if (a->sweep && check_sweep(s, a->sweep)) return -1;
+  sqlite3_stmt *st;
+  const char *tail = NULL;
+  int rc = sqlite3_prepare_v2(cb_store_db(s), sql, -1, &st, &tail);
+  if (rc != SQLITE_OK) return cb_store_err(s, rc, named ? "export query" : "your query");
+  if (!st) return cb_error("the query is empty");
+  while (tail && (*tail == ' ' || *tail == ';' || *tail == '\n' || *tail == '\t'))
+    tail++;
+  if (tail && *tail) {
+    sqlite3_finalize(st);
+    return cb_error("export runs one statement; remove what follows '%.40s'", tail);
+  }
+  if (!sqlite3_stmt_readonly(st)) {
+    sqlite3_finalize(st);
+    return cb_error("export runs read-only queries; this one would change the database");
+  }
+  int sweep_param = sqlite3_bind_parameter_index(st, ":sweep");
+  if (a->sweep && !sweep_param) {
+    sqlite3_finalize(st);
+    return cb_error("--sweep needs a query that uses :sweep (the named queries do)");
+  }
+  if (sweep_param) {
+    if (a->sweep)
+      sqlite3_bind_text(st, sweep_param, a->sweep, -1, SQLITE_STATIC);
+    else
+      sqlite3_bind_null(st, sweep_param);
+  }
+  int group_col = -1;
+  if (a->group) {
+    for (int i = 0; i < sqlite3_column_count(st); i++)
+      if (strcmp(sqlite3_column_name(st, i), a->group) == 0) group_col = i;
+    if (group_col < 0) {
+      sqlite3_finalize(st);
+      return cb_error("--group %s: the query has no such column", a->group);
+    }
+  }
+  if (a->format != CB_EXPORT_JSON) write_header(f, st, a->format);
+  long rows = 0;
+  char *prev = NULL;
+  while ((rc = cb_store_step(s, st)) == SQLITE_ROW) {
+    if (group_col >= 0) {
+      const char *g = (const char *)sqlite3_column_text(st, group_col);
+      if (!g) g = "";
+      if (prev && strcmp(prev, g) != 0) {
+        fputs("\n\n", f);
+        write_header(f, st, a->format);
+      }
+      if (!prev || strcmp(prev, g) != 0) {
+        free(prev);
+        prev = cb_strdup(g);
+      }
+    }
+    write_row(f, st, a->format);
+    rows++;
+  }
+  free(prev);
+  sqlite3_finalize(st);
+  if (rc != SQLITE_DONE) return cb_store_err(s, rc, "running the export query");
+  if (ferror(f)) return cb_error("writing the export failed (disk full?)");
+  return rows;
+}

@@ -1,0 +1,94 @@
+/* The results schema as an ordered list of migrations. A database records
+ * the migrations applied to it in schema_migrations; opening it applies the
+ * missing ones in one transaction. Never edit a released migration: append a
+ * new one (ALTER TABLE ... ADD COLUMN, CREATE TABLE/INDEX, data fixes), bump
+ * nothing else, and add a fixture of the previous version to
+ * tests/fixtures/ (see test_store.c).
+ *
+ * Conventions: times are unix seconds (REAL, UTC); NULL means "not
+ * measured"; run ids are the 16-hex-digit config hashes; enum values are the
+ * experiment file's spellings. */
+#include "results/store_internal.h"
+
+static const char V1[] =
+    /* Sweeps: a named, frozen expansion of a sweep file. */
+    "CREATE TABLE sweeps ("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL UNIQUE,"
+    "  file TEXT," /* path as given when it was frozen */
+    "  spec TEXT," /* the sweep file's text at that time */
+    "  created_at REAL NOT NULL"
+    ");"
+    /* Runs: one per distinct configuration (id = hash of the canonical
+     * config). The main fields are copied from config into columns for
+     * filtering and plotting. */
+    "CREATE TABLE runs ("
+    "  id TEXT PRIMARY KEY CHECK (length(id) = 16),"
+    "  name TEXT NOT NULL,"
+    "  config TEXT NOT NULL CHECK (json_valid(config)),"
+    "  arch TEXT, width INTEGER, depth INTEGER, up TEXT,"
+    "  data_source TEXT, image_h INTEGER, image_w INTEGER, classes INTEGER,"
+    "  clipping TEXT NOT NULL,"
+    "  noise_multiplier REAL," /* configured sigma; NULL when calibrated */
+    "  target_epsilon REAL, clip_bound REAL, delta REAL,"
+    "  accountant TEXT," /* primary accountant */
+    "  optimizer TEXT, lr REAL, weight_decay REAL,"
+    "  batch_size INTEGER, epochs INTEGER, seed INTEGER,"
+    "  status TEXT NOT NULL DEFAULT 'pending'"
+    "    CHECK (status IN ('pending', 'running', 'finished', 'failed')),"
+    "  worker TEXT," /* host:pid of the current/last claim */
+    "  host TEXT, backend TEXT, git_rev TEXT,"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  created_at REAL NOT NULL, started_at REAL, heartbeat_at REAL, finished_at REAL,"
+    "  error TEXT,"
+    "  checkpoint TEXT,"
+    "  slurm_job_id TEXT, slurm_task_id INTEGER, slurm_log TEXT"
+    ");"
+    "CREATE INDEX runs_status ON runs (status);"
+    /* Which runs a sweep consists of; a run shared by two sweeps runs once. */
+    "CREATE TABLE sweep_runs ("
+    "  sweep_id INTEGER NOT NULL REFERENCES sweeps (id) ON DELETE CASCADE,"
+    "  run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,"
+    "  idx INTEGER NOT NULL," /* position in the expansion (SLURM array index) */
+    "  point TEXT,"           /* the grid values of this run, JSON */
+    "  PRIMARY KEY (sweep_id, run_id),"
+    "  UNIQUE (sweep_id, idx)"
+    ");"
+    "CREATE INDEX sweep_runs_run ON sweep_runs (run_id);"
+    /* One row per finished epoch; val_* are NULL on epochs not evaluated. */
+    "CREATE TABLE epochs ("
+    "  run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,"
+    "  epoch INTEGER NOT NULL CHECK (epoch >= 1),"
+    "  step INTEGER, steps INTEGER,"
+    "  train_loss REAL, train_pixel_acc REAL,"
+    "  val_loss REAL, val_pixel_acc REAL, val_dice REAL, val_dice_fg REAL,"
+    "  val_iou REAL, val_iou_fg REAL,"
+    "  epoch_seconds REAL, samples_per_s REAL,"
+    "  expected_batch REAL, realised_batch REAL,"
+    "  epsilon REAL, accountant TEXT, eps_rdp REAL, eps_prv REAL, eps_gdp REAL, delta REAL,"
+    "  clip_bound REAL, noise_multiplier REAL, frac_clipped REAL,"
+    "  norm_p10 REAL, norm_p25 REAL, norm_p50 REAL, norm_p75 REAL, norm_p90 REAL,"
+    "  norm_p99 REAL, norm_max REAL,"
+    "  lr REAL,"
+    "  written_at REAL NOT NULL,"
+    "  PRIMARY KEY (run_id, epoch)"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE epoch_classes ("
+    "  run_id TEXT NOT NULL, epoch INTEGER NOT NULL, class INTEGER NOT NULL,"
+    "  dice REAL, iou REAL,"
+    "  PRIMARY KEY (run_id, epoch, class),"
+    "  FOREIGN KEY (run_id, epoch) REFERENCES epochs (run_id, epoch) ON DELETE CASCADE"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE layer_norms ("
+    "  run_id TEXT NOT NULL, epoch INTEGER NOT NULL,"
+    "  layer INTEGER NOT NULL," /* position in model order */
+    "  name TEXT NOT NULL,"
+    "  median REAL, p90 REAL, max REAL, clip_bound REAL, frac_clipped REAL,"
+    "  PRIMARY KEY (run_id, epoch, layer),"
+    "  FOREIGN KEY (run_id, epoch) REFERENCES epochs (run_id, epoch) ON DELETE CASCADE"
+    ") WITHOUT ROWID;";
+
+const cb_migration CB_MIGRATIONS[] = {
+    {1, "sweeps, runs, sweep_runs, epochs, epoch_classes, layer_norms", V1},
+};
+const int CB_N_MIGRATIONS = (int)(sizeof CB_MIGRATIONS / sizeof CB_MIGRATIONS[0]);

@@ -1,0 +1,362 @@
+/* Opening the results database: connection settings, schema creation and
+ * migration, error messages, locking retries and transactions. */
+#include "core/base/error.h"
+#include "results/store_internal.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BUSY_TIMEOUT_MS 10000
+
+double cb_store_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void sleep_s(double s) {
+  struct timespec ts = {(time_t)s, (long)((s - floor(s)) * 1e9)};
+  nanosleep(&ts, NULL);
+}
+
+static int is_busy(int rc) {
+  return (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED;
+}
+
+static const char *fix_for(const cb_store *s, int rc) {
+  switch (rc & 0xff) {
+  case SQLITE_BUSY:
+  case SQLITE_LOCKED:
+    return "another process kept the database locked for longer than the lock timeout; is a "
+           "clipbench process hung? (see `fuser FILE`)";
+  case SQLITE_CANTOPEN:
+    return "the folder does not exist or is not writable; create it or choose another --db";
+  case SQLITE_READONLY:
+  case SQLITE_PERM:
+    return "the file or its folder is read-only; SQLite also needs to create FILE-wal and "
+           "FILE-shm beside it";
+  case SQLITE_CORRUPT:
+  case SQLITE_NOTADB:
+    return "the file is damaged or not an SQLite database; restore a copy, or recover what is "
+           "left with `sqlite3 FILE .recover | sqlite3 new.db`";
+  case SQLITE_FULL: return "the disk is full; free space and run again (the run resumes)";
+  case SQLITE_IOERR:
+  case SQLITE_PROTOCOL:
+    return "I/O or locking error; SQLite databases must be on a local disk, not NFS/Lustre "
+           "(on a cluster give each task its own database and merge them)";
+  case SQLITE_NOMEM: return "out of memory";
+  default: (void)s; return NULL;
+  }
+}
+
+int cb_store_err(cb_store *s, int rc, const char *what) {
+  const char *msg = s && s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc);
+  const char *fix = fix_for(s, rc);
+  const char *path = s && s->path ? s->path : "(database)";
+  if (fix) return cb_error("%s: %s: %s (%s)", path, what, msg, fix);
+  return cb_error("%s: %s: %s", path, what, msg);
+}
+
+int cb_store_prepare(cb_store *s, const char *sql, sqlite3_stmt **st, const char *what) {
+  double t0 = cb_store_now();
+  for (;;) {
+    int rc = sqlite3_prepare_v2(s->db, sql, -1, st, NULL);
+    if (rc == SQLITE_OK) return 0;
+    /* Preparing reads the schema, which can be locked while another process
+     * migrates it. */
+    if (!is_busy(rc) || cb_store_now() - t0 > s->lock_timeout_s) return cb_store_err(s, rc, what);
+    sleep_s(0.05);
+  }
+}
+
+int cb_store_step(cb_store *s, sqlite3_stmt *st) {
+  double t0 = cb_store_now();
+  for (;;) {
+    int rc = sqlite3_step(st);
+    if (!is_busy(rc) || cb_store_now() - t0 > s->lock_timeout_s) return rc;
+    sqlite3_reset(st);
+    /* The busy handler already waited; back off a little, with jitter so
+     * that competing processes do not retry in lock step. */
+    sleep_s(0.02 + 0.001 * (double)(rand() % 50));
+  }
+}
+
+int cb_store_exec(cb_store *s, const char *sql, const char *what) {
+  double t0 = cb_store_now();
+  for (;;) {
+    int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+    if (rc == SQLITE_OK) return 0;
+    if (!is_busy(rc) || cb_store_now() - t0 > s->lock_timeout_s) return cb_store_err(s, rc, what);
+    sleep_s(0.02 + 0.001 * (double)(rand() % 50));
+  }
+}
+
+int cb_store_bind_num(sqlite3_stmt *st, int i, double v) {
+  return isnan(v) ? sqlite3_bind_null(st, i) : sqlite3_bind_double(st, i, v);
+}
+
+/* ---- transactions ------------------------------------------------------ */
+
+int cb_store_tx_start(cb_store *s) {
+  if (s->tx_depth > 0) return 0;
+  if (cb_store_exec(s, "BEGIN IMMEDIATE", "starting a write transaction")) return -1;
+  return 1;
+}
+
+int cb_store_tx_finish(cb_store *s, int began, int ok) {
+  if (!began) return ok ? 0 : -1;
+  if (ok && cb_store_exec(s, "COMMIT", "committing") == 0) return 0;
+  /* Keep the first error message; the rollback only releases the lock. */
+  sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+  return -1;
+}
+
+int cb_store_begin(cb_store *s) {
+  if (s->tx_depth > 0) return cb_error("%s: internal: transaction already open", s->path);
+  if (cb_store_exec(s, "BEGIN IMMEDIATE", "starting a write transaction")) return -1;
+  s->tx_depth = 1;
+  return 0;
+}
+
+int cb_store_commit(cb_store *s) {
+  if (s->tx_depth == 0) return cb_error("%s: internal: no transaction to commit", s->path);
+  s->tx_depth = 0;
+  if (cb_store_exec(s, "COMMIT", "committing")) {
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return -1;
+  }
+  return 0;
+}
+
+void cb_store_rollback(cb_store *s) {
+  if (s->tx_depth == 0) return;
+  s->tx_depth = 0;
+  sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* ---- opening and migrations ------------------------------------------- */
+
+/* mkdir -p of the folder that will hold path. */
+static int make_parent(const char *path) {
+  char dir[PATH_MAX];
+  snprintf(dir, sizeof dir, "%s", path);
+  char *slash = strrchr(dir, '/');
+  if (!slash || slash == dir) return 0;
+  *slash = 0;
+  for (char *p = dir + 1;; p++) {
+    if (*p == '/' || *p == 0) {
+      char c = *p;
+      *p = 0;
+      if (mkdir(dir, 0777) && errno != EEXIST)
+        return cb_error("%s: cannot create folder %s: %s", path, dir, strerror(errno));
+      *p = c;
+      if (!c) break;
+    }
+  }
+  return 0;
+}
+
+/* A single integer from sql, or -1 with the error recorded. */
+static long long query_int(cb_store *s, const char *sql, const char *what) {
+  sqlite3_stmt *st;
+  if (cb_store_prepare(s, sql, &st, what)) return -1;
+  int rc = cb_store_step(s, st);
+  long long v = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+  if (rc != SQLITE_ROW) cb_store_err(s, rc, what);
+  sqlite3_finalize(st);
+  return v;
+}
+
+static int read_version(cb_store *s, int *version) {
+  long long has = query_int(s,
+                            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND "
+                            "name = 'schema_migrations'",
+                            "reading the schema");
+  if (has < 0) return -1;
+  if (has == 0) {
+    long long app = query_int(s, "PRAGMA application_id", "reading the file header");
+    long long other =
+        query_int(s, "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'",
+                  "reading the schema");
+    if (app < 0 || other < 0) return -1;
+    if (other > 0 && app != CB_STORE_APPLICATION_ID)
+      return cb_error("%s: an SQLite database, but not a clipbench results database (it has other "
+                      "tables); choose another --db",
+                      s->path);
+    *version = 0;
+    return 0;
+  }
+  long long v = query_int(s, "SELECT coalesce(max(version), 0) FROM schema_migrations",
+                          "reading the schema version");
+  if (v < 0) return -1;
+  *version = (int)v;
+  return 0;
+}
+
+static int too_new(cb_store *s, int version, int latest) {
+  return cb_error("%s: schema version %d is newer than this clipbench understands (%d); it was "
+                  "written by a newer clipbench: update (git pull, rebuild) before using it",
+                  s->path, version, latest);
+}
+
+static int migrate(cb_store *s, const cb_migration *m, int n) {
+  int latest = n ? m[n - 1].version : 0;
+  int v;
+  if (read_version(s, &v)) return -1;
+  if (v > latest) return too_new(s, v, latest);
+  if (v == latest) {
+    s->version = v;
+    return 0;
+  }
+  /* Another process may be migrating the same file right now: take the write
+   * lock first, then look again. */
+  if (cb_store_exec(s, "BEGIN IMMEDIATE", "locking the database to create its schema")) return -1;
+  int ok = read_version(s, &v) == 0;
+  if (ok && v > latest) ok = too_new(s, v, latest) == 0;
+  if (ok && v == 0) {
+    char sql[128];
+    snprintf(sql, sizeof sql, "PRAGMA application_id = %d", CB_STORE_APPLICATION_ID);
+    ok = cb_store_exec(s, sql, "marking the file") == 0 &&
+         cb_store_exec(s,
+                       "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, what TEXT "
+                       "NOT NULL, applied_at REAL NOT NULL, code_version TEXT NOT NULL)",
+                       "creating the schema") == 0;
+  }
+  for (int i = 0; ok && i < n; i++) {
+    if (m[i].version <= v) continue;
+    char what[160];
+    snprintf(what, sizeof what, "applying schema migration %d", m[i].version);
+    ok = cb_store_exec(s, m[i].sql, what) == 0;
+    sqlite3_stmt *st = NULL;
+    ok = ok && cb_store_prepare(s,
+                                "INSERT INTO schema_migrations (version, what, applied_at, "
+                                "code_version) VALUES (?, ?, ?, ?)",
+                                &st, what) == 0;
+    if (ok) {
+      sqlite3_bind_int(st, 1, m[i].version);
+      sqlite3_bind_text(st, 2, m[i].what, -1, SQLITE_STATIC);
+      sqlite3_bind_double(st, 3, cb_store_now());
+      sqlite3_bind_text(st, 4, CB_VERSION " (" CB_GIT_REV ")", -1, SQLITE_STATIC);
+      int rc = cb_store_step(s, st);
+      if (rc != SQLITE_DONE) ok = cb_store_err(s, rc, what) == 0;
+    }
+    sqlite3_finalize(st);
+  }
+  if (!ok) {
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return -1;
+  }
+  if (cb_store_exec(s, "COMMIT", "committing the schema")) {
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return -1;
+  }
+  s->version = latest;
+  return 0;
+}
+
+static int configure(cb_store *s) {
+  sqlite3_extended_result_codes(s->db, 1);
+  int rc = sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
+  if (rc != SQLITE_OK) return cb_store_err(s, rc, "setting busy_timeout");
+  /* Reading the header first turns "not a database" into a clear error. */
+  if (query_int(s, "PRAGMA application_id", "reading the file header") < 0) return -1;
+  sqlite3_stmt *st;
+  if (cb_store_prepare(s, "PRAGMA journal_mode = WAL", &st, "switching to WAL")) return -1;
+  rc = cb_store_step(s, st);
+  char mode[32] = "";
+  if (rc == SQLITE_ROW) snprintf(mode, sizeof mode, "%s", (const char *)sqlite3_column_text(st, 0));
+  sqlite3_finalize(st);
+  if (rc != SQLITE_ROW) return cb_store_err(s, rc, "switching to WAL");
+  if (strcmp(mode, "wal") != 0)
+    return cb_error("%s: cannot use write-ahead logging (journal mode stays '%s'); the file "
+                    "must be on a local disk, not a network file system",
+                    s->path, mode);
+  if (cb_store_exec(s, "PRAGMA foreign_keys = ON", "enabling foreign keys") ||
+      cb_store_exec(s, "PRAGMA synchronous = NORMAL", "setting synchronous"))
+    return -1;
+  if (query_int(s, "PRAGMA foreign_keys", "checking foreign keys") != 1)
+    return cb_error("%s: this SQLite library cannot enforce foreign keys", s->path);
+  return 0;
+}
+
+cb_store *cb_store_open_with(const char *path, int flags, const cb_migration *m, int n) {
+  if (!path || !*path) {
+    cb_error("no database path given (use --db FILE)");
+    return NULL;
+  }
+  struct stat sb;
+  int exists = stat(path, &sb) == 0;
+  if (!exists && !(flags & CB_STORE_CREATE)) {
+    cb_error("%s: no such database (run an experiment or sweep first, or pass --db FILE)", path);
+    return NULL;
+  }
+  if (exists && S_ISDIR(sb.st_mode)) {
+    cb_error("%s: is a folder; --db takes a file such as %s/results.db", path, path);
+    return NULL;
+  }
+  if (!exists && make_parent(path)) return NULL;
+  cb_store *s = cb_calloc(1, sizeof *s, "results store");
+  if (!s) return NULL;
+  s->path = cb_strdup(path);
+  s->lock_timeout_s = 120;
+  if (!s->path) {
+    free(s);
+    return NULL;
+  }
+  int oflags = SQLITE_OPEN_READWRITE | (flags & CB_STORE_CREATE ? SQLITE_OPEN_CREATE : 0);
+  int rc = sqlite3_open_v2(path, &s->db, oflags, NULL);
+  if (rc != SQLITE_OK) {
+    cb_store_err(s, rc, "opening");
+    cb_store_close(s);
+    return NULL;
+  }
+  if (configure(s) || migrate(s, m, n)) {
+    cb_store_close(s);
+    return NULL;
+  }
+  return s;
+}
+
+cb_store *cb_store_open(const char *path, int flags) {
+  return cb_store_open_with(path, flags, CB_MIGRATIONS, CB_N_MIGRATIONS);
+}
+
+void cb_store_close(cb_store *s) {
+  if (!s) return;
+  if (s->db) {
+    if (s->tx_depth) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close(s->db);
+  }
+  free(s->path);
+  free(s);
+}
+
+const char *cb_store_path(const cb_store *s) {
+  return s->path;
+}
+sqlite3 *cb_store_db(cb_store *s) {
+  return s->db;
+}
+int cb_store_schema_version(cb_store *s) {
+  return s->version;
+}
+int cb_store_code_schema_version(void) {
+  return CB_MIGRATIONS[CB_N_MIGRATIONS - 1].version;
+}
+void cb_store_set_lock_timeout(cb_store *s, double seconds) {
+  s->lock_timeout_s = seconds;
+}
+
+void cb_store_worker_name(char *buf, size_t n) {
+  char host[256] = "localhost";
+  if (gethostname(host, sizeof host) != 0) snprintf(host, sizeof host, "localhost");
+  host[sizeof host - 1] = 0;
+  snprintf(buf, n, "%s:%ld", host, (long)getpid());
+}
