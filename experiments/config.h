@@ -34,6 +34,7 @@
 
 #include "core/dp/dp.h"
 #include "core/nn/model.h"
+#include "core/optim/optim.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -133,7 +134,8 @@ typedef struct {
     int clipping;
     double clip_bound;
     struct {
-      int thresholds;
+      int thresholds; /* cb_threshold_rule */
+      int group_by;   /* cb_group_by: a bound per parameter tensor or per layer */
     } per_layer;
     double noise_multiplier, target_epsilon; /* exactly one set when private */
     double delta;
@@ -231,6 +233,14 @@ int cb_exp_id(const cb_experiment *e, char id[CB_RUN_ID_LEN + 1]);
 int cb_exp_print_yaml(const cb_experiment *e, FILE *f);
 /* The schema as a Markdown table (key, default, accepted values, doc). */
 void cb_exp_print_schema(FILE *f);
+
+/* The core's configurations for a resolved experiment. cb_exp_dp_cfg fills
+ * everything the file decides; the runner still sets expected_batch and
+ * steps_per_epoch (they depend on the data) and, with dp.target_epsilon,
+ * noise_multiplier (NaN until calibrated). */
+void cb_exp_dp_cfg(const cb_experiment *e, cb_dp_cfg *c);
+void cb_exp_optim_cfg(const cb_experiment *e, cb_optim_cfg *c);
+void cb_exp_loss_cfg(const cb_experiment *e, cb_loss_cfg *c);
 
 /* The value of one field as JSON text (e.g. "0.5", "\"flat\"", "[64,64]"),
  * into buf; for status tables and sweep listings. */

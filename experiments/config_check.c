@@ -25,12 +25,13 @@ int cb_exp_key_in_identity(const char *key) {
   return f && !(f->flags & CB_F_VOLATILE);
 }
 
+static void fill_auto(cb_experiment *e);
+
 void cb_exp_clear_inapplicable(cb_experiment *e) {
   /* Applicability can depend on "auto" choices (data.split.by), so decide on a
    * resolved copy but reset the fields in e. */
   cb_experiment r = *e;
-  cb_error_clear();
-  if (cb_exp_resolve(&r)) r = *e;
+  fill_auto(&r);
   cb_experiment def;
   cb_exp_init(&def);
   for (int i = 0; i < CB_N_FIELDS; i++) {
@@ -136,6 +137,9 @@ static int check_combinations(const cb_experiment *e) {
                       where_or_default(e, "dp.adaptive.count_std"), e->dp.adaptive.count_std,
                       e->dp.noise_multiplier);
   }
+  if (e->train.optimizer == CB_OPT_SGD && e->train.nesterov && e->train.momentum <= 0)
+    return cb_error("%s: train.nesterov: Nesterov momentum needs train.momentum > 0",
+                    where_or_default(e, "train.nesterov"));
   if (e->data.source != CB_DATA_SYNTHETIC && !e->data.path[0])
     return cb_error("%s: data.path: required when data.source is %s (a folder with images/ and "
                     "masks/)",

@@ -198,6 +198,10 @@ const cb_field CB_FIELDS[] = {
      .when = "dp.clipping is per_layer, or automatic with dp.automatic.scope per_layer",
      .doc = "per tensor: same = C each (Opacus; noise std sigma*C*sqrt(K)), equal_split = "
             "C/sqrt(K) each (noise std sigma*C)"},
+    {ENUM_("dp.per_layer.group_by", dp.per_layer.group_by, CB_GROUP_BY_NAMES), .def = "tensor",
+     .applies = per_layer_thresholds,
+     .when = "dp.clipping is per_layer, or automatic with dp.automatic.scope per_layer",
+     .doc = "one threshold per parameter tensor (Opacus) or per layer (weight and bias together)"},
     {F("dp.noise_multiplier", CB_FT_NUM, dp.noise_multiplier), .lo = 0, .hi = BIG,
      .flags = CB_F_NULL, .def = "null", .applies = private_, .when = "dp.clipping is not none",
      .doc = "sigma; set this or dp.target_epsilon"},

@@ -361,12 +361,62 @@ static void test_schema_queries(void **state) {
   assert_non_null(strstr(cb_last_error(), "cannot read experiment file /nonexistent/x.yaml"));
 }
 
+/* The experiment's spellings are the core's, index for index, so the
+ * mapping to cb_dp_cfg / cb_optim_cfg is a cast. */
+static void test_core_mapping(void **state) {
+  (void)state;
+  for (int k = 0; CB_CLIP_NAMES[k] || CB_CLIPPING_NAMES[k]; k++) {
+    assert_non_null(CB_CLIP_NAMES[k]);
+    assert_non_null(CB_CLIPPING_NAMES[k]);
+    assert_string_equal(CB_CLIP_NAMES[k], CB_CLIPPING_NAMES[k]);
+  }
+  for (int k = 0; CB_OPTIM_NAMES[k] || CB_OPTIMIZER_NAMES[k]; k++)
+    assert_string_equal(CB_OPTIM_NAMES[k], CB_OPTIMIZER_NAMES[k]);
+  for (int k = 0; CB_AUTO_NAMES[k] || CB_AUTO_VARIANT_NAMES[k]; k++)
+    assert_string_equal(CB_AUTO_NAMES[k], CB_AUTO_VARIANT_NAMES[k]);
+  assert_string_equal(CB_THRESHOLDS_NAMES[CB_THRESH_SAME], "same");
+  assert_string_equal(CB_THRESHOLDS_NAMES[CB_THRESH_SPLIT], "equal_split");
+  cb_dp_cfg d;
+  assert_int_equal(load(g_e,
+                        "seed: 5\ndp: {clipping: automatic, noise_multiplier: 0.5, clip_bound: 2, "
+                        "automatic: {scope: per_layer, variant: auto_v}, per_layer: "
+                        "{thresholds: equal_split, group_by: layer}}\n",
+                        NULL, NULL),
+                   0);
+  cb_exp_dp_cfg(g_e, &d);
+  assert_int_equal(d.mode, CB_CLIP_AUTOMATIC);
+  assert_true(d.clip_bound == 2 && d.noise_multiplier == 0.5 && d.auto_gamma == 0);
+  assert_int_equal(d.per_layer_scope, 1);
+  assert_int_equal(d.thresholds, CB_THRESH_SPLIT);
+  assert_int_equal(d.group_by, CB_GROUP_LAYER);
+  assert_int_equal(d.auto_variant, CB_AUTO_V);
+  assert_int_equal((int)d.seed, 5);
+  assert_int_equal(load(g_e,
+                        "dp: {clipping: adaptive, target_epsilon: 8, clip_bound: 3, adaptive: "
+                        "{initial_bound: 0.5}}\n",
+                        NULL, NULL),
+                   0);
+  cb_exp_dp_cfg(g_e, &d);
+  assert_true(d.clip_bound == 0.5 && isnan(d.noise_multiplier) && d.ad_count_std == 0.5);
+  cb_optim_cfg o;
+  assert_int_equal(
+      load(g_e, "train: {optimizer: adamw, lr: 0.01, betas: [0.8, 0.9], eps: 1e-6}\n", NULL, NULL),
+      0);
+  cb_exp_optim_cfg(g_e, &o);
+  assert_int_equal(o.kind, CB_OPTIM_ADAMW);
+  assert_true(o.lr == 0.01 && o.beta1 == 0.8 && o.beta2 == 0.9 && o.eps == 1e-6 &&
+              o.weight_decay == 1e-4);
+  assert_int_equal(cb_optim_cfg_validate(&o), 0);
+  expect_error("train: {nesterov: true}\n", NULL,
+               "x.yaml:1:19: train.nesterov: Nesterov momentum needs train.momentum > 0", "");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_error_locations), cmocka_unit_test(test_defaults),
       cmocka_unit_test(test_set_overrides),   cmocka_unit_test(test_print_config_round_trip),
       cmocka_unit_test(test_run_id),          cmocka_unit_test(test_identity_golden),
-      cmocka_unit_test(test_schema_queries),
+      cmocka_unit_test(test_schema_queries),  cmocka_unit_test(test_core_mapping),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
