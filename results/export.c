@@ -6,8 +6,9 @@
  * values, missing values as NaN (gnuplot treats them as undefined points),
  * text with spaces in double quotes (one gnuplot column either way). With a
  * group column, each group is its own gnuplot data block: two blank lines and
- * the header again, so `plot for [i=0:*] FILE index i using "epoch":"val_dice"`
- * draws one curve per group.
+ * the header again (the group column's cell holding the group's value), so
+ * `plot for [i=0:*] FILE index i using "epoch":"val_dice" title columnhead(2)`
+ * draws one curve per group, named after it.
  * CSV: RFC 4180, missing values empty. JSON: one object per row, null. */
 #include "results/export.h"
 
@@ -60,11 +61,14 @@ static void csv_text(FILE *f, const char *s) {
   fputc('"', f);
 }
 
-static void write_header(FILE *f, sqlite3_stmt *st, int format) {
+/* With a group column, its header cell holds the block's value instead of the
+ * column name, so gnuplot's `title columnhead(N)` names each curve. */
+static void write_header(FILE *f, sqlite3_stmt *st, int format, int group_col,
+                         const char *group_value) {
   int n = sqlite3_column_count(st);
   for (int i = 0; i < n; i++) {
     if (i) fputc(format == CB_EXPORT_TSV ? '\t' : ',', f);
-    const char *name = sqlite3_column_name(st, i);
+    const char *name = i == group_col ? group_value : sqlite3_column_name(st, i);
     if (format == CB_EXPORT_TSV)
       tsv_text(f, name);
     else
@@ -202,18 +206,16 @@ long cb_export(cb_store *s, const cb_export_args *a, FILE *f) {
       return cb_error("--group %s: the query has no such column", a->group);
     }
   }
-  if (a->format != CB_EXPORT_JSON) write_header(f, st, a->format);
+  if (a->format != CB_EXPORT_JSON && group_col < 0) write_header(f, st, a->format, -1, NULL);
   long rows = 0;
   char *prev = NULL;
   while ((rc = cb_store_step(s, st)) == SQLITE_ROW) {
     if (group_col >= 0) {
       const char *g = (const char *)sqlite3_column_text(st, group_col);
-      if (!g) g = "";
-      if (prev && strcmp(prev, g) != 0) {
-        fputs("\n\n", f);
-        write_header(f, st, a->format);
-      }
+      if (!g) g = "NaN";
       if (!prev || strcmp(prev, g) != 0) {
+        if (prev) fputs("\n\n", f);
+        write_header(f, st, a->format, group_col, g);
         free(prev);
         prev = cb_strdup(g);
       }

@@ -50,12 +50,16 @@ sqlite3 "$T/r.db" <"$SRC/tests/fixtures/store_v1.sql"
 if ls "$T" | grep -q 'tmp'; then fail "temporary file left behind"; fi
 n=$("$CB" export --db "$T/r.db" --json --query runs | grep -c '^{"run_id":')
 [[ $n -eq 2 ]] || fail "json runs: $n"
-"$CB" export --db "$T/r.db" --group run_id >"$T/epochs.tsv"
+"$CB" export --db "$T/r.db" >"$T/epochs.tsv"
 head -1 "$T/epochs.tsv" | grep -q '^run_id	label	arch' || fail "tsv header"
+"$CB" export --db "$T/r.db" --group label >"$T/grouped.tsv"
+head -1 "$T/grouped.tsv" | grep -q '^run_id	unet/flat/sigma=0.5/C=1	arch' || fail "group header"
 if command -v gnuplot >/dev/null; then
-  # gnuplot reads the header for named columns.
+  # gnuplot reads columns by name, and the README's plot names curves by label.
   gnuplot -e "set datafile separator '\t'; set print '$T/gp.txt'; stats '$T/epochs.tsv' using 'epoch':'train_loss' nooutput; print STATS_records" 2>/dev/null
   [[ $(cat "$T/gp.txt") == 2 ]] || fail "gnuplot read $(cat "$T/gp.txt") records"
+  gnuplot -e "set datafile separator '\t'; set table '$T/tab.txt'; plot for [i=0:*] '$T/grouped.tsv' index i using 'epoch':'train_loss' with lines title columnhead(2)" 2>/dev/null
+  grep -q 'Curve title: "unet/flat/sigma=0.5/C=1"' "$T/tab.txt" || fail "gnuplot title: $(cat "$T/tab.txt")"
 fi
 if "$CB" export --db "$T/missing.db" 2>"$T/err"; then fail "missing db accepted"; fi
 grep -q "missing.db: no such database" "$T/err" || fail "$(cat "$T/err")"
