@@ -18,5 +18,7 @@ int cb_cmd_model(int argc, char **argv);
 int cb_cmd_run(int argc, char **argv);
 int cb_cmd_bench(int argc, char **argv);
 int cb_cmd_export(int argc, char **argv);
+int cb_cmd_epsilon(int argc, char **argv);
+int cb_cmd_sigma(int argc, char **argv);
 
 #endif

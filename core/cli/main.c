@@ -10,6 +10,8 @@ static const cb_command COMMANDS[] = {
     {"run", cb_cmd_run, "train one experiment file into the results database"},
     {"bench", cb_cmd_bench, "time a training step per clipping mode (throughput, memory)"},
     {"export", cb_cmd_export, "write results as TSV/CSV/JSON for gnuplot, pandas, spreadsheets"},
+    {"epsilon", cb_cmd_epsilon, "privacy spent (epsilon) for q, sigma, steps, delta (RDP/PRV/GDP)"},
+    {"sigma", cb_cmd_sigma, "smallest noise multiplier reaching a target epsilon"},
 };
 
 static const int N_COMMANDS = (int)(sizeof COMMANDS / sizeof COMMANDS[0]);

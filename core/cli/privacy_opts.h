@@ -1,0 +1,42 @@
+/* Options shared by `clipbench epsilon` and `clipbench sigma`: how the
+ * sampling rate and the number of steps are given, delta, which accountants,
+ * and the output format. */
+#ifndef CB_CLI_PRIVACY_OPTS_H
+#define CB_CLI_PRIVACY_OPTS_H
+
+#include "core/base/cli.h"
+
+/* Index into CB_PRIVACY_ACC_CHOICES; CB_PRIVACY_ALL selects every accountant. */
+extern const char *const CB_PRIVACY_ACC_CHOICES[];
+#define CB_PRIVACY_ALL 3
+
+/* The rule printed in --help and the README. */
+#define CB_PRIVACY_STEP_RULE                                                                       \
+  "Sampling: --sample-rate Q, or --batch-size B with --dataset-size N, which gives Opacus's "      \
+  "q = 1/len(loader) = 1/ceil(N/B) (not B/N). Steps: --steps T, or --epochs E, which gives "       \
+  "T = ceil(E/q), a quotient within 1e-9 of an integer counting as that integer (so E epochs "     \
+  "are E*ceil(N/B) steps, 90 epochs at q = 0.04 are 2250 steps as in Opacus's int(E/q), and "      \
+  "100 epochs at q = 1/7 are 700). One step = one logical (Poisson-sampled) batch."
+
+typedef struct {
+  double sample_rate;
+  long long batch_size, dataset_size;
+  long long steps;
+  double epochs;
+  double delta;
+  int accountant; /* index into CB_PRIVACY_ACC_CHOICES */
+  int json, time;
+  /* resolved */
+  double q;
+  long long T;
+  char how[160]; /* how q and T were derived, for the human output */
+} cb_privacy_opts;
+
+void cb_privacy_opts_add(cb_cli *c, cb_privacy_opts *o);
+/* Validates the options and fills q, T and how. Returns -1 (cb_error set) on
+ * missing, conflicting or out-of-range values. */
+int cb_privacy_opts_resolve(const cb_cli *c, cb_privacy_opts *o);
+/* Formats epsilon for people: inf spelled out, 6 significant digits. */
+const char *cb_privacy_fmt(double x, char *buf, int n);
+
+#endif
