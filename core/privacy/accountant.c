@@ -10,15 +10,15 @@
 #include <stdio.h>
 #include <string.h>
 
-const char *const CB_ACCOUNTANT_NAMES[] = {"rdp", "prv", "gdp", NULL};
+const char *const CB_ACC_NAMES[] = {"rdp", "prv", "gdp", NULL};
 
 const char *cb_accountant_name(cb_accountant a) {
-  return a >= 0 && a < CB_ACC_COUNT ? CB_ACCOUNTANT_NAMES[a] : "?";
+  return a >= 0 && a < CB_ACC_COUNT ? CB_ACC_NAMES[a] : "?";
 }
 
 int cb_accountant_parse(const char *name, cb_accountant *a) {
   for (int i = 0; i < CB_ACC_COUNT; i++)
-    if (name && strcmp(name, CB_ACCOUNTANT_NAMES[i]) == 0) {
+    if (name && strcmp(name, CB_ACC_NAMES[i]) == 0) {
       *a = (cb_accountant)i;
       return 0;
     }

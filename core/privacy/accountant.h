@@ -62,7 +62,7 @@ int cb_history_from_json(cb_history *h, const char *json);
 typedef enum { CB_ACC_RDP = 0, CB_ACC_PRV, CB_ACC_GDP, CB_ACC_COUNT } cb_accountant;
 
 /* "rdp", "prv", "gdp"; NULL-terminated list for CLI choices. */
-extern const char *const CB_ACCOUNTANT_NAMES[];
+extern const char *const CB_ACC_NAMES[];
 const char *cb_accountant_name(cb_accountant a);
 /* Returns 0 and sets *a for a known name, -1 (cb_error set) otherwise. */
 int cb_accountant_parse(const char *name, cb_accountant *a);
