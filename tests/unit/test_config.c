@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <yaml.h>
 
 static cb_experiment *g_e;
 
@@ -411,12 +412,46 @@ static void test_core_mapping(void **state) {
                "x.yaml:1:19: train.nesterov: Nesterov momentum needs train.momentum > 0", "");
 }
 
+/* The sweep runner applies values from its own YAML document; errors point
+ * into the sweep file. */
+static void test_apply_yaml_node(void **state) {
+  (void)state;
+  const char *sweep = "name: s\ngrid:\n  dp.clipping: [flat, automatic, flatt]\n"
+                      "  model: {arch: nested_unet}\n";
+  yaml_parser_t p;
+  yaml_document_t doc;
+  yaml_parser_initialize(&p);
+  yaml_parser_set_input_string(&p, (const unsigned char *)sweep, strlen(sweep));
+  assert_int_equal(yaml_parser_load(&p, &doc), 1);
+  yaml_node_t *root = yaml_document_get_root_node(&doc);
+  yaml_node_t *grid = yaml_document_get_node(&doc, root->data.mapping.pairs.start[1].value);
+  yaml_node_pair_t *clip = &grid->data.mapping.pairs.start[0];
+  yaml_node_t *list = yaml_document_get_node(&doc, clip->value);
+  yaml_node_t *v1 = yaml_document_get_node(&doc, list->data.sequence.items.start[1]);
+  yaml_node_t *v2 = yaml_document_get_node(&doc, list->data.sequence.items.start[2]);
+  cb_exp_init(g_e);
+  assert_int_equal(cb_exp_apply_yaml_node(g_e, "dp.clipping", &doc, v1, "sweep.yaml"), 0);
+  assert_int_equal(g_e->dp.clipping, CB_CLIP_AUTOMATIC);
+  assert_int_equal(cb_exp_apply_yaml_node(g_e, "dp.clipping", &doc, v2, "sweep.yaml"), -1);
+  assert_non_null(strstr(cb_last_error(), "sweep.yaml:3:34: dp.clipping: unknown value 'flatt'"));
+  /* A section value. */
+  yaml_node_t *model = yaml_document_get_node(&doc, grid->data.mapping.pairs.start[1].value);
+  assert_int_equal(cb_exp_apply_yaml_node(g_e, "model", &doc, model, "sweep.yaml"), 0);
+  assert_int_equal(g_e->model.arch, CB_ARCH_NESTED_UNET);
+  assert_int_equal(cb_exp_apply_yaml_node(g_e, "modle", &doc, model, "sweep.yaml"), -1);
+  assert_non_null(strstr(cb_last_error(), "sweep.yaml:4:10: unknown key 'modle'"));
+  assert_true(cb_exp_key_is_set(g_e, "model.arch"));
+  yaml_document_delete(&doc);
+  yaml_parser_delete(&p);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_error_locations), cmocka_unit_test(test_defaults),
       cmocka_unit_test(test_set_overrides),   cmocka_unit_test(test_print_config_round_trip),
       cmocka_unit_test(test_run_id),          cmocka_unit_test(test_identity_golden),
       cmocka_unit_test(test_schema_queries),  cmocka_unit_test(test_core_mapping),
+      cmocka_unit_test(test_apply_yaml_node),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
