@@ -20,5 +20,6 @@ int cb_cmd_bench(int argc, char **argv);
 int cb_cmd_export(int argc, char **argv);
 int cb_cmd_epsilon(int argc, char **argv);
 int cb_cmd_sigma(int argc, char **argv);
+int cb_cmd_data(int argc, char **argv);
 
 #endif

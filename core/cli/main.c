@@ -12,6 +12,7 @@ static const cb_command COMMANDS[] = {
     {"export", cb_cmd_export, "write results as TSV/CSV/JSON for gnuplot, pandas, spreadsheets"},
     {"epsilon", cb_cmd_epsilon, "privacy spent (epsilon) for q, sigma, steps, delta (RDP/PRV/GDP)"},
     {"sigma", cb_cmd_sigma, "smallest noise multiplier reaching a target epsilon"},
+    {"data", cb_cmd_data, "make, import, inspect and preview datasets"},
 };
 
 static const int N_COMMANDS = (int)(sizeof COMMANDS / sizeof COMMANDS[0]);
