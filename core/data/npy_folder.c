@@ -68,7 +68,7 @@ static int list_npy(const char *dir, names *out) {
     }
   }
   closedir(d);
-  qsort(out->v, (size_t)out->n, sizeof *out->v, cmp_str);
+  if (out->n > 1) qsort(out->v, (size_t)out->n, sizeof *out->v, cmp_str);
   return 0;
 }
 
@@ -380,7 +380,7 @@ int cb_npy_folder_load(const char *dir, const cb_npy_folder_opts *opts, cb_datas
   if (!rc && classes > CB_DATA_MAX_CLASSES)
     rc = cb_error("%s: masks use class %d; at most %d classes are supported", dir, maxlab,
                   CB_DATA_MAX_CLASSES);
-  int H = o.H > 0 ? o.H : (n ? pairs[0].H : 0), W = o.W > 0 ? o.W : (n ? pairs[0].W : 0);
+  int H = o.H > 0 ? o.H : (!rc ? pairs[0].H : 0), W = o.W > 0 ? o.W : (!rc ? pairs[0].W : 0);
   if (!rc && cb_dataset_alloc(out, n, H, W, classes, 1)) rc = -1;
   for (int i = 0; !rc && i < n; i++) {
     size_t px = (size_t)H * (size_t)W;
