@@ -145,8 +145,9 @@ enum { CB_SPLIT_TRAIN = 0, CB_SPLIT_VAL = 1, CB_SPLIT_TEST = 2 };
 extern const char *const CB_SPLIT_NAMES[3]; /* "train", "val", "test" */
 
 typedef struct {
-  int by_fraction;      /* 0: subject lists, 1: fractions of the images */
-  const char *lists[3]; /* subject lists such as "1-6", "7,8"; NULL = study default */
+  int by_fraction;        /* 0: subject lists, 1: fractions of the images */
+  const int *subjects[3]; /* train, val, test subject ids; NULL = study default */
+  int n_subjects[3];      /* (an empty list, n = 0, means no such split) */
   double val_frac, test_frac;
   uint64_t seed; /* fraction mode: which subjects go where */
 } cb_split_spec;
@@ -166,20 +167,26 @@ void cb_split_spec_default(cb_split_spec *s);
  * the rest train. The training split is never empty. */
 int cb_split_make(const cb_dataset *d, const cb_split_spec *s, cb_split *out);
 void cb_split_free(cb_split *s);
-/* Parses "1-6", "7,8", "1-3,5" into ids (ascending, unique). */
+/* Parses "1-6", "7,8", "1-3,5" into ids (ascending, unique), for command
+ * lines. */
 int cb_subject_list_parse(const char *s, int *ids, int cap, int *n);
 
 /* ---- normalisation (normalize.c) -------------------------------------- */
 
 typedef struct {
   double mean, std; /* population std over every pixel of the fitted images */
+  double min, max;
   int64_t pixels;
 } cb_norm_stats;
 
-/* Statistics over the images idx[0..n) only (the training split). */
+/* Statistics over the images idx[0..n) only (the training split). Fails
+ * when those images are constant. */
 int cb_norm_fit(const cb_dataset *d, const int *idx, int n, cb_norm_stats *out);
-/* x <- (x - mean) / std for every image of the dataset. */
+/* z-score: x <- (x - mean) / std for every image of the dataset. */
 void cb_norm_apply(cb_dataset *d, const cb_norm_stats *s);
+/* unit: x <- (x - min) / (max - min) with the training minimum and maximum
+ * (other splits may leave [0, 1]). */
+void cb_norm_apply_unit(cb_dataset *d, const cb_norm_stats *s);
 
 /* ---- metrics (metrics.c) ----------------------------------------------- */
 

@@ -5,11 +5,11 @@
 #include "core/data/dataset.h"
 #include "core/kernels/philox.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 const char *const CB_SPLIT_NAMES[3] = {"train", "val", "test"};
-static const char *const STUDY_LISTS[3] = {"1-6", "7-8", "9-10"};
 
 void cb_split_spec_default(cb_split_spec *s) {
   memset(s, 0, sizeof *s);
@@ -77,14 +77,28 @@ static int alloc_split(cb_split *out, int n) {
   return 0;
 }
 
-enum { MAX_LIST = 100000 };
+static const int STUDY[3][6] = {{1, 2, 3, 4, 5, 6}, {7, 8}, {9, 10}};
+static const int STUDY_N[3] = {6, 2, 2};
+
+static void list_text(const int *ids, int n, char *buf, size_t cap) {
+  size_t o = 0;
+  buf[0] = 0;
+  for (int i = 0; i < n && o + 16 < cap; i++)
+    o += (size_t)snprintf(buf + o, cap - o, "%s%d", i ? "," : "", ids[i]);
+}
 
 static int split_by_lists(const cb_dataset *d, const cb_split_spec *s, cb_split *out) {
   int *ids[3] = {0}, n[3] = {0}, rc = 0;
   for (int k = 0; k < 3 && !rc; k++) {
-    const char *l = s->lists[k] ? s->lists[k] : STUDY_LISTS[k];
-    ids[k] = cb_malloc(MAX_LIST * sizeof(int), "subject list");
-    if (!ids[k] || cb_subject_list_parse(l, ids[k], MAX_LIST, &n[k])) rc = -1;
+    const int *src = s->subjects[k] ? s->subjects[k] : STUDY[k];
+    n[k] = s->subjects[k] ? s->n_subjects[k] : STUDY_N[k];
+    ids[k] = cb_malloc((size_t)(n[k] ? n[k] : 1) * sizeof(int), "subject list");
+    if (!ids[k]) {
+      rc = -1;
+      break;
+    }
+    memcpy(ids[k], src, (size_t)n[k] * sizeof(int));
+    qsort(ids[k], (size_t)n[k], sizeof(int), cmp_int);
   }
   for (int a = 0; a < 3 && !rc; a++)
     for (int b = a + 1; b < 3 && !rc; b++)
@@ -98,12 +112,18 @@ static int split_by_lists(const cb_dataset *d, const cb_split_spec *s, cb_split 
     for (int k = 0; k < 3; k++)
       if (in_list(ids[k], n[k], d->subjects[i])) out->idx[k][out->n[k]++] = i;
   for (int k = 0; k < 3 && !rc; k++)
-    if (n[k] > 0 && out->n[k] == 0)
-      rc =
-          cb_error("the %s subjects (%s) have no images in this dataset (its subjects are %d..%d); "
-                   "give lists that exist or split by fraction",
-                   CB_SPLIT_NAMES[k], s->lists[k] ? s->lists[k] : STUDY_LISTS[k],
-                   d->n ? d->subjects[0] : 0, d->n ? d->subjects[d->n - 1] : 0);
+    if (n[k] > 0 && out->n[k] == 0) {
+      char l[256];
+      list_text(ids[k], n[k], l, sizeof l);
+      int lo = d->n ? d->subjects[0] : 0, hi = lo;
+      for (int i = 0; i < d->n; i++) {
+        if (d->subjects[i] < lo) lo = d->subjects[i];
+        if (d->subjects[i] > hi) hi = d->subjects[i];
+      }
+      rc = cb_error("the %s subjects (%s) have no images in this dataset (its subjects are "
+                    "%d..%d); give subjects that exist or split by fraction",
+                    CB_SPLIT_NAMES[k], l, lo, hi);
+    }
   for (int k = 0; k < 3; k++)
     free(ids[k]);
   return rc;

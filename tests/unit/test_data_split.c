@@ -82,23 +82,30 @@ static void test_lists(void **state) {
   cb_split_spec sp;
   cb_split_spec_default(&sp);
   cb_split s;
-  sp.lists[0] = "1,3";
-  sp.lists[1] = "4";
-  sp.lists[2] = "";
+  int l13[2] = {3, 1}, l4[1] = {4}, l345[3] = {3, 4, 5}, l9[1] = {9};
+  sp.subjects[0] = l13;
+  sp.n_subjects[0] = 2;
+  sp.subjects[1] = l4;
+  sp.n_subjects[1] = 1;
+  sp.subjects[2] = l9;
+  sp.n_subjects[2] = 0;
   assert_int_equal(cb_split_make(&d, &sp, &s), 0);
   assert_int_equal(s.n[0], 4);
   assert_int_equal(s.n[1], 1);
   assert_int_equal(s.n[2], 0);
   assert_int_equal(check_disjoint(&d, &s), 5); /* subjects 2 and 5 left out */
   cb_split_free(&s);
-  sp.lists[2] = "3-5";
+  sp.subjects[2] = l345;
+  sp.n_subjects[2] = 3;
   assert_int_equal(cb_split_make(&d, &sp, &s), -1);
   assert_non_null(strstr(cb_last_error(), "subject 3 is in both the train and the test list"));
-  sp.lists[2] = "9";
+  sp.subjects[2] = l9;
+  sp.n_subjects[2] = 1;
   assert_int_equal(cb_split_make(&d, &sp, &s), -1);
   assert_non_null(strstr(cb_last_error(), "test subjects (9) have no images"));
-  sp.lists[0] = "";
-  sp.lists[2] = "";
+  assert_non_null(strstr(cb_last_error(), "subjects are 1..5"));
+  sp.n_subjects[0] = 0;
+  sp.n_subjects[2] = 0;
   assert_int_equal(cb_split_make(&d, &sp, &s), -1);
   assert_non_null(strstr(cb_last_error(), "training split is empty"));
   cb_dataset_free(&d);
@@ -194,9 +201,13 @@ static void test_normalisation_train_only(void **state) {
     d.subjects[i] = subj[i];
   cb_split_spec sp;
   cb_split_spec_default(&sp);
-  sp.lists[0] = "1-2";
-  sp.lists[1] = "3";
-  sp.lists[2] = "4-5";
+  int tr[2] = {1, 2}, va[1] = {3}, te[2] = {4, 5};
+  sp.subjects[0] = tr;
+  sp.n_subjects[0] = 2;
+  sp.subjects[1] = va;
+  sp.n_subjects[1] = 1;
+  sp.subjects[2] = te;
+  sp.n_subjects[2] = 2;
   cb_split s;
   assert_int_equal(cb_split_make(&d, &sp, &s), 0);
   for (int i = 0; i < 9; i++) {
@@ -218,6 +229,25 @@ static void test_normalisation_train_only(void **state) {
   assert_true(fabs(st.std - sd) < 1e-9 * sd);
   assert_int_equal(st.pixels, 120);
   assert_true(st.mean < 12.0 && st.std < 3.0);
+  float lo = d.images[0], hi = d.images[0];
+  for (int i = 0; i < 120; i++) {
+    lo = fminf(lo, d.images[i]);
+    hi = fmaxf(hi, d.images[i]);
+  }
+  assert_true(st.min == lo && st.max == hi);
+  /* unit: training images land in [0, 1] exactly at their extremes. */
+  cb_dataset u;
+  int all[9] = {0, 1, 2, 3, 4, 5, 6, 7, 8};
+  assert_int_equal(cb_dataset_subset(&d, all, 9, &u), 0);
+  cb_norm_apply_unit(&u, &st);
+  float ulo = 1, uhi = 0;
+  for (int i = 0; i < 120; i++) {
+    ulo = fminf(ulo, u.images[i]);
+    uhi = fmaxf(uhi, u.images[i]);
+  }
+  assert_true(ulo == 0.0f && uhi == 1.0f);
+  assert_true(u.images[200] > 50.0f);
+  cb_dataset_free(&u);
   cb_norm_apply(&d, &st);
   double m2 = 0.0, v2 = 0.0;
   for (int i = 0; i < 120; i++)
