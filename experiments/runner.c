@@ -1,12 +1,340 @@
-/* Placeholder until the training loop lands (issue 6): the configuration,
- * store and export layers are in place; this is where they meet the core. */
+/* The run loop: claim, resume, train epoch by epoch, record, checkpoint. */
 #include "experiments/runner.h"
 
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "core/base/error.h"
+#include "core/base/json.h"
+#include "experiments/progress.h"
+#include "experiments/trainer.h"
+
+#define HEARTBEAT_S 15.0
+#define STALE_GRACE_S 120.0
+
+static volatile sig_atomic_t g_stop;
+
+static void on_signal(int sig) {
+  (void)sig;
+  g_stop = 1;
+}
+
+void cb_run_install_signals(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+}
+
+int cb_run_interrupted(void) { return g_stop != 0; }
+
+void cb_run_checkpoint_path(const cb_experiment *e, const char *db, const char *id, char *out,
+                            size_t n) {
+  const char *dir = e->checkpoint.dir[0] ? e->checkpoint.dir : "checkpoints";
+  if (dir[0] == '/') {
+    snprintf(out, n, "%s/%s/checkpoint.safetensors", dir, id);
+    return;
+  }
+  char base[4096];
+  snprintf(base, sizeof base, "%s", db);
+  char *slash = strrchr(base, '/');
+  if (slash)
+    *slash = 0;
+  else
+    snprintf(base, sizeof base, ".");
+  snprintf(out, n, "%s/%s/%s/checkpoint.safetensors", base, dir, id);
+}
+
+/* mkdir -p of the folder holding path. */
+static int make_parent(const char *path) {
+  char buf[4096];
+  snprintf(buf, sizeof buf, "%s", path);
+  char *end = strrchr(buf, '/');
+  if (!end) return 0;
+  *end = 0;
+  for (char *p = buf + 1; *p; p++) {
+    if (*p != '/') continue;
+    *p = 0;
+    if (mkdir(buf, 0777) && errno != EEXIST)
+      return cb_error("cannot create folder %s: %s", buf, strerror(errno));
+    *p = '/';
+  }
+  if (mkdir(buf, 0777) && errno != EEXIST)
+    return cb_error("cannot create folder %s: %s (check checkpoint.dir)", buf, strerror(errno));
+  return 0;
+}
+
+typedef struct {
+  cb_store *s;
+  const char *worker, *id;
+  cb_progress *pg;
+  double last_hb, t_epoch;
+  int images;
+  int batch;
+} hook_ctx;
+
+/* After every logical step: progress, heartbeat, interruption. */
+static int step_hook(void *ctx, int step, int steps, double loss) {
+  hook_ctx *h = ctx;
+  double now = cb_now();
+  h->images += h->batch;
+  cb_progress_step(h->pg, step, steps, loss, h->images / fmax(now - h->t_epoch, 1e-9));
+  if (now - h->last_hb > HEARTBEAT_S) {
+    h->last_hb = now;
+    if (cb_store_heartbeat(h->s, h->id, h->worker)) return -1;
+  }
+  if (g_stop) return cb_error("interrupted");
+  return 0;
+}
+
+/* Epsilon of each configured accountant into the row. */
+static void account(cb_trainer *t, cb_epoch_row *r, char *acc_name, size_t n) {
+  const cb_experiment *e = t->e;
+  r->delta = e->dp.delta;
+  for (int k = 0; k < e->dp.n_accountants; k++) {
+    cb_eps_result res;
+    cb_accountant a = (cb_accountant)e->dp.accountants[k];
+    if (cb_epsilon(&t->hist, a, e->dp.delta, &res)) continue;
+    double *col = a == CB_ACC_RDP ? &r->eps_rdp : a == CB_ACC_PRV ? &r->eps_prv : &r->eps_gdp;
+    *col = res.epsilon;
+    if (k == 0) {
+      r->epsilon = res.epsilon;
+      snprintf(acc_name, n, "%s", cb_accountant_name(res.accountant));
+      r->accountant = acc_name;
+    }
+  }
+}
+
+static void print_epoch_json(const char *id, const cb_epoch_row *r) {
+  cb_json j;
+  cb_json_init_file(&j, stdout);
+  cb_json_obj_begin(&j);
+  cb_json_kv_str(&j, "run", id);
+  cb_json_kv_int(&j, "epoch", r->epoch);
+  cb_json_kv_num(&j, "train_loss", r->train_loss);
+  cb_json_kv_num(&j, "train_pixel_acc", r->train_pixel_acc);
+  cb_json_kv_num(&j, "val_loss", r->val_loss);
+  cb_json_kv_num(&j, "val_pixel_acc", r->val_pixel_acc);
+  cb_json_kv_num(&j, "val_dice", r->val_dice);
+  cb_json_kv_num(&j, "epsilon", r->epsilon);
+  cb_json_kv_num(&j, "epoch_seconds", r->epoch_seconds);
+  cb_json_kv_num(&j, "samples_per_s", r->samples_per_s);
+  cb_json_kv_num(&j, "frac_clipped", r->frac_clipped);
+  cb_json_kv_num(&j, "norm_p50", r->norm[CB_NORM_P50]);
+  cb_json_obj_end(&j);
+  printf("\n");
+  fflush(stdout);
+}
+
+/* Trains the remaining epochs and records each. */
+static int train(cb_store *s, const char *worker, cb_trainer *t, const cb_run_args *a,
+                 const char *ckpt) {
+  const cb_experiment *e = t->e;
+  cb_progress pg;
+  cb_progress_start(&pg, a->label ? a->label : e->name[0] ? e->name : t->id, e->train.epochs,
+                    t->epochs_done, a->quiet);
+  int K = e->model.classes;
+  double dice[CB_DATA_MAX_CLASSES], iou[CB_DATA_MAX_CLASSES];
+  cb_model *m = t->m;
+  double *med = cb_malloc((size_t)m->n_nodes * sizeof(double), "layer norms");
+  cb_layer_norm_row *layers = cb_calloc((size_t)m->n_nodes, sizeof *layers, "layer norms");
+  if (!med || !layers) return -1;
+  int rc = 0;
+  while (t->epochs_done < e->train.epochs) {
+    hook_ctx h = {s, worker, t->id, &pg, cb_now(), cb_now(), 0, (int)round(t->expected_batch)};
+    cb_epoch_stats st;
+    double t0 = cb_now();
+    if (cb_trainer_epoch(t, &st, step_hook, &h)) {
+      rc = -1;
+      break;
+    }
+    double secs = cb_now() - t0;
+    t->epochs_done++;
+    int epoch = t->epochs_done;
+    cb_epoch_row r;
+    cb_epoch_row_init(&r);
+    r.epoch = epoch;
+    r.step = t->step;
+    r.steps = st.steps;
+    r.train_loss = st.loss;
+    r.train_pixel_acc = st.pixel_acc;
+    r.expected_batch = t->expected_batch;
+    r.realised_batch = st.realised_batch;
+    r.lr = cb_trainer_lr(t, epoch - 1);
+    if (epoch % e->eval.every == 0 || epoch == e->train.epochs) {
+      cb_eval_stats ev;
+      if (cb_trainer_evaluate(t, &ev)) {
+        rc = -1;
+        break;
+      }
+      if (!isfinite(ev.loss)) {
+        rc = cb_error("diverged at epoch %d: the validation loss is %g; lower train.lr", epoch,
+                      ev.loss);
+        break;
+      }
+      r.val_loss = ev.loss;
+      r.val_pixel_acc = ev.metrics.pixel_accuracy;
+      r.val_dice = ev.metrics.mean_dice;
+      r.val_dice_fg = ev.metrics.mean_dice_fg;
+      r.val_iou = ev.metrics.mean_iou;
+      r.val_iou_fg = ev.metrics.mean_iou_fg;
+      for (int k = 0; k < K; k++) {
+        dice[k] = ev.metrics.dice[k];
+        iou[k] = ev.metrics.iou[k];
+      }
+      r.n_classes = K;
+      r.class_dice = dice;
+      r.class_iou = iou;
+    }
+    r.epoch_seconds = secs;
+    r.samples_per_s = st.images / fmax(secs, 1e-9);
+    char acc[16] = "";
+    if (t->private_run) {
+      account(t, &r, acc, sizeof acc);
+      r.clip_bound = st.clip_bound;
+      r.noise_multiplier = t->sigma;
+      r.frac_clipped = st.frac_clipped;
+      for (int k = 0; k < CB_NPCT; k++) r.norm[k] = st.norm_pct[k];
+      cb_dp_stats_layer_medians(t->dp, med);
+      int nl = 0;
+      for (int i = 0; i < m->n_nodes; i++) {
+        if (!cb_node_is_param(&m->nodes[i])) continue;
+        layers[nl].name = m->nodes[i].name;
+        layers[nl].median = med[i];
+        layers[nl].p90 = NAN;
+        layers[nl].max = NAN;
+        layers[nl].clip_bound =
+            e->dp.clipping == CB_CLIP_PER_LAYER
+                ? cb_dp_group_bound(t->dp, cb_dp_tensor_group(t->dp, m->nodes[i].w_tensor))
+                : NAN;
+        layers[nl].frac_clipped = NAN;
+        nl++;
+      }
+      r.n_layers = nl;
+      r.layers = layers;
+    }
+    /* Rows first, then the checkpoint: every checkpointed epoch has rows. */
+    if (cb_store_put_epoch(s, t->id, worker, &r)) {
+      rc = -1;
+      break;
+    }
+    if (epoch % e->checkpoint.every == 0 || epoch == e->train.epochs) {
+      if (make_parent(ckpt) || cb_trainer_save(t, ckpt) ||
+          cb_store_set_run_field(s, t->id, "checkpoint", ckpt)) {
+        rc = -1;
+        break;
+      }
+    }
+    cb_progress_epoch(&pg, epoch, r.train_loss, r.val_loss, r.val_dice, r.epsilon, secs);
+    if (a->json) print_epoch_json(t->id, &r);
+    if (g_stop) {
+      rc = cb_error("interrupted");
+      break;
+    }
+  }
+  cb_progress_end(&pg);
+  free(med);
+  free(layers);
+  return rc;
+}
+
+int cb_run_claimed(cb_store *s, const char *worker, const cb_claim *c, const cb_experiment *e,
+                   const cb_run_args *a) {
+  cb_trainer t;
+  char ckpt[4096];
+  cb_run_checkpoint_path(e, cb_store_path(s), c->id, ckpt, sizeof ckpt);
+  cb_store_set_run_field(s, c->id, "backend", CB_EXP_BACKEND_NAMES[e->backend]);
+  int rc = cb_trainer_setup(&t, e, c->id);
+  if (!rc && t.be) cb_store_set_run_field(s, c->id, "backend", t.be->name);
+  /* Resume from the last checkpoint when there is one. */
+  if (!rc && access(ckpt, F_OK) == 0) rc = cb_trainer_restore(&t, ckpt);
+  if (!rc) rc = train(s, worker, &t, a, ckpt);
+  cb_trainer_free(&t);
+  if (rc == 0) return cb_store_finish(s, c->id, worker);
+  char why[CB_ERRMSG_MAX];
+  snprintf(why, sizeof why, "%s", cb_last_error());
+  if (g_stop && strcmp(why, "interrupted") == 0) {
+    cb_store_release(s, c->id, worker);
+    return cb_error("run %s interrupted; it resumes from its last checkpoint when started again",
+                    c->id);
+  }
+  cb_store_fail(s, c->id, worker, why);
+  return cb_error("run %s failed: %s", c->id, why);
+}
+
+/* A run left "running" by a process of this host that no longer exists is
+ * given back at once; others after the heartbeat grace period. */
+static void reclaim_dead(cb_store *s, const char *id) {
+  cb_run_progress p;
+  if (cb_store_progress(s, id, &p) || strcmp(p.status, "running") != 0) return;
+  char me[256], host[256];
+  cb_store_worker_name(me, sizeof me);
+  const char *colon = strrchr(p.worker, ':');
+  if (colon) {
+    snprintf(host, sizeof host, "%.*s", (int)(colon - p.worker), p.worker);
+    const char *mc = strrchr(me, ':');
+    long pid = strtol(colon + 1, NULL, 10);
+    if (mc && (size_t)(mc - me) == strlen(host) && strncmp(me, host, strlen(host)) == 0 &&
+        pid > 0 && kill((pid_t)pid, 0) != 0 && errno == ESRCH) {
+      cb_store_release(s, id, p.worker);
+      return;
+    }
+  }
+  cb_store_requeue_stale(s, STALE_GRACE_S, 0, NULL);
+}
 
 int cb_run_experiment(const cb_experiment *e, const cb_run_args *a) {
-  (void)e;
-  return cb_error("%s: training is not implemented yet; --print-config shows the resolved "
-                  "configuration",
-                  a->file);
+  char id[CB_RUN_ID_LEN + 1];
+  if (cb_exp_id(e, id)) return -1;
+  char *config = cb_exp_to_json(e, CB_EXP_JSON_FULL);
+  if (!config) return -1;
+  cb_store *s = cb_store_open(a->db, CB_STORE_CREATE);
+  if (!s) {
+    free(config);
+    return -1;
+  }
+  int rc = cb_store_add_run(s, id, e->name, config, 0, 0, NULL, NULL);
+  free(config);
+  char worker[256];
+  cb_store_worker_name(worker, sizeof worker);
+  cb_claim c;
+  memset(&c, 0, sizeof c);
+  int got = rc ? -1 : cb_store_claim_run(s, id, worker, a->retry_failed, &c);
+  if (got == 0 && strcmp(c.status, "running") == 0) {
+    reclaim_dead(s, id);
+    cb_claim_free(&c);
+    memset(&c, 0, sizeof c);
+    got = cb_store_claim_run(s, id, worker, a->retry_failed, &c);
+  }
+  if (got < 0) {
+    rc = -1;
+  } else if (got == 0) {
+    if (strcmp(c.status, "finished") == 0) {
+      if (!a->quiet) fprintf(stderr, "run %s is already finished in %s\n", id, a->db);
+      rc = 0;
+    } else {
+      cb_run_progress p;
+      int have = cb_store_progress(s, id, &p) == 0;
+      rc = cb_error("run %s is %s%s%s; %s", id, c.status, have && p.worker[0] ? " by " : "",
+                    have ? p.worker : "",
+                    strcmp(c.status, "running") == 0
+                        ? "wait for it, or stop that process (a dead worker's run is taken back "
+                          "after its heartbeat is 2 minutes old)"
+                        : "see clipbench status");
+    }
+  } else {
+    cb_run_install_signals();
+    rc = cb_run_claimed(s, worker, &c, e, a);
+  }
+  cb_claim_free(&c);
+  cb_store_close(s);
+  return rc;
 }

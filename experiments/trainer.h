@@ -1,0 +1,83 @@
+/* The training state of one run, built from a resolved experiment and shared
+ * by the runner's files (setup, epoch loop, evaluation, checkpoints). */
+#ifndef CB_EXPERIMENTS_TRAINER_H
+#define CB_EXPERIMENTS_TRAINER_H
+
+#include <stdint.h>
+
+#include "core/data/dataset.h"
+#include "core/dp/dp.h"
+#include "core/nn/model.h"
+#include "core/optim/optim.h"
+#include "core/privacy/accountant.h"
+#include "experiments/config.h"
+
+typedef struct {
+  const cb_experiment *e;
+  const cb_backend *be;
+  char id[CB_RUN_ID_LEN + 1];
+  /* data: normalised images, index lists of the splits */
+  cb_dataset data;
+  cb_split split;
+  cb_norm_stats norm;
+  const int *train_idx, *eval_idx;
+  int n_train, n_eval;
+  /* model, optimizer, DP engine */
+  cb_model *m;
+  cb_optim *opt;
+  cb_dp *dp;
+  int private_run;
+  double q;              /* Poisson sampling rate */
+  double expected_batch; /* q * n_train */
+  int steps_per_epoch;
+  int max_phys;
+  double sigma;          /* noise multiplier in force (resolved from target epsilon) */
+  cb_history hist;       /* accountant history */
+  /* progress */
+  int epochs_done;
+  uint32_t step; /* logical steps done */
+  /* host scratch */
+  float *hx;
+  uint8_t *hy, *pred;
+  uint8_t *pred_dev; /* argmax labels on the backend */
+  int *batch;
+  cb_confusion cm;
+} cb_trainer;
+
+/* Loads data, builds model, optimizer and DP engine. */
+int cb_trainer_setup(cb_trainer *t, const cb_experiment *e, const char *id);
+void cb_trainer_free(cb_trainer *t);
+
+/* Learning rate of an epoch (0-based) under the configured schedule. */
+double cb_trainer_lr(const cb_trainer *t, int epoch);
+
+typedef struct {
+  double loss, pixel_acc; /* means over the epoch's images */
+  double realised_batch;  /* mean logical batch size */
+  int steps, images;
+  double frac_clipped;
+  double norm_pct[CB_NPCT];
+  double clip_bound;
+} cb_epoch_stats;
+
+/* Callback to report progress and keep the claim alive; non-zero stops. */
+typedef int (*cb_step_hook)(void *ctx, int step_in_epoch, int steps, double loss);
+
+/* Trains one epoch (epoch = t->epochs_done). Returns -1 with cb_error set on
+ * divergence (the message says where and what to change). */
+int cb_trainer_epoch(cb_trainer *t, cb_epoch_stats *st, cb_step_hook hook, void *ctx);
+
+typedef struct {
+  double loss;
+  cb_metrics metrics;
+} cb_eval_stats;
+
+/* Loss and segmentation metrics on the evaluation split. */
+int cb_trainer_evaluate(cb_trainer *t, cb_eval_stats *out);
+
+/* Checkpoint of the state after t->epochs_done epochs; restore reads it
+ * back and checks it belongs to this run. */
+int cb_trainer_save(cb_trainer *t, const char *path);
+int cb_trainer_restore(cb_trainer *t, const char *path);
+
+#endif

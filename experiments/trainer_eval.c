@@ -1,0 +1,90 @@
+/* Evaluation on the configured split, and checkpoints of the trainer state. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/base/error.h"
+#include "core/io/checkpoint.h"
+#include "experiments/trainer.h"
+
+int cb_trainer_evaluate(cb_trainer *t, cb_eval_stats *out) {
+  cb_model *m = t->m;
+  int64_t T = (int64_t)m->H * m->W;
+  const cb_node *logits = &m->nodes[m->n_nodes - 1];
+  double loss = 0.0;
+  cb_confusion_reset(&t->cm);
+  for (int c0 = 0; c0 < t->n_eval; c0 += t->max_phys) {
+    int n = t->n_eval - c0 < t->max_phys ? t->n_eval - c0 : t->max_phys;
+    for (int k = 0; k < n; k++) {
+      int i = t->eval_idx[c0 + k];
+      memcpy(t->hx + k * T, t->data.images + (int64_t)i * T, sizeof(float) * T);
+      memcpy(t->hy + k * T, t->data.masks + (int64_t)i * T, (size_t)T);
+    }
+    m->be->upload(m->be, m->input, t->hx, sizeof(float) * n * T);
+    m->be->upload(m->be, m->labels, t->hy, (size_t)n * T);
+    cb_model_forward(m, n);
+    cb_model_loss(m, n);
+    for (int k = 0; k < n; k++) loss += m->host_loss[k];
+    cb_launch_argmax(m->be, n * T, (cb_k_argmax){logits->out, t->pred_dev, m->cfg.classes, (int)T});
+    m->be->download(m->be, t->pred, t->pred_dev, (size_t)n * T);
+    if (cb_confusion_add(&t->cm, t->hy, t->pred, (size_t)n * T)) return -1;
+  }
+  out->loss = loss / t->n_eval;
+  cb_confusion_finish(&t->cm, &out->metrics);
+  return 0;
+}
+
+static int meta_num(cb_meta *md, const char *key, double v) {
+  char buf[64];
+  snprintf(buf, sizeof buf, "%.17g", v);
+  return cb_meta_set(md, key, buf);
+}
+
+int cb_trainer_save(cb_trainer *t, const char *path) {
+  cb_meta md = {0};
+  char *hist = cb_history_to_json(&t->hist);
+  int rc = !hist || cb_meta_set(&md, "run_id", t->id) ||
+           meta_num(&md, "epoch", t->epochs_done) || meta_num(&md, "step", t->step) ||
+           cb_meta_set(&md, "accountant_history", hist) ||
+           meta_num(&md, "clip_bound", t->dp ? cb_dp_clip_bound(t->dp) : NAN) ||
+           meta_num(&md, "noise_multiplier", t->sigma) || meta_num(&md, "norm_mean", t->norm.mean) ||
+           meta_num(&md, "norm_std", t->norm.std) ||
+           cb_meta_set(&md, "rng", "philox4x32-10 keyed by seed; counters = logical step");
+  free(hist);
+  if (!rc) rc = cb_checkpoint_save(path, t->m, t->opt, &md);
+  cb_meta_free(&md);
+  return rc ? -1 : 0;
+}
+
+static int meta_double(const cb_meta *md, const char *path, const char *key, double *out) {
+  const char *v = cb_meta_get(md, key);
+  char *end;
+  if (!v) return cb_error("%s: checkpoint metadata has no '%s'", path, key);
+  *out = strtod(v, &end);
+  if (end == v) return cb_error("%s: checkpoint metadata '%s' is not a number: %s", path, key, v);
+  return 0;
+}
+
+int cb_trainer_restore(cb_trainer *t, const char *path) {
+  cb_meta md = {0};
+  if (cb_checkpoint_load(path, t->m, t->opt, &md)) return -1;
+  int rc = -1;
+  double epoch, step, bound;
+  const char *id = cb_meta_get(&md, "run_id");
+  const char *hist = cb_meta_get(&md, "accountant_history");
+  if (!id || strcmp(id, t->id) != 0)
+    cb_error("%s: checkpoint belongs to run %s, not %s", path, id ? id : "(none)", t->id);
+  else if (!hist)
+    cb_error("%s: checkpoint metadata has no accountant history", path);
+  else if (!meta_double(&md, path, "epoch", &epoch) && !meta_double(&md, path, "step", &step) &&
+           !meta_double(&md, path, "clip_bound", &bound) &&
+           !cb_history_from_json(&t->hist, hist)) {
+    t->epochs_done = (int)epoch;
+    t->step = (uint32_t)step;
+    if (t->dp && isfinite(bound)) cb_dp_set_clip_bound(t->dp, bound);
+    rc = 0;
+  }
+  cb_meta_free(&md);
+  return rc;
+}

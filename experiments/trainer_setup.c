@@ -1,0 +1,217 @@
+/* Builds a run's data, model, optimizer and DP engine from its config. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/base/error.h"
+#include "experiments/trainer.h"
+
+static void subject_list(const cb_exp_subjects *s, char *buf, size_t cap) {
+  buf[0] = 0;
+  for (int i = 0; i < s->n; i++) {
+    size_t u = strlen(buf);
+    snprintf(buf + u, cap - u, "%s%d", i ? "," : "", s->v[i]);
+  }
+}
+
+static int load_data(cb_trainer *t) {
+  const cb_experiment *e = t->e;
+  cb_data_spec spec;
+  cb_data_spec_default(&spec);
+  spec.source = e->data.source == CB_DATA_SYNTHETIC ? "synthetic" : e->data.path;
+  spec.count = e->data.count;
+  spec.H = e->data.size[0];
+  spec.W = e->data.size[1];
+  spec.seed = (uint64_t)e->seed;
+  spec.classes = e->model.classes;
+  spec.synth.classes = e->model.classes;
+  if (cb_dataset_load(&spec, &t->data)) return -1;
+  if (t->data.H != e->data.size[0] || t->data.W != e->data.size[1])
+    return cb_error("%s: images are %dx%d, but data.size is [%d, %d]", spec.source, t->data.H,
+                    t->data.W, e->data.size[0], e->data.size[1]);
+  if (t->data.classes > e->model.classes)
+    return cb_error("%s: masks use %d classes, but data.classes is %d; set data.classes: %d",
+                    spec.source, t->data.classes, e->model.classes, t->data.classes);
+  if (cb_dataset_check_masks(&t->data, spec.source)) return -1;
+  if (e->model.in_channels != 1)
+    return cb_error("%s: the images have one channel, but model.in_channels is %d",
+                    spec.source, e->model.in_channels);
+
+  cb_split_spec ss;
+  cb_split_spec_default(&ss);
+  char lists[3][CB_EXP_SUBJECTS_MAX * 12];
+  if (e->data.split.by == CB_SPLIT_FRACTION) {
+    ss.by_fraction = 1;
+    ss.val_frac = e->data.split.fractions[1];
+    ss.test_frac = e->data.split.fractions[2];
+    ss.seed = (uint64_t)e->data.split.seed;
+  } else {
+    const cb_exp_subjects *s[3] = {&e->data.split.train, &e->data.split.val, &e->data.split.test};
+    for (int k = 0; k < 3; k++) {
+      subject_list(s[k], lists[k], sizeof lists[k]);
+      ss.lists[k] = lists[k];
+    }
+  }
+  if (cb_split_make(&t->data, &ss, &t->split)) return -1;
+  t->train_idx = t->split.idx[CB_SPLIT_TRAIN];
+  t->n_train = t->split.n[CB_SPLIT_TRAIN];
+  int ev = e->eval.split == CB_EVAL_VAL ? CB_SPLIT_VAL : CB_SPLIT_TEST;
+  t->eval_idx = t->split.idx[ev];
+  t->n_eval = t->split.n[ev];
+  if (t->n_train < 1) return cb_error("%s: the training split is empty", spec.source);
+  if (t->n_eval < 1)
+    return cb_error("%s: the %s split is empty; check data.split", spec.source,
+                    CB_SPLIT_NAMES[ev]);
+
+  /* Normalisation statistics come from the training split only. */
+  if (e->data.normalise == CB_NORMALISE_ZSCORE) {
+    if (cb_norm_fit(&t->data, t->train_idx, t->n_train, &t->norm)) return -1;
+  } else if (e->data.normalise == CB_NORMALISE_UNIT) {
+    float lo = INFINITY, hi = -INFINITY;
+    int64_t T = (int64_t)t->data.H * t->data.W;
+    for (int k = 0; k < t->n_train; k++)
+      for (int64_t j = 0; j < T; j++) {
+        float v = t->data.images[(int64_t)t->train_idx[k] * T + j];
+        lo = v < lo ? v : lo;
+        hi = v > hi ? v : hi;
+      }
+    t->norm.mean = lo;
+    t->norm.std = hi > lo ? hi - lo : 1.0;
+  } else {
+    t->norm.mean = 0.0;
+    t->norm.std = 1.0;
+  }
+  cb_norm_apply(&t->data, &t->norm);
+  return 0;
+}
+
+static int build_model(cb_trainer *t) {
+  const cb_experiment *e = t->e;
+  t->m = cb_model_create(t->be, &e->model, e->data.size[0], e->data.size[1]);
+  if (!t->m) return -1;
+  t->m->loss.w_ce = (float)e->loss.ce_weight;
+  t->m->loss.w_dice = (float)e->loss.dice_weight;
+  t->m->loss.smooth = (float)e->loss.dice_smooth;
+  t->max_phys = e->train.max_physical_batch > 0 ? e->train.max_physical_batch : e->train.batch_size;
+  if (cb_model_alloc(t->m, t->max_phys)) return -1;
+  cb_model_init_params(t->m, (uint64_t)e->seed);
+  cb_optim_cfg oc;
+  cb_optim_cfg_default(&oc, (cb_optim_kind)e->train.optimizer);
+  oc.lr = e->train.lr;
+  oc.momentum = e->train.momentum;
+  oc.nesterov = e->train.nesterov;
+  oc.weight_decay = e->train.weight_decay;
+  if (e->train.n_betas == 2) {
+    oc.beta1 = e->train.betas[0];
+    oc.beta2 = e->train.betas[1];
+  }
+  oc.eps = e->train.eps;
+  if (cb_optim_cfg_validate(&oc)) return -1;
+  t->opt = cb_optim_create(t->be, &oc, t->m->n_params);
+  return t->opt ? 0 : -1;
+}
+
+static cb_accountant primary_accountant(const cb_experiment *e) {
+  return e->dp.n_accountants > 0 ? (cb_accountant)e->dp.accountants[0] : CB_ACC_PRV;
+}
+
+static int build_dp(cb_trainer *t) {
+  const cb_experiment *e = t->e;
+  t->private_run = e->dp.clipping != CB_CLIP_NONE;
+  int B = e->train.batch_size;
+  t->steps_per_epoch = (t->n_train + B - 1) / B;
+  t->q = B >= t->n_train ? 1.0 : (double)B / t->n_train;
+  t->expected_batch = t->q * t->n_train;
+  t->sigma = 0.0;
+  if (t->private_run) {
+    if (!isnan(e->dp.noise_multiplier)) {
+      t->sigma = e->dp.noise_multiplier;
+    } else {
+      cb_sigma_result r;
+      long long steps = (long long)e->train.epochs * t->steps_per_epoch;
+      if (cb_sigma_search(t->q, steps, e->dp.delta, e->dp.target_epsilon, primary_accountant(e),
+                          &r))
+        return cb_error_prefix("dp.target_epsilon %g: ", e->dp.target_epsilon);
+      t->sigma = r.sigma;
+    }
+  }
+  cb_dp_cfg c;
+  cb_dp_cfg_default(&c);
+  c.mode = (cb_clip_mode)e->dp.clipping;
+  c.clip_bound = e->dp.clipping == CB_CLIP_ADAPTIVE && !isnan(e->dp.adaptive.initial_bound)
+                     ? e->dp.adaptive.initial_bound
+                     : e->dp.clip_bound;
+  c.noise_multiplier = t->sigma;
+  c.expected_batch = t->expected_batch;
+  c.seed = (uint64_t)e->seed;
+  c.secure_mode = e->dp.secure_mode;
+  c.norm_rule = (cb_norm_rule)e->dp.norm_rule;
+  c.group_by = CB_GROUP_TENSOR; /* Opacus: one threshold per parameter tensor */
+  c.thresholds = (cb_threshold_rule)e->dp.per_layer.thresholds;
+  c.per_layer_scope = e->dp.automatic.scope == CB_SCOPE_PER_LAYER;
+  c.auto_variant = (cb_auto_variant)e->dp.automatic.variant;
+  c.auto_gamma = e->dp.automatic.gamma;
+  c.rs_final_rate = e->dp.sparsification.final_rate;
+  c.rs_refresh = e->dp.sparsification.refresh;
+  c.epochs = e->train.epochs;
+  c.steps_per_epoch = t->steps_per_epoch;
+  c.ad_target_quantile = e->dp.adaptive.target_quantile;
+  c.ad_lr = e->dp.adaptive.lr;
+  c.ad_count_std = isnan(e->dp.adaptive.count_std) ? 0.0 : e->dp.adaptive.count_std;
+  t->dp = cb_dp_create(t->m, &c);
+  return t->dp ? 0 : -1;
+}
+
+int cb_trainer_setup(cb_trainer *t, const cb_experiment *e, const char *id) {
+  memset(t, 0, sizeof *t);
+  t->e = e;
+  snprintf(t->id, sizeof t->id, "%s", id);
+  cb_history_init(&t->hist);
+  const char *bname = CB_EXP_BACKEND_NAMES[e->backend];
+  t->be = cb_backend_get(bname);
+  if (!t->be) return -1;
+  if (e->threads > 0) t->be->set_threads(t->be, e->threads);
+  if (load_data(t) || build_model(t) || build_dp(t)) return -1;
+  int64_t T = (int64_t)t->data.H * t->data.W;
+  t->hx = cb_malloc((size_t)t->max_phys * e->model.in_channels * T * sizeof(float), "batch");
+  t->hy = cb_malloc((size_t)t->max_phys * T, "batch");
+  t->pred = cb_malloc((size_t)t->max_phys * T, "batch");
+  t->batch = cb_malloc((size_t)t->n_train * sizeof(int), "batch");
+  if (!t->hx || !t->hy || !t->pred || !t->batch) return -1;
+  t->pred_dev = t->be->alloc(t->be, (size_t)t->max_phys * T, "predictions");
+  if (!t->pred_dev) return -1;
+  return cb_confusion_init(&t->cm, e->model.classes, t->data.background);
+}
+
+void cb_trainer_free(cb_trainer *t) {
+  if (t->pred_dev) t->be->free(t->be, t->pred_dev);
+  cb_dp_free(t->dp);
+  cb_optim_free(t->opt);
+  cb_model_free(t->m);
+  cb_split_free(&t->split);
+  cb_dataset_free(&t->data);
+  cb_history_free(&t->hist);
+  cb_confusion_free(&t->cm);
+  free(t->hx);
+  free(t->hy);
+  free(t->pred);
+  free(t->batch);
+  memset(t, 0, sizeof *t);
+}
+
+double cb_trainer_lr(const cb_trainer *t, int epoch) {
+  const cb_experiment *e = t->e;
+  double lr = e->train.lr;
+  int warm = e->train.lr_schedule.warmup;
+  if (epoch < warm) return lr * (epoch + 1) / (warm + 1);
+  int k = epoch - warm, n = e->train.epochs - warm;
+  switch (e->train.lr_schedule.kind) {
+  case CB_LRS_STEP:
+    return lr * pow(e->train.lr_schedule.gamma, k / e->train.lr_schedule.step_size);
+  case CB_LRS_COSINE:
+    return 0.5 * lr * (1.0 + cos(3.14159265358979323846 * k / n));
+  default:
+    return lr;
+  }
+}
