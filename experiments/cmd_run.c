@@ -57,7 +57,7 @@ int cb_cmd_run(int argc, char **argv) {
       rc = cb_exp_print_yaml(e, stdout);
     }
   } else if (!rc) {
-    cb_run_args a = {.db = db, .file = file, .quiet = quiet, .json = json};
+    cb_run_args a = {.db = db, .file = file, .quiet = quiet, .json = json, .retry_failed = 1};
     rc = cb_run_experiment(e, &a);
   }
   free(e);

@@ -2,6 +2,7 @@
  * one DP step and one optimizer update per logical batch. Everything random
  * is a function of (seed, logical step), so a resumed run repeats exactly. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/base/error.h"
@@ -92,10 +93,11 @@ int cb_trainer_epoch(cb_trainer *t, cb_epoch_stats *st, cb_step_hook hook, void 
         cb_model_loss(m, nc);
         for (int k = 0; k < nc; k++) {
           if (!isfinite(m->host_loss[k])) {
+            cb_error("diverged at epoch %d, step %d: the loss of image %d is %g; lower "
+                     "train.lr (now %g) or check the data",
+                     epoch + 1, s + 1, sel[c0 + k], m->host_loss[k], lr);
             free(sel);
-            return cb_error("diverged at epoch %d, step %d: the loss of image %d is %g; lower "
-                            "train.lr (now %g) or check the data",
-                            epoch + 1, s + 1, sel[c0 + k], m->host_loss[k], lr);
+            return -1;
           }
           loss_sum += m->host_loss[k];
         }

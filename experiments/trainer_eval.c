@@ -70,7 +70,7 @@ int cb_trainer_restore(cb_trainer *t, const char *path) {
   cb_meta md = {0};
   if (cb_checkpoint_load(path, t->m, t->opt, &md)) return -1;
   int rc = -1;
-  double epoch, step, bound;
+  double epoch = 0, step = 0, bound = NAN;
   const char *id = cb_meta_get(&md, "run_id");
   const char *hist = cb_meta_get(&md, "accountant_history");
   if (!id || strcmp(id, t->id) != 0)

@@ -7,14 +7,6 @@
 #include "core/base/error.h"
 #include "experiments/trainer.h"
 
-static void subject_list(const cb_exp_subjects *s, char *buf, size_t cap) {
-  buf[0] = 0;
-  for (int i = 0; i < s->n; i++) {
-    size_t u = strlen(buf);
-    snprintf(buf + u, cap - u, "%s%d", i ? "," : "", s->v[i]);
-  }
-}
-
 static int load_data(cb_trainer *t) {
   const cb_experiment *e = t->e;
   cb_data_spec spec;
@@ -40,17 +32,17 @@ static int load_data(cb_trainer *t) {
 
   cb_split_spec ss;
   cb_split_spec_default(&ss);
-  char lists[3][CB_EXP_SUBJECTS_MAX * 12];
   if (e->data.split.by == CB_SPLIT_FRACTION) {
     ss.by_fraction = 1;
     ss.val_frac = e->data.split.fractions[1];
     ss.test_frac = e->data.split.fractions[2];
     ss.seed = (uint64_t)e->data.split.seed;
   } else {
-    const cb_exp_subjects *s[3] = {&e->data.split.train, &e->data.split.val, &e->data.split.test};
+    const cb_exp_subjects *s3[3] = {&e->data.split.train, &e->data.split.val,
+                                    &e->data.split.test};
     for (int k = 0; k < 3; k++) {
-      subject_list(s[k], lists[k], sizeof lists[k]);
-      ss.lists[k] = lists[k];
+      ss.subjects[k] = s3[k]->v;
+      ss.n_subjects[k] = s3[k]->n;
     }
   }
   if (cb_split_make(&t->data, &ss, &t->split)) return -1;
@@ -65,24 +57,16 @@ static int load_data(cb_trainer *t) {
                     CB_SPLIT_NAMES[ev]);
 
   /* Normalisation statistics come from the training split only. */
-  if (e->data.normalise == CB_NORMALISE_ZSCORE) {
+  if (e->data.normalise != CB_NORMALISE_NONE) {
     if (cb_norm_fit(&t->data, t->train_idx, t->n_train, &t->norm)) return -1;
-  } else if (e->data.normalise == CB_NORMALISE_UNIT) {
-    float lo = INFINITY, hi = -INFINITY;
-    int64_t T = (int64_t)t->data.H * t->data.W;
-    for (int k = 0; k < t->n_train; k++)
-      for (int64_t j = 0; j < T; j++) {
-        float v = t->data.images[(int64_t)t->train_idx[k] * T + j];
-        lo = v < lo ? v : lo;
-        hi = v > hi ? v : hi;
-      }
-    t->norm.mean = lo;
-    t->norm.std = hi > lo ? hi - lo : 1.0;
+    if (e->data.normalise == CB_NORMALISE_ZSCORE)
+      cb_norm_apply(&t->data, &t->norm);
+    else
+      cb_norm_apply_unit(&t->data, &t->norm);
   } else {
     t->norm.mean = 0.0;
     t->norm.std = 1.0;
   }
-  cb_norm_apply(&t->data, &t->norm);
   return 0;
 }
 
@@ -90,23 +74,12 @@ static int build_model(cb_trainer *t) {
   const cb_experiment *e = t->e;
   t->m = cb_model_create(t->be, &e->model, e->data.size[0], e->data.size[1]);
   if (!t->m) return -1;
-  t->m->loss.w_ce = (float)e->loss.ce_weight;
-  t->m->loss.w_dice = (float)e->loss.dice_weight;
-  t->m->loss.smooth = (float)e->loss.dice_smooth;
+  cb_exp_loss_cfg(e, &t->m->loss);
   t->max_phys = e->train.max_physical_batch > 0 ? e->train.max_physical_batch : e->train.batch_size;
   if (cb_model_alloc(t->m, t->max_phys)) return -1;
   cb_model_init_params(t->m, (uint64_t)e->seed);
   cb_optim_cfg oc;
-  cb_optim_cfg_default(&oc, (cb_optim_kind)e->train.optimizer);
-  oc.lr = e->train.lr;
-  oc.momentum = e->train.momentum;
-  oc.nesterov = e->train.nesterov;
-  oc.weight_decay = e->train.weight_decay;
-  if (e->train.n_betas == 2) {
-    oc.beta1 = e->train.betas[0];
-    oc.beta2 = e->train.betas[1];
-  }
-  oc.eps = e->train.eps;
+  cb_exp_optim_cfg(e, &oc);
   if (cb_optim_cfg_validate(&oc)) return -1;
   t->opt = cb_optim_create(t->be, &oc, t->m->n_params);
   return t->opt ? 0 : -1;
@@ -137,28 +110,12 @@ static int build_dp(cb_trainer *t) {
     }
   }
   cb_dp_cfg c;
-  cb_dp_cfg_default(&c);
-  c.mode = (cb_clip_mode)e->dp.clipping;
-  c.clip_bound = e->dp.clipping == CB_CLIP_ADAPTIVE && !isnan(e->dp.adaptive.initial_bound)
-                     ? e->dp.adaptive.initial_bound
-                     : e->dp.clip_bound;
+  cb_exp_dp_cfg(e, &c);
   c.noise_multiplier = t->sigma;
   c.expected_batch = t->expected_batch;
-  c.seed = (uint64_t)e->seed;
-  c.secure_mode = e->dp.secure_mode;
-  c.norm_rule = (cb_norm_rule)e->dp.norm_rule;
-  c.group_by = CB_GROUP_TENSOR; /* Opacus: one threshold per parameter tensor */
-  c.thresholds = (cb_threshold_rule)e->dp.per_layer.thresholds;
-  c.per_layer_scope = e->dp.automatic.scope == CB_SCOPE_PER_LAYER;
-  c.auto_variant = (cb_auto_variant)e->dp.automatic.variant;
-  c.auto_gamma = e->dp.automatic.gamma;
-  c.rs_final_rate = e->dp.sparsification.final_rate;
-  c.rs_refresh = e->dp.sparsification.refresh;
-  c.epochs = e->train.epochs;
   c.steps_per_epoch = t->steps_per_epoch;
-  c.ad_target_quantile = e->dp.adaptive.target_quantile;
-  c.ad_lr = e->dp.adaptive.lr;
-  c.ad_count_std = isnan(e->dp.adaptive.count_std) ? 0.0 : e->dp.adaptive.count_std;
+  if (!(c.clip_bound > 0)) c.clip_bound = e->dp.clip_bound;
+  if (isnan(c.ad_count_std)) c.ad_count_std = 0.0; /* the engine's default: expected batch / 20 */
   t->dp = cb_dp_create(t->m, &c);
   return t->dp ? 0 : -1;
 }
