@@ -94,7 +94,15 @@ static void fill_auto(cb_experiment *e) {
   /* The architecture's defaults are the core's (core/nn/model_cfg.c). */
   cb_model_cfg_resolve(&e->model);
   if (e->train.max_physical_batch < 0) e->train.max_physical_batch = e->train.batch_size;
-  if (isnan(e->dp.adaptive.count_std)) e->dp.adaptive.count_std = e->train.batch_size / 20.0;
+  /* TF-Privacy's m/20 assumes large batches; with the study's batch of 10
+   * it would leave no room for the gradient noise (2*count_std must exceed
+   * sigma), so auto never goes below the noise multiplier. */
+  if (isnan(e->dp.adaptive.count_std)) {
+    double cs = e->train.batch_size / 20.0;
+    if (!isnan(e->dp.noise_multiplier) && e->dp.noise_multiplier > cs)
+      cs = e->dp.noise_multiplier;
+    e->dp.adaptive.count_std = cs;
+  }
   if (isnan(e->dp.adaptive.initial_bound)) e->dp.adaptive.initial_bound = e->dp.clip_bound;
 }
 

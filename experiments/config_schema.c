@@ -245,7 +245,8 @@ const cb_field CB_FIELDS[] = {
     {F("dp.adaptive.count_std", CB_FT_NUM, dp.adaptive.count_std), .lo = 0, .hi = BIG,
      .flags = CB_F_AUTO | CB_F_LO_OPEN, .def = "auto", .applies = adaptive,
      .when = "dp.clipping is adaptive",
-     .doc = "std of the noise on the unclipped count; auto = train.batch_size / 20"},
+     .doc = "std of the noise on the unclipped count; auto = max(train.batch_size / 20, "
+            "dp.noise_multiplier)"},
     {F("dp.adaptive.initial_bound", CB_FT_NUM, dp.adaptive.initial_bound), .lo = 0, .hi = BIG,
      .flags = CB_F_AUTO | CB_F_LO_OPEN, .def = "auto", .applies = adaptive,
      .when = "dp.clipping is adaptive", .doc = "starting clip bound; auto = dp.clip_bound"},

@@ -72,7 +72,7 @@ typedef struct {
   /* adaptive */
   double ad_target_quantile; /* fraction that should be unclipped (0.5) */
   double ad_lr;              /* geometric update rate (0.2) */
-  double ad_count_std;       /* sigma_b; 0 = expected_batch / 20 */
+  double ad_count_std;       /* sigma_b; 0 = max(expected_batch / 20, sigma) */
   /* Record per-sample norms in non-private mode too (costs the norms). */
   int record_norms;
 } cb_dp_cfg;

@@ -62,7 +62,7 @@ static int validate(const cb_model *m, const cb_dp_cfg *c) {
       return cb_error("dp.adaptive.target_quantile must be in (0, 1), got %g",
                       c->ad_target_quantile);
     if (!(c->ad_lr > 0.0)) return cb_error("dp.adaptive.lr must be positive, got %g", c->ad_lr);
-    double sb = c->ad_count_std > 0 ? c->ad_count_std : c->expected_batch / 20.0;
+    double sb = c->ad_count_std > 0 ? c->ad_count_std : fmax(c->expected_batch / 20.0, c->noise_multiplier);
     double zd;
     if (c->noise_multiplier > 0 && cb_adaptive_sigma_delta(c->noise_multiplier, sb, &zd)) return -1;
   }
@@ -181,7 +181,9 @@ cb_dp *cb_dp_create(cb_model *m, const cb_dp_cfg *cfg) {
   dp->clip_bound = cfg->clip_bound;
   dp->mask_period = -1;
   if (cfg->mode == CB_CLIP_ADAPTIVE) {
-    dp->count_std = cfg->ad_count_std > 0 ? cfg->ad_count_std : cfg->expected_batch / 20.0;
+    dp->count_std = cfg->ad_count_std > 0
+                        ? cfg->ad_count_std
+                        : fmax(cfg->expected_batch / 20.0, cfg->noise_multiplier);
     if (cfg->noise_multiplier > 0)
       cb_adaptive_sigma_delta(cfg->noise_multiplier, dp->count_std, &dp->sigma_delta);
   }

@@ -399,8 +399,10 @@ static void sparsification(void **s) {
     /* Count drops and check zero gradient exactly on dropped coordinates. */
     unsigned char *keep = malloc((size_t)P);
     int64_t dropped = 0;
+    uint32_t *perm = malloc(sizeof(uint32_t) * P);
     cb_rs_mask(c.seed, cb_rs_period(&c, &info), cb_rs_rate(&c, cb_rs_period(&c, &info)), P, keep,
-               (uint32_t *)malloc(sizeof(uint32_t) * P));
+               perm);
+    free(perm);
     for (int64_t j = 0; j < P; j++) {
       if (!keep[j]) {
         dropped++;
