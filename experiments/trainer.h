@@ -60,6 +60,12 @@ typedef struct {
   double clip_bound;
 } cb_epoch_stats;
 
+/* Image indices of logical batch s of the current epoch (Poisson: at the
+ * current global step t->step), into out (n_train entries); the count. */
+int cb_trainer_draw_batch(cb_trainer *t, int s, int *out);
+/* Copies images idx[0..n) and their masks to the model's input buffers. */
+void cb_trainer_load_chunk(cb_trainer *t, const int *idx, int n);
+
 /* Callback to report progress and keep the claim alive; non-zero stops. */
 typedef int (*cb_step_hook)(void *ctx, int step_in_epoch, int steps, double loss);
 

@@ -13,7 +13,7 @@
  * joins with probability q, decided by (seed, global step, image). Shuffle:
  * consecutive slices of a per-epoch permutation (not Poisson sampling: the
  * accountant's guarantee assumes Poisson, so DP runs should keep poisson). */
-static int draw_batch(cb_trainer *t, int s, int *out) {
+int cb_trainer_draw_batch(cb_trainer *t, int s, int *out) {
   const cb_experiment *e = t->e;
   if (e->train.sampling == CB_SAMPLING_POISSON) {
     int n = cb_poisson_batch((uint64_t)e->seed, t->step, t->n_train, t->q, out);
@@ -39,7 +39,7 @@ static int draw_batch(cb_trainer *t, int s, int *out) {
 }
 
 /* Uploads images idx[0..n) (already normalised) and their masks. */
-static void load_chunk(cb_trainer *t, const int *idx, int n) {
+void cb_trainer_load_chunk(cb_trainer *t, const int *idx, int n) {
   int64_t T = (int64_t)t->data.H * t->data.W;
   for (int k = 0; k < n; k++) {
     memcpy(t->hx + k * T, t->data.images + (int64_t)idx[k] * T, sizeof(float) * T);
@@ -81,14 +81,14 @@ int cb_trainer_epoch(cb_trainer *t, cb_epoch_stats *st, cb_step_hook hook, void 
   if (!sel) return -1;
   double bound_sum = 0.0;
   for (int s = 0; s < t->steps_per_epoch; s++) {
-    int n = draw_batch(t, s, sel);
+    int n = cb_trainer_draw_batch(t, s, sel);
     sampled += n;
     cb_dp_step_info info = {t->step, epoch, s};
     cb_dp_begin_step(t->dp, &info);
     for (int c0 = 0; c0 < n || (n == 0 && c0 == 0); c0 += t->max_phys) {
       int nc = n - c0 < t->max_phys ? n - c0 : t->max_phys;
       if (nc > 0) {
-        load_chunk(t, sel + c0, nc);
+        cb_trainer_load_chunk(t, sel + c0, nc);
         cb_model_forward(m, nc);
         cb_model_loss(m, nc);
         for (int k = 0; k < nc; k++) {

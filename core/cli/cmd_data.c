@@ -7,6 +7,7 @@
 #include "core/base/error.h"
 #include "core/base/json.h"
 #include "core/cli/commands.h"
+#include "core/cli/predict.h"
 #include "core/data/dataset.h"
 
 #include <stdio.h>
@@ -267,7 +268,7 @@ static int cmd_info(int argc, char **argv) {
 static int cmd_preview(int argc, char **argv) {
   cb_cli c;
   data_opts o;
-  const char *out = NULL;
+  const char *out = NULL, *ckpt = NULL;
   int count = 6, json = 0;
   cb_cli_init(&c, "clipbench data preview", "DATASET --out FILE.png [options]",
               "Draws scans next to the same scans with their masks overlaid (one colour per "
@@ -277,6 +278,8 @@ static int cmd_preview(int argc, char **argv) {
   c.min_pos = c.max_pos = 1;
   cb_cli_add(&c, "out", CB_OPT_STR, &out, "FILE.png", "output PNG");
   cb_cli_add(&c, "count", CB_OPT_INT, &count, "N", "number of images to draw (6)");
+  cb_cli_add(&c, "checkpoint", CB_OPT_STR, &ckpt, "FILE",
+             "also draw this checkpoint's predictions next to the ground truth");
   data_opts_add(&c, &o, 110, "images", "synthetic: size of the generated dataset (110)");
   cb_cli_add(&c, "json", CB_OPT_FLAG, &json, NULL, "print a JSON summary");
   int rc = cb_cli_parse(&c, argc, argv);
@@ -289,7 +292,14 @@ static int cmd_preview(int argc, char **argv) {
   int idx[64];
   for (int k = 0; k < count; k++)
     idx[k] = (int)((long long)k * d.n / count);
-  rc = cb_preview_png(out, &d, idx, count, NULL);
+  uint8_t *preds = NULL;
+  if (ckpt) {
+    preds = malloc((size_t)count * d.H * d.W);
+    if (!preds) rc = cb_error("out of memory for predictions");
+    else rc = cb_predict_with_checkpoint(ckpt, &d, idx, count, preds);
+  }
+  if (!rc) rc = cb_preview_png(out, &d, idx, count, preds);
+  free(preds);
   if (!rc) {
     if (json) {
       cb_json j;

@@ -17,6 +17,7 @@ typedef struct {
 int cb_cmd_model(int argc, char **argv);
 int cb_cmd_run(int argc, char **argv);
 int cb_cmd_bench(int argc, char **argv);
+int cb_cmd_grads(int argc, char **argv);
 int cb_cmd_export(int argc, char **argv);
 int cb_cmd_epsilon(int argc, char **argv);
 int cb_cmd_sigma(int argc, char **argv);

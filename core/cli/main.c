@@ -8,6 +8,7 @@
 static const cb_command COMMANDS[] = {
     {"model", cb_cmd_model, "print a model's layer table and parameter count"},
     {"run", cb_cmd_run, "train one experiment file into the results database"},
+    {"grads", cb_cmd_grads, "per-sample gradient norms and clipped sum of a first batch"},
     {"bench", cb_cmd_bench, "time a training step per clipping mode (throughput, memory)"},
     {"export", cb_cmd_export, "write results as TSV/CSV/JSON for gnuplot, pandas, spreadsheets"},
     {"epsilon", cb_cmd_epsilon, "privacy spent (epsilon) for q, sigma, steps, delta (RDP/PRV/GDP)"},

@@ -41,5 +41,8 @@ int cb_checkpoint_save(const char *path, const cb_model *m, const cb_optim *opt,
  * metadata (e.g. a state_dict saved from PyTorch) load as weights only.
  * Nothing is modified unless everything loads. */
 int cb_checkpoint_load(const char *path, cb_model *m, cb_optim *opt, cb_meta *meta);
+/* The model configuration a checkpoint was saved from (its clipbench.model
+ * metadata), and all of its metadata into meta when given. */
+int cb_checkpoint_model_cfg(const char *path, cb_model_cfg *cfg, cb_meta *meta);
 
 #endif
