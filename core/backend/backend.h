@@ -43,6 +43,14 @@ struct cb_backend {
   /* Bytes currently allocated and the peak, for benchmarks and OOM errors. */
   size_t (*mem_in_use)(const cb_backend *be);
   size_t (*mem_peak)(const cb_backend *be);
+
+  /* 0 when every operation so far succeeded, else -1 with cb_error set to
+   * the first failure. The operations above return nothing, so a device
+   * error (CUDA: a failed copy, cuBLAS call or kernel) is recorded here and
+   * every later operation is skipped; callers check at step boundaries
+   * (cb_dp_accumulate and cb_dp_finish_step return it). The CPU backend
+   * cannot fail after allocation and always returns 0. */
+  int (*status)(const cb_backend *be);
 };
 
 /* Typed launch helpers: cb_launch_fill(be, n, (cb_k_fill){...}) etc. */
@@ -60,7 +68,13 @@ const cb_backend *cb_backend_cpu(void);
 const cb_backend *cb_backend_cuda(void);
 /* "cpu", "cuda" or "auto" (CUDA when a device is present, else CPU). */
 const cb_backend *cb_backend_get(const char *name);
-/* Whether a CUDA device can be used (built with CUDA and a device present). */
+/* Whether a CUDA device can be used (built with CUDA and a device present).
+ * This initialises the CUDA driver, after which a fork()ed child cannot use
+ * CUDA: a program that forks workers asks in a child, or after forking. */
 int cb_cuda_available(void);
+
+/* Launches per kernel id of the CPU backend in this process (indexed by
+ * cb_kernel_id), for the test that proves the CPU suite runs every kernel. */
+const uint64_t *cb_cpu_kernel_launches(void);
 
 #endif

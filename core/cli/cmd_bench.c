@@ -1,9 +1,10 @@
 /* clipbench bench: throughput and memory of one training step per clipping
  * mode, as ratios measured in one run: each DP mode against our own
- * non-private step, and achieved GFLOP/s against OpenBLAS sgemm measured in
- * the same process. Each mode runs in a child process so its peak RSS is its
- * own. */
-#include <cblas.h>
+ * non-private step, and achieved GFLOP/s against the backend's sgemm (OpenBLAS
+ * or cuBLAS) measured in the same run. Each mode runs in a child process so
+ * its peak memory is its own. With CUDA the parent never touches the device
+ * (a process that initialised CUDA cannot fork children that use it): the
+ * backend is resolved, and everything measured, in the children. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,7 +40,7 @@ typedef struct {
 
 typedef struct {
   cb_model_cfg cfg;
-  const cb_backend *be;
+  char backend[8]; /* "cpu" or "cuda", resolved */
   int H, W, batch, steps, warmup;
   double clip, sigma;
 } bench_args;
@@ -61,7 +62,8 @@ static double step_flops(const cb_model *m) {
 
 static void run_mode(const bench_args *a, int mode, bench_result *r) {
   memset(r, 0, sizeof *r);
-  cb_model *m = cb_model_create(a->be, &a->cfg, a->H, a->W);
+  const cb_backend *be = cb_backend_get(a->backend);
+  cb_model *m = be ? cb_model_create(be, &a->cfg, a->H, a->W) : NULL;
   if (!m || cb_model_alloc(m, a->batch)) {
     snprintf(r->err, sizeof r->err, "%s", cb_last_error());
     return;
@@ -95,14 +97,17 @@ static void run_mode(const bench_args *a, int mode, bench_result *r) {
       t0 = now();
     }
     cb_dp_step_info info = {(uint32_t)s, 0, s};
-    cb_dp_begin_step(dp, &info);
+    if (cb_dp_begin_step(dp, &info)) break;
     cb_model_forward(m, a->batch);
     cb_model_loss(m, a->batch);
     cb_model_backward(m, a->batch);
-    cb_dp_accumulate(dp, a->batch);
-    cb_dp_finish_step(dp, NULL);
+    if (cb_dp_accumulate(dp, a->batch) || cb_dp_finish_step(dp, NULL)) break;
   }
   m->be->sync(m->be);
+  if (m->be->status(m->be)) {
+    snprintf(r->err, sizeof r->err, "%s", cb_last_error());
+    return;
+  }
   r->sec_per_step = (now() - t0) / a->steps;
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
@@ -147,30 +152,43 @@ static void run_isolated(const bench_args *a, int mode, bench_result *r) {
     snprintf(r->err, sizeof r->err, "benchmark process died (status %d)", st);
 }
 
-/* Best of a few large square sgemm calls. */
-static double sgemm_best(int n) {
-  float *A = malloc(sizeof(float) * n * n), *B = malloc(sizeof(float) * n * n),
-        *C = malloc(sizeof(float) * n * n);
-  for (int i = 0; i < n * n; i++) {
-    A[i] = (float)(i % 7) * 0.1f;
-    B[i] = (float)(i % 5) * 0.1f;
-  }
+/* Best of a few large square sgemm calls through the backend (OpenBLAS's
+ * cblas_sgemm on the CPU, cuBLAS on CUDA), synchronised around each. */
+static double sgemm_best(const char *backend, int n) {
+  const cb_backend *be = cb_backend_get(backend);
+  if (!be) return 0.0;
+  size_t bytes = sizeof(float) * n * n;
+  float *h = malloc(bytes);
+  float *A = be->alloc(be, bytes, "sgemm reference"), *B = be->alloc(be, bytes, "sgemm reference"),
+        *C = be->alloc(be, bytes, "sgemm reference");
   double best = 0;
-  for (int r = 0; r < 4; r++) {
-    double t = now();
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, A, n, B, n, 0.0f, C, n);
-    t = now() - t;
-    if (r > 0 && 2.0 * n * n * (double)n / t / 1e9 > best) best = 2.0 * n * n * (double)n / t / 1e9;
+  if (h && A && B && C) {
+    for (int i = 0; i < n * n; i++) h[i] = (float)(i % 7) * 0.1f;
+    be->upload(be, A, h, bytes);
+    for (int i = 0; i < n * n; i++) h[i] = (float)(i % 5) * 0.1f;
+    be->upload(be, B, h, bytes);
+    for (int r = 0; r < 4; r++) {
+      be->sync(be);
+      double t = now();
+      be->gemm(be, 0, 0, n, n, n, 1.0f, A, n, B, n, 0.0f, C, n);
+      be->sync(be);
+      t = now() - t;
+      if (r > 0 && 2.0 * n * n * (double)n / t / 1e9 > best)
+        best = 2.0 * n * n * (double)n / t / 1e9;
+    }
+    if (be->status(be)) best = 0.0;
   }
-  free(A);
-  free(B);
-  free(C);
+  be->free(be, A);
+  be->free(be, B);
+  be->free(be, C);
+  free(h);
   return best;
 }
 
 /* Measured in a child as well: GNU OpenMP is not fork-safe, so the parent
- * must not start a thread pool before it forks the per-mode children. */
-static double sgemm_gflops(int n) {
+ * must not start a thread pool before it forks the per-mode children (nor
+ * initialise CUDA). */
+static double sgemm_gflops(const char *backend, int n) {
   int fd[2];
   double g = 0.0;
   if (pipe(fd)) return 0.0;
@@ -178,7 +196,7 @@ static double sgemm_gflops(int n) {
   pid_t pid = fork();
   if (pid == 0) {
     close(fd[0]);
-    double v = sgemm_best(n);
+    double v = sgemm_best(backend, n);
     ssize_t w = write(fd[1], &v, sizeof v);
     _exit(w == (ssize_t)sizeof v ? 0 : 1);
   }
@@ -187,6 +205,41 @@ static double sgemm_gflops(int n) {
   close(fd[0]);
   if (pid > 0) waitpid(pid, NULL, 0);
   return g;
+}
+
+/* Resolves "cpu", "cuda" or "auto" to the backend the children will use.
+ * Anything but "cpu" is resolved in a child, so this process never
+ * initialises CUDA. 0, or -1 with cb_error set (e.g. "no CUDA device ..."). */
+static int resolve_backend(const char *name, char out[8]) {
+  if (strcmp(name, "cpu") == 0) {
+    snprintf(out, 8, "cpu");
+    return 0;
+  }
+  if (strcmp(name, "cuda") != 0 && strcmp(name, "auto") != 0)
+    return cb_error("--backend must be cpu, cuda or auto; got '%s'", name);
+  int fd[2];
+  if (pipe(fd)) return cb_error("--backend %s: pipe failed", name);
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(fd[0]);
+    char msg[CB_ERRMSG_MAX] = {0};
+    const cb_backend *be = cb_backend_get(name);
+    /* "+name" on success, "-message" on failure. */
+    snprintf(msg, sizeof msg, "%c%s", be ? '+' : '-', be ? be->name : cb_last_error());
+    ssize_t w = write(fd[1], msg, sizeof msg);
+    _exit(w == (ssize_t)sizeof msg ? 0 : 1);
+  }
+  close(fd[1]);
+  char msg[CB_ERRMSG_MAX] = {0};
+  ssize_t got = pid > 0 ? read(fd[0], msg, sizeof msg) : -1;
+  close(fd[0]);
+  if (pid > 0) waitpid(pid, NULL, 0);
+  if (got != (ssize_t)sizeof msg) return cb_error("--backend %s: the probe process died", name);
+  msg[sizeof msg - 1] = 0;
+  if (msg[0] != '+') return cb_error("%s", msg + 1);
+  snprintf(out, 8, "%s", msg + 1);
+  return 0;
 }
 
 int cb_cmd_bench(int argc, char **argv) {
@@ -222,9 +275,9 @@ int cb_cmd_bench(int argc, char **argv) {
   if (batch < 1 || steps < 1 || warmup < 0) return cb_error("--batch and --steps must be >= 1");
   bench_args a = {0};
   if (cb_model_opts_resolve(&mo, &a.cfg)) return -1;
-  a.be = cb_backend_get(backend);
-  if (!a.be) return -1;
-  if (threads > 0) a.be->set_threads(a.be, threads);
+  if (resolve_backend(backend, a.backend)) return -1;
+  int on_cuda = strcmp(a.backend, "cuda") == 0;
+  if (threads > 0 && !on_cuda) cb_backend_cpu()->set_threads(cb_backend_cpu(), threads);
   a.H = size.v[0];
   a.W = size.v[1];
   a.batch = batch;
@@ -251,12 +304,14 @@ int cb_cmd_bench(int argc, char **argv) {
                       modes.v[i]);
   }
   want[CB_CLIP_NONE] = 1; /* the baseline of every ratio */
-  cb_model *probe = cb_model_create(a.be, &a.cfg, a.H, a.W);
+  /* The graph alone (no buffers), so the CPU table serves for any backend. */
+  cb_model *probe = cb_model_create(cb_backend_cpu(), &a.cfg, a.H, a.W);
   if (!probe) return -1;
   double flops = step_flops(probe) * batch;
   int64_t nparams = probe->n_params;
   cb_model_free(probe);
-  double peak = sgemm_gflops(2048);
+  double peak = sgemm_gflops(a.backend, on_cuda ? 4096 : 2048);
+  const char *blas = on_cuda ? "cuBLAS sgemm 4096^3" : "OpenBLAS sgemm 2048^3";
   bench_result res[CB_CLIP_ADAPTIVE + 1];
   for (int k = 0; k <= CB_CLIP_ADAPTIVE; k++)
     if (want[k]) run_isolated(&a, k, &res[k]);
@@ -266,9 +321,8 @@ int cb_cmd_bench(int argc, char **argv) {
   if (!json) {
     printf("clipbench bench: %s width %d depth %d, %dx%d, batch %d, %lld params, backend %s\n",
            CB_ARCH_NAMES[a.cfg.arch], a.cfg.width, a.cfg.depth, a.H, a.W, batch,
-           (long long)nparams, a.be->name);
-    printf("OpenBLAS sgemm 2048^3: %.1f GFLOP/s; non-private step: %.2f GFLOP\n\n", peak,
-           flops / 1e9);
+           (long long)nparams, a.backend);
+    printf("%s: %.1f GFLOP/s; non-private step: %.2f GFLOP\n\n", blas, peak, flops / 1e9);
     printf("%-22s %9s %10s %8s %9s %8s %10s %8s %7s\n", "mode", "ms/step", "samples/s", "vs none",
            "peak MiB", "vs none", "GFLOP/s", "of sgemm", "ghost");
   }
@@ -284,12 +338,18 @@ int cb_cmd_bench(int argc, char **argv) {
       continue;
     }
     double sps = batch / r->sec_per_step, gf = flops / r->sec_per_step / 1e9;
-    double tr = base->sec_per_step / r->sec_per_step, mr = r->peak_rss_mb / base->peak_rss_mb;
+    /* Memory that matters: the process's peak RSS on the CPU, the device
+     * memory clipbench held on CUDA (the host RSS there is mostly the CUDA
+     * runtime). */
+    double mem = on_cuda ? r->backend_peak_mb : r->peak_rss_mb;
+    double base_mem = on_cuda ? base->backend_peak_mb : base->peak_rss_mb;
+    double tr = base->sec_per_step / r->sec_per_step, mr = mem / base_mem;
     if (json) {
       cb_json j;
       cb_json_init_file(&j, stdout);
       cb_json_obj_begin(&j);
       cb_json_kv_str(&j, "mode", CB_CLIP_NAMES[k]);
+      cb_json_kv_str(&j, "backend", a.backend);
       cb_json_kv_str(&j, "arch", CB_ARCH_NAMES[a.cfg.arch]);
       cb_json_kv_int(&j, "width", a.cfg.width);
       cb_json_kv_int(&j, "size", a.H);
@@ -312,12 +372,13 @@ int cb_cmd_bench(int argc, char **argv) {
       char gh[16];
       snprintf(gh, sizeof gh, "%d/%d", r->ghost_layers, r->param_layers);
       printf("%-22s %9.1f %10.2f %7.2fx %9.0f %7.2fx %10.1f %7.1f%% %7s\n", CB_CLIP_NAMES[k],
-             1e3 * r->sec_per_step, sps, tr, r->peak_rss_mb, mr, gf, 100.0 * gf / peak,
+             1e3 * r->sec_per_step, sps, tr, mem, mr, gf, 100.0 * gf / peak,
              k ? gh : "-");
     }
   }
   if (!json)
-    printf("\nvs none: throughput and peak RSS relative to the non-private step of this run. "
-           "GFLOP/s counts the non-private step's FLOPs (forward, dX, dW) for every mode.\n");
+    printf("\nvs none: throughput and %s relative to the non-private step of this run. "
+           "GFLOP/s counts the non-private step's FLOPs (forward, dX, dW) for every mode.\n",
+           on_cuda ? "peak device memory" : "peak RSS");
   return 0;
 }

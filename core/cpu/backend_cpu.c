@@ -82,8 +82,17 @@ static void cpu_gemm_batched(const cb_backend *be, int ta, int tb, int M, int N,
     break;                                                     \
   }
 
+/* Launch counts for the kernel coverage test. */
+static uint64_t g_launches[CB_KID_COUNT];
+
+const uint64_t *cb_cpu_kernel_launches(void) { return g_launches; }
+
 static void cpu_launch(const cb_backend *be, cb_kernel_id id, int64_t n, const void *args) {
   (void)be;
+  if ((unsigned)id < CB_KID_COUNT) {
+#pragma omp atomic
+    g_launches[id]++;
+  }
   switch (id) {
     CB_KERNEL_LIST(CB_CPU_CASE)
   default:
@@ -108,6 +117,11 @@ static size_t cpu_mem_peak(const cb_backend *be) {
   return g_peak;
 }
 
+static int cpu_status(const cb_backend *be) {
+  (void)be;
+  return 0;
+}
+
 static const cb_backend CPU = {
     .name = "cpu",
     .alloc = cpu_alloc,
@@ -123,6 +137,7 @@ static const cb_backend CPU = {
     .set_threads = cpu_set_threads,
     .mem_in_use = cpu_mem_in_use,
     .mem_peak = cpu_mem_peak,
+    .status = cpu_status,
 };
 
 const cb_backend *cb_backend_cpu(void) { return &CPU; }

@@ -117,7 +117,7 @@ int cb_dp_accumulate(cb_dp *dp, int n) {
   if (dp->cfg.mode == CB_CLIP_NONE && !dp->cfg.record_norms) {
     nonprivate_sum(dp, n);
     dp->step_n += n;
-    return 0;
+    return m->be->status(m->be);
   }
   int nt = m->n_tensors;
   if (dp->streaming) {
@@ -151,5 +151,8 @@ int cb_dp_accumulate(cb_dp *dp, int n) {
     /* Adaptive: "unclipped" is |g| <= C (TF-Privacy). */
     if (dp->total[i] <= dp->clip_bound) dp->step_unclipped += 1.0;
   }
-  return cb_dp_stats_add(dp, n, clipped);
+  if (cb_dp_stats_add(dp, n, clipped)) return -1;
+  /* The norms above came from the device: fail rather than clip with garbage
+   * if any device operation of the chunk failed. */
+  return m->be->status(m->be);
 }

@@ -107,6 +107,9 @@ typedef struct cb_dp cb_dp;
 cb_dp *cb_dp_create(cb_model *m, const cb_dp_cfg *cfg);
 void cb_dp_free(cb_dp *dp);
 
+/* The three step functions return -1 with cb_error set when a backend
+ * operation failed since the model was allocated (be->status: a CUDA error),
+ * so a training loop that checks them never continues on garbage. */
 int cb_dp_begin_step(cb_dp *dp, const cb_dp_step_info *info);
 /* After forward, loss and backward of n images (n may be 0). */
 int cb_dp_accumulate(cb_dp *dp, int n);

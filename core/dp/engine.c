@@ -293,5 +293,5 @@ int cb_dp_begin_step(cb_dp *dp, const cb_dp_step_info *info) {
       dp->mask_period = period;
     }
   }
-  return 0;
+  return m->be->status(m->be);
 }

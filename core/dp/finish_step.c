@@ -48,7 +48,7 @@ int cb_dp_finish_step(cb_dp *dp, cb_dp_step_result *out) {
         r.norm_pct[k] =
             dp->step_n ? cb_percentile(dp->step_norms, dp->step_n, CB_PERCENTILES[k]) : NAN;
     if (out) *out = r;
-    return 0;
+    return m->be->status(m->be);
   }
   double std = cb_dp_noise_std(dp);
   r.noise_std = std;
@@ -61,5 +61,5 @@ int cb_dp_finish_step(cb_dp *dp, cb_dp_step_result *out) {
   cb_launch_scale(m->be, m->n_params, (cb_k_scale){m->grads, (float)(1.0 / c->expected_batch)});
   if (c->mode == CB_CLIP_ADAPTIVE) adaptive_update(dp);
   if (out) *out = r;
-  return 0;
+  return m->be->status(m->be);
 }

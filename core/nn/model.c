@@ -138,7 +138,7 @@ int cb_model_alloc(cb_model *m, int max_batch) {
   m->host_loss = cb_calloc((size_t)max_batch, sizeof(float), "losses");
   m->host_ce = cb_calloc((size_t)max_batch, sizeof(float), "losses");
   if (!m->host_loss || !m->host_ce) return -1;
-  return 0;
+  return m->be->status(m->be);
 }
 
 void cb_model_free(cb_model *m) {
@@ -323,12 +323,18 @@ void cb_rows_sqnorm(cb_model *m, const float *x, int64_t len, int64_t ld, int ro
     int nr = rows - r0 < m->max_batch ? rows - r0 : m->max_batch;
     cb_launch_row_sumsq(m->be, (int64_t)nr * nch,
                         (cb_k_row_sumsq){x + r0 * ld, NULL, m->part, len, ld, nch});
+    /* One download per 64 rows (a device round trip each), summed in the
+     * same order as before. */
     double part[64 * 64];
-    for (int r = 0; r < nr; r++) {
-      m->be->download(m->be, part, m->part + (int64_t)r * nch, (size_t)nch * sizeof(double));
-      double s = 0.0;
-      for (int c = 0; c < nch; c++) s += part[c];
-      host_out[r0 + r] = s;
+    for (int rb = 0; rb < nr; rb += 64) {
+      int nb = nr - rb < 64 ? nr - rb : 64;
+      m->be->download(m->be, part, m->part + (int64_t)rb * nch,
+                      (size_t)nb * nch * sizeof(double));
+      for (int r = 0; r < nb; r++) {
+        double s = 0.0;
+        for (int c = 0; c < nch; c++) s += part[r * nch + c];
+        host_out[r0 + rb + r] = s;
+      }
     }
   }
 }
