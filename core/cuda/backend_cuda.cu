@@ -307,19 +307,25 @@ void probe_locked(void) {
   g.probed = 1;
   int count = 0;
   cudaError_t e = cudaGetDeviceCount(&count);
-  if (e != cudaSuccess) {
+  const char *vis = getenv("CUDA_VISIBLE_DEVICES");
+  char visible[300] = "";
+  if (vis) snprintf(visible, sizeof visible, " (CUDA_VISIBLE_DEVICES=%s)", vis);
+  if (e == cudaErrorNoDevice || (e == cudaSuccess && count <= 0)) {
     (void)cudaGetLastError();
-    snprintf(g.why, sizeof g.why,
-             "no CUDA device: cudaGetDeviceCount failed: %s (%s); is the NVIDIA driver installed "
-             "and new enough for CUDA %d.%d? Use backend cpu (or auto)",
-             cudaGetErrorString(e), cudaGetErrorName(e), CUDART_VERSION / 1000,
-             (CUDART_VERSION % 1000) / 10);
+    snprintf(g.why, sizeof g.why, "no CUDA device: the driver reports none%s; use backend cpu",
+             visible);
     return;
   }
-  if (count <= 0) {
-    const char *vis = getenv("CUDA_VISIBLE_DEVICES");
-    snprintf(g.why, sizeof g.why, "no CUDA device: the driver reports none%s%s%s; use backend cpu",
-             vis ? " (CUDA_VISIBLE_DEVICES=" : "", vis ? vis : "", vis ? ")" : "");
+  if (e != cudaSuccess) {
+    (void)cudaGetLastError();
+    const char *hint = e == cudaErrorInsufficientDriver
+                           ? "the NVIDIA driver is missing or older than this CUDA runtime needs"
+                           : "the driver could not be queried";
+    snprintf(g.why, sizeof g.why,
+             "no CUDA device: cudaGetDeviceCount failed: %s (%s; CUDA runtime %d.%d): %s%s; use "
+             "backend cpu (or auto)",
+             cudaGetErrorString(e), cudaGetErrorName(e), CUDART_VERSION / 1000,
+             (CUDART_VERSION % 1000) / 10, hint, visible);
     return;
   }
   g.present = 1;
