@@ -84,7 +84,10 @@ int cb_trainer_epoch(cb_trainer *t, cb_epoch_stats *st, cb_step_hook hook, void 
     int n = cb_trainer_draw_batch(t, s, sel);
     sampled += n;
     cb_dp_step_info info = {t->step, epoch, s};
-    cb_dp_begin_step(t->dp, &info);
+    if (cb_dp_begin_step(t->dp, &info)) {
+      free(sel);
+      return -1;
+    }
     for (int c0 = 0; c0 < n || (n == 0 && c0 == 0); c0 += t->max_phys) {
       int nc = n - c0 < t->max_phys ? n - c0 : t->max_phys;
       if (nc > 0) {
@@ -112,7 +115,10 @@ int cb_trainer_epoch(cb_trainer *t, cb_epoch_stats *st, cb_step_hook hook, void 
       if (n == 0) break;
     }
     cb_dp_step_result r;
-    cb_dp_finish_step(t->dp, &r);
+    if (cb_dp_finish_step(t->dp, &r)) {
+      free(sel);
+      return -1;
+    }
     bound_sum += r.clip_bound;
     /* A non-private step on an empty batch has nothing to learn from; a
      * private one still takes its noisy step (that is what was accounted). */
@@ -124,6 +130,10 @@ int cb_trainer_epoch(cb_trainer *t, cb_epoch_stats *st, cb_step_hook hook, void 
                         epoch + 1, s + 1, lr);
       }
       cb_optim_step(t->opt, m->params, m->grads, lr);
+      if (m->be->status(m->be)) {
+        free(sel);
+        return -1;
+      }
     }
     if (t->private_run &&
         cb_history_add(&t->hist, cb_dp_accounting_sigma(t->dp), t->q, 1)) {

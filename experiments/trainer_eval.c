@@ -30,6 +30,7 @@ int cb_trainer_evaluate(cb_trainer *t, cb_eval_stats *out) {
     m->be->download(m->be, t->pred, t->pred_dev, (size_t)n * T);
     if (cb_confusion_add(&t->cm, t->hy, t->pred, (size_t)n * T)) return -1;
   }
+  if (m->be->status(m->be)) return -1; /* a device failure must not become a row */
   out->loss = loss / t->n_eval;
   cb_confusion_finish(&t->cm, &out->metrics);
   return 0;
