@@ -174,7 +174,21 @@ static long long query_int(cb_store *s, const char *sql, const char *what) {
   return v;
 }
 
+static int read_version_in(cb_store *s, int *version);
+
+/* The queries below must see one snapshot: outside a transaction another
+ * process creating the schema could commit between them (application id
+ * still 0, tables already there), which would look like a foreign
+ * database. */
 static int read_version(cb_store *s, int *version) {
+  if (!sqlite3_get_autocommit(s->db)) return read_version_in(s, version);
+  if (cb_store_exec(s, "BEGIN", "reading the schema")) return -1;
+  int rc = read_version_in(s, version);
+  sqlite3_exec(s->db, rc ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL);
+  return rc;
+}
+
+static int read_version_in(cb_store *s, int *version) {
   long long has = query_int(s,
                             "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND "
                             "name = 'schema_migrations'",
