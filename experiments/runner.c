@@ -255,7 +255,22 @@ int cb_run_claimed(cb_store *s, const char *worker, const cb_claim *c, const cb_
   int rc = cb_trainer_setup(&t, e, c->id);
   if (!rc && t.be) cb_store_set_run_field(s, c->id, "backend", t.be->name);
   /* Resume from the last checkpoint when there is one. */
-  if (!rc && access(ckpt, F_OK) == 0) rc = cb_trainer_restore(&t, ckpt);
+  if (!rc && access(ckpt, F_OK) == 0) {
+    rc = cb_trainer_restore(&t, ckpt);
+    /* Rows are written before the checkpoint, so a checkpoint ahead of this
+     * database's rows was written for another database in the same folder
+     * (same configuration, same run id): start afresh instead of finishing
+     * the run without rows. */
+    if (!rc && t.epochs_done > c->epochs_done) {
+      if (!a->quiet)
+        fprintf(stderr,
+                "%s: checkpoint %s is at epoch %d but %s has %d epochs of this run (it was "
+                "written for another database); training from the start\n",
+                c->id, ckpt, t.epochs_done, cb_store_path(s), c->epochs_done);
+      cb_trainer_free(&t);
+      rc = cb_trainer_setup(&t, e, c->id);
+    }
+  }
   if (!rc) rc = train(s, worker, &t, a, ckpt);
   cb_trainer_free(&t);
   if (rc == 0) return cb_store_finish(s, c->id, worker);

@@ -1,2 +1,0 @@
-/* placeholder until the stage lands */
-typedef int cb_sweeps_placeholder;
