@@ -102,12 +102,12 @@ static void print_summary(const cb_sweep *sw, const cb_sweep_summary *su, const 
     printf("\n");
     return;
   }
-  printf(
-      "%s: %d runs: %d finished, %d failed, %d pending, %d running; this invocation trained %d (%d "
-      "finished, %d failed) in %s\n",
-      sw->name, su->total, su->counts[CB_RUN_FINISHED], su->counts[CB_RUN_FAILED],
-      su->counts[CB_RUN_PENDING], su->counts[CB_RUN_RUNNING], su->started, su->done_here,
-      su->failed_here, d);
+  int back = su->started - su->done_here - su->failed_here;
+  printf("%s: %d runs: %d finished, %d failed, %d pending, %d running; this invocation trained %d "
+         "(%d finished, %d failed, %d given back) in %s\n",
+         sw->name, su->total, su->counts[CB_RUN_FINISHED], su->counts[CB_RUN_FAILED],
+         su->counts[CB_RUN_PENDING], su->counts[CB_RUN_RUNNING], su->started, su->done_here,
+         su->failed_here, back, d);
 }
 
 /* One line per failed run of the sweep. */

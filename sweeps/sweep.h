@@ -36,7 +36,7 @@
 #define CB_SWEEP_MAX_COLS 24
 #define CB_SWEEP_MAX_POINTS 100000
 /* A run whose worker died this many times is failed instead of retried. */
-#define CB_SWEEP_MAX_ATTEMPTS 3
+#define CB_SWEEP_MAX_ATTEMPTS 5
 /* Seconds without a heartbeat after which another process's run is taken
  * back (the runner beats every 15 s during training). */
 #define CB_SWEEP_GRACE_S 120.0

@@ -26,6 +26,9 @@ typedef struct {
   int *hash; /* run index + 1, open addressing over the id */
   size_t hcap;
   int cap_runs;
+  int n_extra; /* columns for keys only include entries set */
+  const char *extra_key[CB_SWEEP_MAX_COLS];
+  int extra_col[CB_SWEEP_MAX_COLS];
   int ordinal;     /* 1-based point number, for messages */
   int grid_points; /* grid points not excluded */
 } expander;
@@ -161,6 +164,15 @@ static int describe(expander *x, cb_sweep_run *r, int arm, const int *choice,
     if (nu < sizeof name)
       nu += (size_t)snprintf(name + nu, sizeof name - nu, "%s%s=%s", nu ? " " : "", short_key(key),
                              d);
+  }
+  for (int k = 0; k < x->n_extra; k++) {
+    const char *cell = "-";
+    if (cb_exp_key_applies(c, x->extra_key[k])) {
+      if (cb_exp_value_json(c, x->extra_key[k], val, sizeof val)) return -1;
+      display(val, d, sizeof d);
+      cell = d;
+    }
+    if (!(r->cells[x->extra_col[k]] = cb_strdup(cell))) return -1;
   }
   if (show_seed) {
     cb_json_kv_int(&j, "seed", c->seed);
@@ -304,6 +316,20 @@ static int set_columns(expander *x) {
     sp->axes[a].col = sw->n_cols;
     snprintf(sw->cols[sw->n_cols++], sizeof sw->cols[0], "%s", clash ? sp->axes[a].key : s);
   }
+  /* Keys that only include entries set get a column too. */
+  for (int i = 0; i < sp->n_incl; i++)
+    for (int p = 0; p < sp->incl[i].set.n; p++) {
+      const char *key = sp->incl[i].set.v[p].key;
+      int skip = cb_exp_has_key(key) != 1 || !strcmp(key, "seed") || !strcmp(key, "name");
+      for (int a = 0; !skip && a < sp->n_axes; a++)
+        skip = cb_sw_keys_overlap(sp->axes[a].key, key);
+      for (int k = 0; !skip && k < x->n_extra; k++)
+        skip = strcmp(x->extra_key[k], key) == 0;
+      if (skip || sw->n_cols + 1 >= CB_SWEEP_MAX_COLS) continue;
+      x->extra_key[x->n_extra] = key;
+      x->extra_col[x->n_extra++] = sw->n_cols;
+      snprintf(sw->cols[sw->n_cols++], sizeof sw->cols[0], "%s", short_key(key));
+    }
   if (sp->n_seeds) {
     sp->seed_col = sw->n_cols;
     snprintf(sw->cols[sw->n_cols++], sizeof sw->cols[0], "seed");

@@ -350,8 +350,8 @@ static void event(local *L, const char *what, const cb_sweep_item *it) {
     fprintf(stderr, " (%s)", d);
   } else if (strcmp(what, "failed") == 0) {
     fprintf(stderr, ": %s", p->error);
-  } else if (strcmp(what, "started") == 0 && p->epochs_done > 0) {
-    fprintf(stderr, " (resuming after epoch %d)", p->epochs_done);
+  } else if (strcmp(what, "started") == 0 && p->attempts > 1) {
+    fprintf(stderr, " (attempt %d, resumes from its checkpoint)", p->attempts);
   }
   fprintf(stderr, "\n");
 }
@@ -400,6 +400,21 @@ static int poll_db(local *L) {
   return 0;
 }
 
+/* Our live workers' runs get a heartbeat from here too, so that a training
+ * step longer than the grace period (a large model on a CPU) never makes
+ * them look dead; runs of other processes depend on their own heartbeats. */
+static void keep_alive(local *L) {
+  for (int i = 0; i < L->ss.n; i++) {
+    const cb_run_progress *p = &L->ss.items[i].p;
+    if (strcmp(p->status, "running") != 0) continue;
+    for (int k = 0; k < L->n_kids; k++)
+      if (L->kids[k].alive && strcmp(L->kids[k].worker, p->worker) == 0) {
+        cb_store_heartbeat(L->s, p->id, p->worker); /* refused if no longer held: fine */
+        break;
+      }
+  }
+}
+
 /* ---- the loop ---------------------------------------------------------------------- */
 
 static int unclaimed(const local *L) {
@@ -431,6 +446,7 @@ static int supervise(local *L) {
     }
     if (now - L->last_reclaim > RECLAIM_S) {
       L->last_reclaim = now;
+      keep_alive(L);
       int n = 0;
       if (cb_sweep_reclaim(L->s, a->sweep_id, CB_SWEEP_GRACE_S, CB_SWEEP_MAX_ATTEMPTS, &n))
         return -1;

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The sweep files shipped in sweeps/ expand to the runs their comments promise,
+# and the clipping study's runs are exactly the study's experiment files
+# (experiments/study/<arch>_<arm>.yaml at each noise multiplier: same run ids),
+# so results of `clipbench run` on those files and of the sweep are one and
+# the same. Usage: sweep_files.sh CLIPBENCH SOURCE_DIR
+set -euo pipefail
+CB=$1
+SRC=$2
+fail() { echo "FAIL: $*"; exit 1; }
+count() { "$CB" sweep "$SRC/sweeps/$1.yaml" --dry-run --json --db /nonexistent/x.db | grep -c '"id"'; }
+[[ $(count smoke) -eq 22 ]] || fail "smoke.yaml: expected 22 runs"
+[[ $(count clip_bound) -eq 24 ]] || fail "clip_bound.yaml: expected 24 runs"
+[[ $(count clipping_study) -eq 26 ]] || fail "clipping_study.yaml: expected 26 runs"
+[[ $(count clipping_study_synthetic) -eq 26 ]] || fail "clipping_study_synthetic.yaml: expected 26 runs"
+
+study=$("$CB" sweep "$SRC/sweeps/clipping_study.yaml" --dry-run --json --db /nonexistent/x.db)
+n=0
+for arch in unet nested_unet; do
+  for arm in nonprivate per_layer automatic random_sparsification; do
+    sigmas="0.3 0.5 0.7 1.0"
+    [[ $arm == nonprivate ]] && sigmas="-"
+    for s in $sigmas; do
+      set_args=()
+      [[ $s != - ]] && set_args=(--set "dp.noise_multiplier=$s")
+      id=$("$CB" run "$SRC/experiments/study/${arch}_$arm.yaml" "${set_args[@]}" --print-config --json |
+        sed -n 's/^{"id":"\([0-9a-f]*\)".*/\1/p')
+      [[ -n $id ]] || fail "no id for ${arch}_$arm"
+      grep -q "\"id\":\"$id\"" <<< "$study" || fail "${arch}_$arm sigma $s ($id) is not a run of clipping_study.yaml"
+      n=$((n + 1))
+    done
+  done
+done
+[[ $n -eq 26 ]] || fail "compared $n runs"
+# The synthetic study is the same grid: same points, other data.
+syn=$("$CB" sweep "$SRC/sweeps/clipping_study_synthetic.yaml" --dry-run --json --db /nonexistent/x.db)
+[[ $(grep -o '"point":{[^}]*}' <<< "$study") == $(grep -o '"point":{[^}]*}' <<< "$syn") ]] ||
+  fail "the synthetic study's grid differs from the paper-scale one"
+# The README's example sweep file is valid (its paths made absolute).
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+sed -n '/^### Sweep files/,/^```$/p' "$SRC/README.md" | sed -n '/^```yaml/,/^```$/p' | sed '1d;$d' |
+  sed "s#\.\./experiments#$SRC/experiments#g" > "$T/example.yaml"
+grep -q '^grid:' "$T/example.yaml" || fail "no example in the README"
+"$CB" sweep "$T/example.yaml" --dry-run --db "$T/none.db" > "$T/example.txt" || fail "the README's example does not load"
+tail -1 "$T/example.txt" | grep -q 'share a run' || fail "the README's example should show collapsing"
+echo "shipped sweep files: ok"
