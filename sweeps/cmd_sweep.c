@@ -73,8 +73,13 @@ static void print_table(const cb_sweep *sw, int64_t sweep_id, int json) {
   printf("\n");
 }
 
-static int worker_mode(const char *name, const char *db, int threads) {
-  cb_sweep_worker_args wa = {.db = db, .sweep = name, .threads = threads};
+static int worker_mode(const char *name, const char *db, int threads, int index, int retry) {
+  cb_sweep_worker_args wa = {.db = db,
+                             .sweep = name,
+                             .threads = threads,
+                             .by_index = index >= 0,
+                             .index = index,
+                             .retry_failed = retry};
   return cb_sweep_worker(&wa);
 }
 
@@ -125,7 +130,7 @@ int cb_cmd_sweep(int argc, char **argv) {
   cb_cli c;
   cb_strlist sets = {0};
   const char *db = CB_DEFAULT_DB, *worker = NULL;
-  int jobs = 0, threads = 0, dry = 0, retry = 0, json = 0, quiet = 0;
+  int jobs = 0, threads = 0, dry = 0, retry = 0, json = 0, quiet = 0, index = -1;
   cb_cli_init(
       &c, "clipbench sweep", "FILE.yaml [options]",
       "Expands the sweep file's grid into runs, freezes the expansion into the results database "
@@ -148,12 +153,16 @@ int cb_cmd_sweep(int argc, char **argv) {
   cb_cli_add(&c, "quiet", CB_OPT_FLAG, &quiet, NULL, "no progress display, only the summary");
   cb_cli_add(&c, "worker", CB_OPT_STR, &worker, "NAME",
              "work as one more worker on sweep NAME already frozen in --db (what --jobs starts)");
+  cb_cli_add(&c, "index", CB_OPT_INT, &index, "I",
+             "with --worker: train only the run at position I of the sweep (an array task)");
   int rc = cb_cli_parse(&c, argc, argv);
   if (rc) return rc > 0 ? 0 : -1;
   if (jobs < 0 || threads < 0) return cb_error("--jobs and --threads take a positive number");
+  if (cb_cli_given(&c, "index") && (!worker || index < 0))
+    return cb_error("--index takes a position >= 0 and goes with --worker NAME");
   if (worker) {
     if (c.n_pos) return cb_error("--worker takes the sweep's name and no file");
-    return worker_mode(worker, db, threads);
+    return worker_mode(worker, db, threads, index, retry);
   }
   if (c.n_pos != 1)
     return cb_error("missing FILE.yaml; usage: clipbench sweep FILE.yaml [options]");

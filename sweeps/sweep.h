@@ -107,13 +107,20 @@ typedef struct {
   const char *sweep;   /* name */
   int threads;         /* CPU threads per run when the configuration leaves it at 0 */
   const char *log_dir; /* NULL = <db folder>/logs */
+  int by_index;        /* train only the run at position `index` (a SLURM array task) */
+  int index;
+  int retry_failed; /* with index: train that run again if it failed */
 } cb_sweep_worker_args;
 
 /* One worker: claims pending runs of the sweep and trains them until none is
  * left or SIGINT/SIGTERM arrives (the run in progress is given back and
  * resumes from its checkpoint later). A run that fails is recorded as failed
  * and the worker goes on. Returns 0, or -1 when the database cannot be used
- * or the worker was interrupted (cb_error set). */
+ * or the worker was interrupted (cb_error set).
+ * With by_index it trains only the run at position index of the frozen
+ * expansion: 0 when it finishes or was already finished (so resubmitting a
+ * task is harmless), -1 when it fails, is failed (without retry_failed) or is
+ * held by another live worker. */
 int cb_sweep_worker(const cb_sweep_worker_args *a);
 
 /* The log file of a run: <dir>/<id>.log, dir = log_dir or <db folder>/logs. */

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,6 +108,47 @@ static int run_one(cb_store *s, const char *worker, const cb_claim *c, cb_experi
   return rc;
 }
 
+/* The run at one position of the sweep. */
+static int one_index(cb_store *s, int64_t sweep_id, const char *worker, cb_experiment *e,
+                     const cb_sweep_worker_args *a) {
+  sqlite3_stmt *st;
+  sqlite3 *db = cb_store_db(s);
+  if (sqlite3_prepare_v2(db,
+                         "SELECT run_id, (SELECT max(idx) FROM sweep_runs WHERE sweep_id = ?1) "
+                         "FROM sweep_runs WHERE sweep_id = ?1 AND idx = ?2",
+                         -1, &st, NULL) != SQLITE_OK)
+    return cb_error("%s: %s", a->db, sqlite3_errmsg(db));
+  sqlite3_bind_int64(st, 1, sweep_id);
+  sqlite3_bind_int(st, 2, a->index);
+  char id[CB_RUN_ID_LEN + 1] = "";
+  if (sqlite3_step(st) == SQLITE_ROW)
+    snprintf(id, sizeof id, "%s", (const char *)sqlite3_column_text(st, 0));
+  sqlite3_finalize(st);
+  if (!id[0])
+    return cb_error("sweep %s in %s has no run at position %d (clipbench status %s lists them)",
+                    a->sweep, a->db, a->index, a->sweep);
+  if (cb_sweep_reclaim(s, sweep_id, CB_SWEEP_GRACE_S, CB_SWEEP_MAX_ATTEMPTS, NULL)) return -1;
+  cb_claim c;
+  int got = cb_store_claim_run(s, id, worker, a->retry_failed, &c);
+  if (got < 0) return -1;
+  if (got == 0) {
+    char status[16];
+    snprintf(status, sizeof status, "%s", c.status);
+    cb_claim_free(&c);
+    if (strcmp(status, "finished") == 0) {
+      fprintf(stderr, "run %s (position %d of sweep %s) is already finished\n", id, a->index,
+              a->sweep);
+      return 0;
+    }
+    return cb_error("run %s (position %d of sweep %s) is %s%s", id, a->index, a->sweep, status,
+                    strcmp(status, "failed") == 0 ? "; --retry-failed trains it again"
+                                                  : " by another worker");
+  }
+  int rc = run_one(s, worker, &c, e, a);
+  cb_claim_free(&c);
+  return rc;
+}
+
 int cb_sweep_worker(const cb_sweep_worker_args *a) {
   cb_store *s = cb_store_open(a->db, 0);
   if (!s) return -1;
@@ -123,6 +165,12 @@ int cb_sweep_worker(const cb_sweep_worker_args *a) {
   cb_run_install_signals();
   cb_experiment *e = cb_malloc(sizeof *e, "experiment");
   int rc = e ? 0 : -1;
+  if (!rc && a->by_index) {
+    rc = one_index(s, sweep_id, worker, e, a);
+    free(e);
+    cb_store_close(s);
+    return rc;
+  }
   while (!rc && !cb_run_interrupted()) {
     if (cb_sweep_reclaim(s, sweep_id, CB_SWEEP_GRACE_S, CB_SWEEP_MAX_ATTEMPTS, NULL)) {
       rc = -1;

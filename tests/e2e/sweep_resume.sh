@@ -6,7 +6,8 @@
 # completes every run exactly once with the same rows as the uninterrupted
 # sweep; two sweep processes on one database at once train every run exactly
 # once; a diverging configuration is recorded as failed while the rest
-# finishes, the exit code is non-zero and status shows the error.
+# finishes, the exit code is non-zero and status shows the error; one
+# position of a frozen sweep runs alone (--worker NAME --index I).
 # Usage: sweep_resume.sh CLIPBENCH SOURCE_DIR
 set -euo pipefail
 CB=$1
@@ -158,4 +159,15 @@ grep -q "1 failed" st.txt && grep -q "error: diverged" st.txt || { cat st.txt; f
 "$CB" status --db $T/e/r.db --json | head -1 | grep -q '"failed":1' || fail "status --json"
 if "$CB" sweep div.yaml --db $T/e/r.db --retry-failed --quiet > /dev/null 2>&1; then fail "retry should fail again"; fi
 [[ $(q e/r.db "SELECT attempts FROM runs WHERE status = 'failed'") -eq 2 ]] || fail "--retry-failed did not run it again"
+# One position of a frozen sweep (what a SLURM array task runs): a finished
+# run exits 0 at once, a failed one is refused unless --retry-failed.
+"$CB" sweep --worker grid --db $T/a/r.db --index 3 2> w.err || { cat w.err; fail "--index on a finished run"; }
+grep -q "already finished" w.err || fail "--index did not say the run is finished"
+[[ $(q a/r.db "SELECT id, attempts, finished_at FROM runs ORDER BY id") == "$before" ]] || fail "--index retrained"
+if "$CB" sweep --worker div --db $T/e/r.db --index 1 2> w.err; then fail "--index on a failed run exited 0"; fi
+grep -q "is failed; --retry-failed" w.err || { cat w.err; fail "message for a failed run"; }
+if "$CB" sweep --worker div --db $T/e/r.db --index 1 --retry-failed 2> /dev/null; then fail "retry should fail"; fi
+[[ $(q e/r.db "SELECT attempts FROM runs WHERE status = 'failed'") -eq 3 ]] || fail "--index --retry-failed did not train"
+if "$CB" sweep --worker div --db $T/e/r.db --index 7 2> w.err; then fail "a missing position was accepted"; fi
+grep -q "no run at position 7" w.err || fail "message for a missing position"
 echo "sweep resume, concurrency and failures: ok"
