@@ -224,8 +224,8 @@ int cb_sweep_reclaim(cb_store *s, int64_t sweep_id, double grace_s, int max_atte
     int r2;
     if (max_attempts > 0 && h[i].attempts >= max_attempts) {
       snprintf(why, sizeof why,
-               "worker %s died during attempt %d of %d; not retried (clipbench sweep "
-               "--retry-failed tries again)",
+               "worker %s died during attempt %d; not retried after %d attempts (clipbench "
+               "sweep --retry-failed tries again)",
                h[i].worker, h[i].attempts, max_attempts);
       r2 = cb_store_fail(s, h[i].id, h[i].worker, why);
     } else {

@@ -224,6 +224,8 @@ static void last_line(const char *path, char *buf, size_t n) {
   if (l && buf[l - 1] == '\n') buf[l - 1] = 0;
 }
 
+static void clear_block(local *L);
+
 /* A worker exited: runs it still holds go back to pending (or to failed when
  * this was their last attempt). */
 static void reap(local *L, child *c, int status) {
@@ -234,6 +236,7 @@ static void reap(local *L, child *c, int status) {
     snprintf(why, sizeof why, "was killed by signal %d", WTERMSIG(status));
   else
     snprintf(why, sizeof why, "exited with status %d", WEXITSTATUS(status));
+  int held = 0;
   sqlite3_stmt *st;
   if (sqlite3_prepare_v2(cb_store_db(L->s),
                          "SELECT id, attempts FROM runs WHERE status = 'running' AND worker = ?",
@@ -246,15 +249,24 @@ static void reap(local *L, child *c, int status) {
       att[n++] = sqlite3_column_int(st, 1);
     }
     sqlite3_finalize(st);
+    held = n;
     for (int i = 0; i < n; i++) {
       if (!L->stopping && att[i] >= CB_SWEEP_MAX_ATTEMPTS) {
         char msg[512], log[4096];
         cb_sweep_log_path(L->a->db, NULL, ids[i], log, sizeof log);
-        snprintf(msg, sizeof msg, "the worker %s during attempt %d of %d; see %s", why, att[i],
-                 CB_SWEEP_MAX_ATTEMPTS, log);
+        snprintf(msg, sizeof msg,
+                 "the worker %s during attempt %d; not retried after %d attempts; see %s", why,
+                 att[i], CB_SWEEP_MAX_ATTEMPTS, log);
         cb_store_fail(L->s, ids[i], c->worker, msg);
       } else {
         cb_store_release(L->s, ids[i], c->worker);
+      }
+      if (!L->stopping && !L->a->quiet) {
+        clear_block(L);
+        fprintf(stderr, "worker %ld %s while training %s (attempt %d); %s\n", (long)c->pid, why,
+                ids[i], att[i],
+                att[i] >= CB_SWEEP_MAX_ATTEMPTS ? "failed, not retried"
+                                                : "it goes back to pending and resumes");
       }
     }
   }
@@ -263,7 +275,11 @@ static void reap(local *L, child *c, int status) {
     unlink(c->log);
     if (clean) L->fail_streak = 0;
   } else {
-    L->fail_streak++;
+    /* A worker that died training a run (out of memory, a crash) counts
+     * against that run's attempts; one that dies without a run points at
+     * the set-up (the database, the binary) and stops the sweep when it
+     * keeps happening. */
+    if (!held) L->fail_streak++;
     char tail[900];
     last_line(c->log, tail, sizeof tail);
     snprintf(L->last_worker_error, sizeof L->last_worker_error, "worker %ld %s%s%s (log %s)",

@@ -4,8 +4,8 @@
 # the end; running it again trains nothing; killing the sweep process (kill -9)
 # mid-way, or the whole process group as in a crash, and starting it again
 # completes every run exactly once with the same rows as the uninterrupted
-# sweep; two sweep processes on one database at once train every run exactly
-# once; a diverging configuration is recorded as failed while the rest
+# sweep; a worker killed while training is replaced and its run resumes; two
+# sweep processes on one database at once train every run exactly once; a diverging configuration is recorded as failed while the rest
 # finishes, the exit code is non-zero and status shows the error; one
 # position of a frozen sweep runs alone (--worker NAME --index I).
 # Usage: sweep_resume.sh CLIPBENCH SOURCE_DIR
@@ -125,6 +125,23 @@ diff a.rows c.rows > /dev/null || fail "rows after a crash and restart differ fr
 [[ $(finished_lines c) -le $N ]] || fail "a run was completed twice after the crash"
 [[ $(q c/r.db "SELECT max(attempts) FROM runs") -le 2 ]] || fail "a run was attempted more than twice"
 echo "crashed after $n_c epochs with $stuck runs left running"
+
+# A worker killed while training (out of memory, say): the sweep gives its run
+# back, starts another worker and finishes with the same rows.
+"$CB" sweep sweep.yaml --db $T/f/r.db --jobs 1 --threads 1 > f.out 2>&1 &
+pid=$!
+PIDS+=($pid)
+wait_epochs f/r.db 6
+w=$(pgrep -f -- "--worker grid --db $T/f/r.db" || true)
+[[ -n $w ]] && kill -9 $w
+wait $pid || { cat f.out; fail "the sweep did not survive a dead worker"; }
+all_done f/r.db
+rows f/r.db > f.rows
+diff a.rows f.rows > /dev/null || fail "rows after a worker was killed differ"
+if [[ -n $w ]]; then
+  grep -q "worker $w was killed by signal 9 while training" f.out || { cat f.out; fail "no message for the dead worker"; }
+  [[ $(q f/r.db "SELECT count(*) FROM runs WHERE attempts = 2") -eq 1 ]] || fail "the dead worker's run was not retried once"
+fi
 
 # Two sweep processes on one database at the same time.
 "$CB" sweep sweep.yaml --db $T/d/r.db --jobs 1 --threads 1 > d1.out 2>&1 &
