@@ -434,6 +434,7 @@ static int parse_match(cb_sw_spec *sp, cb_sw_match *m, const char *key, yaml_nod
   if (!m->key || !m->canon) return cb_error("out of memory");
   char buf[1024];
   if (strcmp(key, "arm") == 0) {
+    if (n == 0) return at_error(sp, v, "exclude: arm: an empty list matches nothing");
     yaml_node_t *one[1] = {v};
     for (int i = 0; i < n; i++) {
       yaml_node_t *item =
@@ -573,6 +574,17 @@ static int check_layers(const cb_sw_spec *sp) {
     if (strcmp(key, "seed") == 0 && sp->n_seeds)
       return cb_error("--set %s: the sweep lists seeds: (line %zu)", sp->sets[i],
                       sp->seeds_at->start_mark.line + 1);
+    /* Arms and include entries come after --set and would silently win. */
+    for (int a = 0; a < sp->n_arms + sp->n_incl; a++) {
+      const cb_sw_pairs *layer = a < sp->n_arms ? &sp->arms[a].set : &sp->incl[a - sp->n_arms].set;
+      for (int k = 0; k < layer->n; k++)
+        if (cb_sw_keys_overlap(layer->v[k].key, key))
+          return cb_error(
+              "--set %s: %s sets %s for %s%s (line %zu), which --set cannot override; "
+              "edit the file",
+              sp->sets[i], sp->path, layer->v[k].key, a < sp->n_arms ? "arm " : "an include entry",
+              a < sp->n_arms ? sp->arms[a].name : "", layer->v[k].key_node->start_mark.line + 1);
+    }
   }
   for (int a = 0; a < sp->n_arms; a++)
     for (int i = 0; i < sp->arms[a].set.n; i++)

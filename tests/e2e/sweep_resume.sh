@@ -5,9 +5,10 @@
 # mid-way, or the whole process group as in a crash, and starting it again
 # completes every run exactly once with the same rows as the uninterrupted
 # sweep; a worker killed while training is replaced and its run resumes; two
-# sweep processes on one database at once train every run exactly once; a diverging configuration is recorded as failed while the rest
-# finishes, the exit code is non-zero and status shows the error; one
-# position of a frozen sweep runs alone (--worker NAME --index I).
+# sweep processes on one database at once train every run exactly once; a
+# diverging configuration is recorded as failed while the rest finishes, the
+# exit code is non-zero and status shows the error; one position of a frozen
+# sweep runs alone (--worker NAME --index I).
 # Usage: sweep_resume.sh CLIPBENCH SOURCE_DIR
 set -euo pipefail
 CB=$1

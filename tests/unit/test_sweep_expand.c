@@ -285,6 +285,12 @@ static void test_set_overrides(void **state) {
   assert_int_equal(cb_sweep_load(&sw, p, 2, sets), -1);
   assert_non_null(strstr(cb_last_error(),
                          "--set dp.noise_multiplier=2: dp.noise_multiplier is swept by the grid"));
+  p = write_file("s.yaml", "base: base.yaml\narms: {a: {train.lr: 0.1}}\n");
+  const char *arm[] = {"train={lr: 1}"};
+  assert_int_equal(cb_sweep_load(&sw, p, 1, arm), -1);
+  assert_non_null(strstr(cb_last_error(), "--set train={lr: 1}: "));
+  assert_non_null(
+      strstr(cb_last_error(), "sets train.lr for arm a (line 2), which --set cannot override"));
   const char *bad[] = {"train.epoch=3"};
   assert_int_equal(cb_sweep_load(&sw, p, 1, bad), -1);
   assert_non_null(strstr(cb_last_error(), "--set train.epoch=3: unknown key 'train.epoch'"));
