@@ -1,6 +1,7 @@
 /* Opening the results database: connection settings, schema creation and
  * migration, error messages, locking retries and transactions. */
 #include "core/base/error.h"
+#include "core/base/version.h"
 #include "results/store_internal.h"
 
 #include <errno.h>
@@ -257,7 +258,7 @@ static int migrate(cb_store *s, const cb_migration *m, int n) {
       sqlite3_bind_int(st, 1, m[i].version);
       sqlite3_bind_text(st, 2, m[i].what, -1, SQLITE_STATIC);
       sqlite3_bind_double(st, 3, cb_store_now());
-      sqlite3_bind_text(st, 4, CB_VERSION " (" CB_GIT_REV ")", -1, SQLITE_STATIC);
+      sqlite3_bind_text(st, 4, cb_version_string(), -1, SQLITE_STATIC);
       int rc = cb_store_step(s, st);
       if (rc != SQLITE_DONE) ok = cb_store_err(s, rc, what) == 0;
     }

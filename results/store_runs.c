@@ -3,6 +3,7 @@
  * IMMEDIATE transaction, and changes on behalf of a worker check that the run
  * still belongs to it. */
 #include "core/base/error.h"
+#include "core/base/version.h"
 #include "results/store_internal.h"
 
 #include <math.h>
@@ -157,7 +158,7 @@ static int do_claim(cb_store *s, const char *sql, const char *worker, int64_t sw
   if (ok) {
     sqlite3_bind_text(st, 1, worker, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, host, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 3, CB_GIT_REV, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, cb_git_rev(), -1, SQLITE_STATIC);
     sqlite3_bind_double(st, 4, cb_store_now());
     if (id) sqlite3_bind_text(st, 5, id, -1, SQLITE_STATIC);
     if (sweep_id > 0) sqlite3_bind_int64(st, 5, sweep_id);

@@ -11,7 +11,7 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j "$JOBS" >/dev/null
 CB=$PWD/build/clipbench
 if [[ -f sweeps/smoke.yaml ]] && "$CB" sweep --help >/dev/null 2>&1; then
-  "$CB" sweep sweeps/smoke.yaml --db results/demo.db
+  "$CB" sweep sweeps/smoke.yaml --db results/demo.db --jobs 2
   if [[ -f Makefile.plots ]]; then
     make -f Makefile.plots DB=results/demo.db OUT=plots/out CLIPBENCH="$CB"
     echo "figures: plots/out"

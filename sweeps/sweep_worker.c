@@ -3,6 +3,7 @@
  * repeat. The runner records failures and gives the run back on
  * SIGINT/SIGTERM; the worker then stops claiming. */
 #include "core/base/error.h"
+#include "core/base/version.h"
 #include "experiments/runner.h"
 #include "sweeps/sweep.h"
 
@@ -65,7 +66,7 @@ static int load_claimed(const cb_claim *c, cb_experiment *e) {
         "the stored configuration now has run id %s, not %s: the experiment schema changed "
         "since the sweep was frozen (clipbench %s); freeze the sweep again with this version "
         "in a new database",
-        id, c->id, CB_GIT_REV);
+        id, c->id, cb_git_rev());
   return 0;
 }
 

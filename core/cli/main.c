@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "core/base/error.h"
+#include "core/base/version.h"
 #include "core/cli/commands.h"
 
 static const cb_command COMMANDS[] = {
@@ -23,7 +24,7 @@ static const int N_COMMANDS = (int)(sizeof COMMANDS / sizeof COMMANDS[0]);
 static void usage(FILE *f) {
   fprintf(f, "usage: clipbench <command> [options]   (clipbench <command> --help)\n\n");
   fprintf(f, "clipbench %s (%s): benchmarks gradient clipping for DP-SGD on image segmentation.\n\n",
-          CB_VERSION, CB_GIT_REV);
+          cb_version(), cb_git_rev());
   fprintf(f, "commands:\n");
   for (int i = 0; i < N_COMMANDS; i++)
     fprintf(f, "  %-10s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
@@ -40,7 +41,7 @@ int main(int argc, char **argv) {
     return 0;
   }
   if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
-    printf("clipbench %s (%s)\n", CB_VERSION, CB_GIT_REV);
+    printf("clipbench %s\n", cb_version_string());
     return 0;
   }
   for (int i = 0; i < N_COMMANDS; i++) {
