@@ -36,6 +36,10 @@ int cb_cmd_export(int argc, char **argv) {
   cb_cli_add(&c, "sweep", CB_OPT_STR, &sweep, "NAME", "only the runs of this sweep");
   cb_cli_add(&c, "group", CB_OPT_STR, &group, "COLUMN",
              "tsv: a new gnuplot block (index) whenever COLUMN changes, e.g. run_id or label");
+  cb_strlist filters = {0};
+  cb_cli_add(&c, "filter", CB_OPT_STRLIST, &filters, "COLUMN=VALUE",
+             "keep rows where COLUMN equals VALUE (numbers compare as numbers, null = missing); "
+             "may repeat");
   cb_cli_add(&c, "out", CB_OPT_STR, &out, "FILE", "write to FILE (atomically) instead of stdout");
   int rc = cb_cli_parse(&c, argc, argv);
   if (rc) return rc > 0 ? 0 : -1;
@@ -43,7 +47,8 @@ int cb_cmd_export(int argc, char **argv) {
 
   cb_store *s = cb_store_open(db, 0);
   if (!s) return -1;
-  cb_export_args a = {.query = query, .sweep = sweep, .format = format, .group = group};
+  cb_export_args a = {.query = query, .sweep = sweep, .format = format, .group = group,
+                      .filters = filters.v, .n_filters = filters.n};
   FILE *f = stdout;
   char tmp[4096];
   if (out) {

@@ -156,6 +156,66 @@ static int check_sweep(cb_store *s, const char *name) {
                   list[0] ? list : "none");
 }
 
+#define MAX_FILTERS 16
+
+/* Wraps sql in SELECT * FROM (sql) WHERE ... for the filters, after checking
+ * every filter names one of the query's columns. Returns a malloc'ed SQL. */
+static char *filtered_sql(cb_store *s, const char *sql, const cb_export_args *a) {
+  sqlite3_stmt *st;
+  if (sqlite3_prepare_v2(cb_store_db(s), sql, -1, &st, NULL) != SQLITE_OK || !st) {
+    cb_store_err(s, sqlite3_errcode(cb_store_db(s)), "export query");
+    return NULL;
+  }
+  size_t cap = strlen(sql) + 64 + (size_t)a->n_filters * 160;
+  char *out = cb_malloc(cap, "query");
+  if (!out) return sqlite3_finalize(st), NULL;
+  size_t used = (size_t)snprintf(out, cap, "SELECT * FROM (%s) WHERE 1", sql);
+  for (int k = 0; k < a->n_filters; k++) {
+    const char *eq = strchr(a->filters[k], '=');
+    int found = 0;
+    if (eq)
+      for (int i = 0; i < sqlite3_column_count(st); i++) {
+        const char *cn = sqlite3_column_name(st, i);
+        if (strlen(cn) == (size_t)(eq - a->filters[k]) &&
+            strncmp(cn, a->filters[k], (size_t)(eq - a->filters[k])) == 0)
+          found = 1;
+      }
+    if (!eq || !found || strchr(a->filters[k], '"')) {
+      sqlite3_finalize(st);
+      free(out);
+      cb_error(eq ? "--filter %s: the query has no column '%.*s'"
+                  : "--filter %s: expected COLUMN=VALUE",
+               a->filters[k], eq ? (int)(eq - a->filters[k]) : 0, a->filters[k]);
+      return NULL;
+    }
+    const char *v = eq + 1;
+    if (strcmp(v, "null") == 0 || strcmp(v, "NaN") == 0)
+      used += (size_t)snprintf(out + used, cap - used, " AND \"%.*s\" IS NULL",
+                               (int)(eq - a->filters[k]), a->filters[k]);
+    else
+      used += (size_t)snprintf(out + used, cap - used, " AND \"%.*s\" = :f%d",
+                               (int)(eq - a->filters[k]), a->filters[k], k);
+  }
+  sqlite3_finalize(st);
+  return out;
+}
+
+static void bind_filters(sqlite3_stmt *st, const cb_export_args *a) {
+  for (int k = 0; k < a->n_filters; k++) {
+    char name[16];
+    snprintf(name, sizeof name, ":f%d", k);
+    int idx = sqlite3_bind_parameter_index(st, name);
+    if (!idx) continue;
+    const char *v = strchr(a->filters[k], '=') + 1;
+    char *end;
+    double d = strtod(v, &end);
+    if (*v && !*end)
+      sqlite3_bind_double(st, idx, d);
+    else
+      sqlite3_bind_text(st, idx, v, -1, SQLITE_STATIC);
+  }
+}
+
 long cb_export(cb_store *s, const cb_export_args *a, FILE *f) {
   const char *sql = a->query;
   const cb_export_query *named = cb_export_find(a->query);
@@ -171,9 +231,27 @@ long cb_export(cb_store *s, const cb_export_args *a, FILE *f) {
   if (a->group && a->format != CB_EXPORT_TSV)
     return cb_error("--group makes gnuplot blocks and applies to --format tsv only");
   if (a->sweep && check_sweep(s, a->sweep)) return -1;
+  char *wrapped = NULL;
+  if (a->n_filters > 0) {
+    if (a->n_filters > MAX_FILTERS) return cb_error("at most %d --filter options", MAX_FILTERS);
+    /* Checked on the bare query first, so its errors read as usual. */
+    sqlite3_stmt *probe;
+    const char *ptail = NULL;
+    int prc = sqlite3_prepare_v2(cb_store_db(s), sql, -1, &probe, &ptail);
+    if (prc != SQLITE_OK) return cb_store_err(s, prc, named ? "export query" : "your query");
+    sqlite3_finalize(probe);
+    while (ptail && (*ptail == ' ' || *ptail == ';' || *ptail == '\n' || *ptail == '\t'))
+      ptail++;
+    if (ptail && *ptail) return cb_error("export runs one statement; remove what follows '%.40s'", ptail);
+    wrapped = filtered_sql(s, sql, a);
+    if (!wrapped) return -1;
+    sql = wrapped;
+  }
   sqlite3_stmt *st;
   const char *tail = NULL;
   int rc = sqlite3_prepare_v2(cb_store_db(s), sql, -1, &st, &tail);
+  free(wrapped);
+  wrapped = NULL;
   if (rc != SQLITE_OK) return cb_store_err(s, rc, named ? "export query" : "your query");
   if (!st) return cb_error("the query is empty");
   while (tail && (*tail == ' ' || *tail == ';' || *tail == '\n' || *tail == '\t'))
@@ -191,6 +269,7 @@ long cb_export(cb_store *s, const cb_export_args *a, FILE *f) {
     sqlite3_finalize(st);
     return cb_error("--sweep needs a query that uses :sweep (the named queries do)");
   }
+  bind_filters(st, a);
   if (sweep_param) {
     if (a->sweep)
       sqlite3_bind_text(st, sweep_param, a->sweep, -1, SQLITE_STATIC);

@@ -27,6 +27,10 @@ typedef struct {
   const char *sweep; /* restrict to this sweep's runs, or NULL */
   int format;        /* CB_EXPORT_* */
   const char *group; /* TSV: start a new gnuplot block when this column changes */
+  /* Keep rows whose column equals the value ("COLUMN=VALUE"; numbers compare
+   * as numbers, "null" matches NULL). */
+  const char *const *filters;
+  int n_filters;
 } cb_export_args;
 
 /* Runs the query on s and writes the rows to f. Returns the number of rows,

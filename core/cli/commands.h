@@ -20,6 +20,7 @@ int cb_cmd_sweep(int argc, char **argv);
 int cb_cmd_status(int argc, char **argv);
 int cb_cmd_bench(int argc, char **argv);
 int cb_cmd_grads(int argc, char **argv);
+int cb_cmd_report(int argc, char **argv);
 int cb_cmd_export(int argc, char **argv);
 int cb_cmd_epsilon(int argc, char **argv);
 int cb_cmd_sigma(int argc, char **argv);

@@ -14,6 +14,7 @@ static const cb_command COMMANDS[] = {
     {"grads", cb_cmd_grads, "per-sample gradient norms and clipped sum of a first batch"},
     {"bench", cb_cmd_bench, "time a training step per clipping mode (throughput, memory)"},
     {"export", cb_cmd_export, "write results as TSV/CSV/JSON for gnuplot, pandas, spreadsheets"},
+    {"report", cb_cmd_report, "an HTML page of a sweep's figures and summary tables"},
     {"epsilon", cb_cmd_epsilon, "privacy spent (epsilon) for q, sigma, steps, delta (RDP/PRV/GDP)"},
     {"sigma", cb_cmd_sigma, "smallest noise multiplier reaching a target epsilon"},
     {"data", cb_cmd_data, "make, import, inspect and preview datasets"},
