@@ -63,7 +63,21 @@ static int meta_double(const cb_meta *md, const char *path, const char *key, dou
   char *end;
   if (!v) return cb_error("%s: checkpoint metadata has no '%s'", path, key);
   *out = strtod(v, &end);
-  if (end == v) return cb_error("%s: checkpoint metadata '%s' is not a number: %s", path, key, v);
+  if (end == v || *end)
+    return cb_error("%s: checkpoint metadata '%s' is not a number: %.40s", path, key, v);
+  return 0;
+}
+
+/* A counter of the run (epochs, steps): a whole number in [0, max]. The file
+ * is ours, but a corrupt or edited one must not set a counter out of range
+ * (converting such a double to an integer is undefined). */
+static int meta_count(const cb_meta *md, const char *path, const char *key, double max,
+                      double *out) {
+  if (meta_double(md, path, key, out)) return -1;
+  if (!(*out >= 0 && *out <= max && *out == floor(*out)))
+    return cb_error("%s: checkpoint metadata '%s' is %.40s, not a whole number in 0..%.0f (a "
+                    "corrupt checkpoint: delete it to restart the run)",
+                    path, key, cb_meta_get(md, key), max);
   return 0;
 }
 
@@ -78,13 +92,23 @@ int cb_trainer_restore(cb_trainer *t, const char *path) {
     cb_error("%s: checkpoint belongs to run %s, not %s", path, id ? id : "(none)", t->id);
   else if (!hist)
     cb_error("%s: checkpoint metadata has no accountant history", path);
-  else if (!meta_double(&md, path, "epoch", &epoch) && !meta_double(&md, path, "step", &step) &&
-           !meta_double(&md, path, "clip_bound", &bound) &&
-           !cb_history_from_json(&t->hist, hist)) {
+  else if (!meta_count(&md, path, "epoch", t->e->train.epochs, &epoch) &&
+           !meta_count(&md, path, "step", UINT32_MAX, &step) &&
+           !meta_double(&md, path, "clip_bound", &bound)) {
+    /* The bound in force (adaptive clipping moves it) must be one DP can use. */
+    if (t->dp && !(isfinite(bound) && bound > 0))
+      cb_error("%s: checkpoint metadata 'clip_bound' is %g, not a positive number (a corrupt "
+               "checkpoint: delete it to restart the run)",
+               path, bound);
+    else if (cb_history_from_json(&t->hist, hist))
+      cb_error_prefix("%s: checkpoint metadata: ", path);
+    else
+      rc = 0;
+  }
+  if (!rc) {
     t->epochs_done = (int)epoch;
     t->step = (uint32_t)step;
-    if (t->dp && isfinite(bound)) cb_dp_set_clip_bound(t->dp, bound);
-    rc = 0;
+    if (t->dp) cb_dp_set_clip_bound(t->dp, bound);
   }
   cb_meta_free(&md);
   return rc;

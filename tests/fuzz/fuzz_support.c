@@ -93,6 +93,10 @@ char *cb_fuzz_text(const uint8_t *data, size_t size) {
 
 void cb_fuzz_check_error(const char *reader, const char *name) {
   const char *msg = cb_last_error();
+  /* CB_FUZZ_VERBOSE=1 fuzz_replay ...: show what each input is told. */
+  static int verbose = -1;
+  if (verbose < 0) verbose = getenv("CB_FUZZ_VERBOSE") != NULL;
+  if (verbose) fprintf(stderr, "%s: %s: %s\n", cb_fuzz_current ? cb_fuzz_current : "", reader, msg);
   CB_FUZZ_CHECK(strcmp(msg, "unknown error") != 0 && msg[0],
                 "%s failed without a message (silent failure)", reader);
   CB_FUZZ_CHECK(!strchr(msg, '\n') && !strchr(msg, '\r'), "%s: message is not one line: %s", reader,
