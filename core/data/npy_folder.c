@@ -364,16 +364,22 @@ int cb_npy_folder_load(const char *dir, const cb_npy_folder_opts *opts, cb_datas
     size_t px = (size_t)p->H * (size_t)p->W;
     for (size_t k = 0; k < px; k++)
       if (p->mask[k] > maxlab) maxlab = p->mask[k];
-    int limit = o.classes > 0 ? o.classes : file_classes;
-    if (limit > 0)
-      for (size_t k = 0; k < px; k++)
-        if (p->mask[k] >= limit) {
+    /* Without a class count, the most we support: the message then names
+     * the mask that goes beyond it. */
+    int limit = o.classes > 0 ? o.classes : file_classes > 0 ? file_classes : CB_DATA_MAX_CLASSES;
+    for (size_t k = 0; k < px; k++)
+      if (p->mask[k] >= limit) {
+        if (o.classes <= 0 && file_classes <= 0)
+          rc = cb_error("%s: class id %d at row %zu, column %zu; at most %d classes (ids 0..%d) "
+                        "are supported, numbered from 0",
+                        path, p->mask[k], k / (size_t)p->W, k % (size_t)p->W, limit, limit - 1);
+        else
           rc = cb_error("%s: class id %d at row %zu, column %zu, but the dataset has %d classes "
                         "(0..%d)%s",
                         path, p->mask[k], k / (size_t)p->W, k % (size_t)p->W, limit, limit - 1,
                         o.classes > 0 ? "; raise the class count (--classes)" : " per classes.tsv");
-          break;
-        }
+        break;
+      }
   }
   int classes = o.classes > 0 ? o.classes : file_classes > 0 ? file_classes : maxlab + 1;
   if (classes < 2) classes = 2;
