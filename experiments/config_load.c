@@ -145,6 +145,25 @@ static int scalar_value(const cb_field *f, yaml_node_t *n, const char *where, do
   return field_error(where, f, "internal: no scalar type");
 }
 
+/* The first character of a string value that YAML cannot hold as it is
+ * (escapes such as "\x7f", "\0" or "\N" can put one in): C0 and C1 control
+ * characters, DEL, NUL, and the line and paragraph separators U+2028/2029.
+ * Such a string would come back cut or changed from --print-config and from
+ * the stored configuration a sweep's worker loads. -1 when there is none. */
+static long unprintable_at(const unsigned char *s, size_t len) {
+  long chars = 0;
+  for (size_t i = 0; i < len; chars++) {
+    unsigned c = s[i];
+    if (c < 0x20 || c == 0x7f) return chars;
+    if (c == 0xc2 && i + 1 < len && s[i + 1] < 0xa0) return chars;
+    if (c == 0xe2 && i + 2 < len && s[i + 1] == 0x80 && (s[i + 2] == 0xa8 || s[i + 2] == 0xa9))
+      return chars;
+    /* libyaml hands over valid UTF-8: step over the sequence. */
+    i += c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+  }
+  return -1;
+}
+
 int cb_field_set_from_node(cb_experiment *e, int index, yaml_document_t *doc, yaml_node_t *n,
                            const char *where) {
   const cb_field *f = &CB_FIELDS[index];
@@ -165,6 +184,12 @@ int cb_field_set_from_node(cb_experiment *e, int index, yaml_document_t *doc, ya
       return field_error(where, f, "expected a string, got %s", is_null(n) ? "null" : got);
     if (n->data.scalar.length >= f->cap)
       return field_error(where, f, "longer than %zu characters", f->cap - 1);
+    long bad = unprintable_at(n->data.scalar.value, n->data.scalar.length);
+    if (bad >= 0)
+      return field_error(where, f,
+                         "character %ld is a control character or line separator; names and "
+                         "paths must be printable",
+                         bad + 1);
     memcpy(p, n->data.scalar.value, n->data.scalar.length + 1);
   } else if (f->type == CB_FT_INTS || f->type == CB_FT_NUMS || f->type == CB_FT_ENUMS) {
     double vals[CB_EXP_SUBJECTS_MAX];
