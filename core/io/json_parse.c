@@ -3,6 +3,7 @@
 #include "core/base/error.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -239,6 +240,11 @@ static int parse_number(parser *p, cb_jv *v) {
         v->i = ll;
       }
     }
+  }
+  /* 1e400 would become infinity, which JSON cannot write back. */
+  if (!isfinite(v->num)) {
+    p->pos = start;
+    return fail(p, "number too large for a double");
   }
   v->kind = CB_JV_NUM;
   return 0;
