@@ -41,7 +41,7 @@ void cb_history_clear(cb_history *h);
 /* Records `steps` steps with (sigma, q); merges with the last segment when
  * sigma and q are bit-identical (as Opacus does). steps == 0 is a no-op.
  * Returns -1 (cb_error set) for sigma < 0, q outside [0, 1], non-finite
- * values, negative steps or overflow. */
+ * values, negative steps, or a total beyond 2^53 steps. */
 int cb_history_add(cb_history *h, double sigma, double q, long long steps);
 /* Appends every segment of src to dst (merging at the junction). */
 int cb_history_append(cb_history *dst, const cb_history *src);

@@ -36,11 +36,14 @@ static int check_segment(double sigma, double q, long long steps) {
 int cb_history_add(cb_history *h, double sigma, double q, long long steps) {
   if (check_segment(sigma, q, steps)) return -1;
   if (steps == 0) return 0;
+  /* The whole history stays within 2^53 steps too, so that its total (and
+   * any sum over segments) is exact and cannot overflow. */
+  if (cb_history_steps(h) > MAX_STEPS - steps)
+    return cb_error("the history's step count overflows 2^53");
   if (h->n > 0) {
     cb_segment *last = &h->seg[h->n - 1];
     /* Bitwise equality, as Opacus compares floats with ==. */
     if (last->sigma == sigma && last->q == q) {
-      if (last->steps > MAX_STEPS - steps) return cb_error("step count overflows 2^53");
       last->steps += steps;
       return 0;
     }
