@@ -114,11 +114,17 @@ static int subjects_disjoint(const cb_experiment *e) {
       for (int b = a; b < 3; b++)
         for (int j = b == a ? i + 1 : 0; j < s[b]->n; j++)
           if (s[a]->v[i] == s[b]->v[j]) {
-            char key[64];
-            snprintf(key, sizeof key, "data.split.%s", names[b]);
-            return cb_error("%s: %s: subject %d is also in data.split.%s; each subject belongs "
-                            "to one split",
-                            where_or_default(e, key), key, s[b]->v[j], names[a]);
+            /* Point at the list the user wrote: the other may be a default. */
+            char ka[64], kb[64];
+            snprintf(ka, sizeof ka, "data.split.%s", names[a]);
+            snprintf(kb, sizeof kb, "data.split.%s", names[b]);
+            int blame_b = cb_exp_key_is_set(e, kb) || !cb_exp_key_is_set(e, ka);
+            const char *key = blame_b ? kb : ka, *other = blame_b ? ka : kb;
+            return cb_error("%s: %s: subject %d is also in %s (%s); each subject belongs to one "
+                            "split",
+                            where_or_default(e, key), key, s[b]->v[j], other,
+                            cb_exp_key_is_set(e, other) ? where_or_default(e, other)
+                                                        : "its default");
           }
   return 0;
 }
