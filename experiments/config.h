@@ -178,7 +178,9 @@ typedef struct {
 void cb_exp_init(cb_experiment *e);
 
 /* Applies a YAML experiment file / text (a mapping of the schema's keys,
- * nested or as dotted keys) on top of e. `origin` names the text in errors. */
+ * nested or as dotted keys) on top of e. `origin` names the text in errors.
+ * Files (and sweep files) larger than CB_EXP_FILE_MAX bytes are refused. */
+#define CB_EXP_FILE_MAX (16 << 20)
 int cb_exp_load_file(cb_experiment *e, const char *path);
 int cb_exp_load_string(cb_experiment *e, const char *text, const char *origin);
 

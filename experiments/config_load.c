@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <yaml.h>
 
 void cb_exp_init(cb_experiment *e) {
@@ -405,11 +406,21 @@ int cb_exp_load_string(cb_experiment *e, const char *text, const char *origin_na
 }
 
 int cb_exp_load_file(cb_experiment *e, const char *path) {
+  struct stat st;
+  if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+    return cb_error("%s is a folder, not an experiment file", path);
   FILE *f = fopen(path, "rb");
   if (!f) return cb_error("cannot read experiment file %s: %s", path, strerror(errno));
   char *buf = NULL;
   size_t len = 0, cap = 0;
   for (;;) {
+    /* A bound, so that /dev/zero or a huge file by mistake ends with a message. */
+    if (len > CB_EXP_FILE_MAX) {
+      free(buf);
+      fclose(f);
+      return cb_error("%s: larger than %d MB; is it an experiment file?", path,
+                      CB_EXP_FILE_MAX >> 20);
+    }
     if (len + 4096 + 1 > cap) {
       cap = cap ? cap * 2 : 8192;
       char *nb = realloc(buf, cap);
@@ -424,11 +435,11 @@ int cb_exp_load_file(cb_experiment *e, const char *path) {
     len += got;
     if (got == 0) break;
   }
-  int err = ferror(f);
+  int failed = ferror(f), err = errno;
   fclose(f);
-  if (err) {
+  if (failed) {
     free(buf);
-    return cb_error("cannot read experiment file %s", path);
+    return cb_error("cannot read experiment file %s: %s", path, strerror(err));
   }
   buf[len] = 0;
   if (strlen(buf) != len) {

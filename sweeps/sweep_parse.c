@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static const char *const TOP_KEYS =
     "name, description, base, set, arms, grid, include, exclude, seeds";
@@ -225,8 +226,12 @@ static int parse_path(cb_sw_spec *sp, yaml_node_t *v, const char *what, char *ou
     snprintf(out, n, "%s", s);
   else
     snprintf(out, n, "%s/%s", sp->dir, s);
-  FILE *f = fopen(out, "rb");
-  if (!f)
+  /* A folder opens but cannot be read. */
+  struct stat st;
+  FILE *f = NULL;
+  if (stat(out, &st) == 0 && S_ISDIR(st.st_mode))
+    return at_error(sp, v, "%s: %s is a folder, not an experiment file", what, out);
+  if (!(f = fopen(out, "rb")))
     return at_error(sp, v, "%s: cannot read %s: %s (paths are relative to the sweep file's folder)",
                     what, out, strerror(errno));
   fclose(f);
@@ -618,6 +623,11 @@ static int check_layers(const cb_sw_spec *sp) {
 /* ---- the file ---------------------------------------------------------------- */
 
 static char *read_text(const char *path) {
+  struct stat st;
+  if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+    cb_error("%s is a folder, not a sweep file", path);
+    return NULL;
+  }
   FILE *f = fopen(path, "rb");
   if (!f) {
     cb_error("cannot read sweep file %s: %s", path, strerror(errno));
@@ -626,6 +636,12 @@ static char *read_text(const char *path) {
   char *buf = NULL;
   size_t len = 0, cap = 0;
   for (;;) {
+    if (len > CB_EXP_FILE_MAX) {
+      free(buf);
+      fclose(f);
+      cb_error("%s: larger than %d MB; is it a sweep file?", path, CB_EXP_FILE_MAX >> 20);
+      return NULL;
+    }
     if (len + 4097 > cap) {
       cap = cap ? 2 * cap : 8192;
       char *nb = realloc(buf, cap);
