@@ -69,9 +69,65 @@ static double elem(const void *buf, enum matio_classes c, size_t i) {
   }
 }
 
+/* A MAT v5 file is a 128-byte header and a sequence of data elements, each an
+ * 8-byte tag (type, byte count) and its bytes. libmatio reads a variable's
+ * header without checking that its data is all there, and Mat_VarReadData
+ * succeeds on a file cut short (leaving the buffer as it was), so a truncated
+ * download would import with made-up values. Every element must fit in the
+ * file. Other versions (v7.3 is HDF5, which checks itself) are left to
+ * libmatio. */
+static int check_mat5_complete(const char *path, long long file_bytes) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return cb_error("%s: cannot open: %s", path, strerror(errno));
+  unsigned char h[128];
+  int rc = 0;
+  if (fread(h, 1, sizeof h, f) == sizeof h && ((h[126] == 'I' && h[127] == 'M') ||
+                                               (h[126] == 'M' && h[127] == 'I'))) {
+    int little = h[126] == 'I';
+    unsigned version = little ? h[124] | h[125] << 8 : h[125] | h[124] << 8;
+    long long at = 128;
+    for (int k = 1; version == 0x0100 && at < file_bytes; k++) {
+      unsigned char t[8];
+      if (fread(t, 1, 8, f) != 8) {
+        rc = cb_error("%s: truncated: the file ends inside element %d at byte %lld (download or "
+                      "copy it again)",
+                      path, k, at);
+        break;
+      }
+      uint32_t type = little ? (uint32_t)t[0] | (uint32_t)t[1] << 8 | (uint32_t)t[2] << 16 |
+                                   (uint32_t)t[3] << 24
+                             : (uint32_t)t[3] | (uint32_t)t[2] << 8 | (uint32_t)t[1] << 16 |
+                                   (uint32_t)t[0] << 24;
+      uint32_t nbytes = little ? (uint32_t)t[4] | (uint32_t)t[5] << 8 | (uint32_t)t[6] << 16 |
+                                     (uint32_t)t[7] << 24
+                               : (uint32_t)t[7] | (uint32_t)t[6] << 8 | (uint32_t)t[5] << 16 |
+                                     (uint32_t)t[4] << 24;
+      long long len = 8;
+      if (type >> 16 == 0) { /* not a small element (data inside its tag) */
+        if ((long long)nbytes > file_bytes - at - 8) {
+          rc = cb_error("%s: truncated: element %d at byte %lld declares %u bytes but %lld "
+                        "remain (download or copy it again)",
+                        path, k, at, nbytes, file_bytes - at - 8);
+          break;
+        }
+        /* Compressed elements (type 15) are not padded to 8 bytes. */
+        len += type == 15 ? nbytes : (nbytes + 7) / 8 * 8;
+      }
+      at += len;
+      if (at < file_bytes && fseek(f, at, SEEK_SET) != 0) {
+        rc = cb_error("%s: cannot seek: %s", path, strerror(errno));
+        break;
+      }
+    }
+  }
+  fclose(f);
+  return rc;
+}
+
 /* The variable's header, checked to be a real numeric array of rank 2 or 3;
  * dims[2] is 1 for rank 2 (a single B-scan). */
-static matvar_t *var_info(mat_t *mat, const char *path, const char *name, size_t dims[3]) {
+static matvar_t *var_info(mat_t *mat, const char *path, long long file_bytes, const char *name,
+                          size_t dims[3]) {
   g_matio_msg[0] = 0;
   matvar_t *v = Mat_VarReadInfo(mat, name);
   if (!v) {
@@ -92,6 +148,23 @@ static matvar_t *var_info(mat_t *mat, const char *path, const char *name, size_t
   dims[0] = v->dims[0];
   dims[1] = v->dims[1];
   dims[2] = v->rank == 3 ? v->dims[2] : 1;
+  /* A file holds at most one element per byte stored plainly, about 1032 per
+   * byte through zlib (its largest ratio). Dimensions beyond that come from
+   * a corrupt header; refusing them keeps us (and libmatio's reads) from
+   * allocating what the header claims. */
+  size_t count = 1, cap = (size_t)file_bytes * (v->compression == MAT_COMPRESSION_NONE ? 1 : 1032);
+  int over = 0;
+  for (int d = 0; d < 3; d++) {
+    if (dims[d] && count > SIZE_MAX / dims[d]) over = 1;
+    count *= dims[d];
+  }
+  if (over || count > cap) {
+    cb_error("%s: variable '%s' is %zux%zux%zu, more than the file's %lld bytes can hold (file "
+             "truncated or corrupt?)",
+             path, name, dims[0], dims[1], dims[2], file_bytes);
+    Mat_VarFree(v);
+    return NULL;
+  }
   return v;
 }
 
@@ -100,7 +173,7 @@ static matvar_t *var_info(mat_t *mat, const char *path, const char *name, size_t
 static int read_slice(mat_t *mat, matvar_t *v, const char *path, const size_t dims[3], int s,
                       double *out) {
   size_t n = dims[0] * dims[1], es = class_size(v->class_type);
-  void *buf = malloc(n * es);
+  void *buf = calloc(n, es); /* zeros, not leftovers, should libmatio read short */
   if (!buf) return cb_error("%s: out of memory reading '%s'", path, v->name);
   int start[3] = {0, 0, s}, stride[3] = {1, 1, 1}, edge[3] = {(int)dims[0], (int)dims[1], 1};
   g_matio_msg[0] = 0;
@@ -253,7 +326,10 @@ int cb_duke_read_file(const char *path, const cb_duke_opts *o, int fallback_subj
   if (check_opts(o)) return -1;
   FILE *f = fopen(path, "rb");
   if (!f) return cb_error("%s: cannot open: %s", path, strerror(errno));
+  long long file_bytes = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
   fclose(f);
+  if (file_bytes < 0) return cb_error("%s: not a regular file", path);
+  if (check_mat5_complete(path, file_bytes)) return -1;
   Mat_LogInitFunc("clipbench", matio_log);
   g_matio_msg[0] = 0;
   mat_t *mat = Mat_Open(path, MAT_ACC_RDONLY);
@@ -264,9 +340,9 @@ int cb_duke_read_file(const char *path, const cb_duke_opts *o, int fallback_subj
   snprintf(lname, sizeof lname, "manualLayers%d", o->expert);
   snprintf(fname, sizeof fname, "manualFluid%d", o->expert);
   size_t di[3], dl[3], df[3];
-  matvar_t *vi = var_info(mat, path, "images", di);
-  matvar_t *vl = vi ? var_info(mat, path, lname, dl) : NULL;
-  matvar_t *vf = vl ? var_info(mat, path, fname, df) : NULL;
+  matvar_t *vi = var_info(mat, path, file_bytes, "images", di);
+  matvar_t *vl = vi ? var_info(mat, path, file_bytes, lname, dl) : NULL;
+  matvar_t *vf = vl ? var_info(mat, path, file_bytes, fname, df) : NULL;
   int rc = vf ? 0 : -1;
   if (!rc && (dl[0] != 8 || dl[1] != di[1] || dl[2] != di[2]))
     rc = cb_error("%s: '%s' is %zux%zux%zu; expected 8 boundaries x %zu columns x %zu B-scans to "

@@ -61,6 +61,11 @@ _Noreturn void cb_fuzz_fail(const char *file, int line, const char *cond, const 
 /* The input being replayed (for messages); NULL under libFuzzer. */
 extern const char *cb_fuzz_current;
 
+/* Targets call this when the reader accepted the input. A reproducer of a
+ * bug where a bad file was accepted (e.g. a truncated one) is committed as
+ * regressions/NAME/reject_*: the replay then fails if it is accepted. */
+void cb_fuzz_accepted(const char *reader);
+
 /* A private temporary folder for this process, removed at exit. */
 const char *cb_fuzz_tmpdir(void);
 /* Writes data to DIR/rel (creating sub-folders) and returns the path (a

@@ -71,6 +71,7 @@ int cb_fuzz_checkpoint(const uint8_t *data, size_t size) {
     cb_fuzz_check_error("cb_trainer_restore", NAME);
     return 0;
   }
+  cb_fuzz_accepted("cb_trainer_restore");
   CB_FUZZ_CHECK(t->epochs_done >= 0 && t->epochs_done <= t->e->train.epochs,
                 "restored %d epochs done of %d", t->epochs_done, t->e->train.epochs);
   double c = cb_dp_clip_bound(t->dp);

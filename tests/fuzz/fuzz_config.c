@@ -45,6 +45,7 @@ int cb_fuzz_config(const uint8_t *data, size_t size) {
     cb_fuzz_check_error("cb_exp_resolve", NAME);
     goto out;
   }
+  cb_fuzz_accepted("cb_exp_resolve");
   char id[CB_RUN_ID_LEN + 1], id2[CB_RUN_ID_LEN + 1];
   char *full = cb_exp_to_json(e, CB_EXP_JSON_FULL);
   CB_FUZZ_CHECK(full != NULL, "to_json: %s", cb_last_error());

@@ -50,6 +50,7 @@ int cb_fuzz_duke(const uint8_t *data, size_t size) {
       /* The same failure at both settings: no need to read again. */
       return 0;
     }
+    cb_fuzz_accepted("cb_duke_read_file");
     check_scans(sc, n, &opts[k]);
     cb_duke_scans_free(sc, n);
   }

@@ -28,6 +28,7 @@ int cb_fuzz_history(const uint8_t *data, size_t size) {
     CB_FUZZ_CHECK(h.n == 0, "a failed parse left %d segments", h.n);
     goto out;
   }
+  cb_fuzz_accepted("cb_history_from_json");
   long long total = 0;
   for (int i = 0; i < h.n; i++) {
     const cb_segment *s = &h.seg[i];

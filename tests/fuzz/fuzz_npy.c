@@ -66,6 +66,7 @@ int cb_fuzz_npy(const uint8_t *data, size_t size) {
     cb_fuzz_check_error("cb_npy_parse", NAME);
     return 0;
   }
+  cb_fuzz_accepted("cb_npy_parse");
   check_array(&a);
   /* float32 arrays the writer supports read back bit for bit. */
   if (a.dtype == CB_NPY_F32 && a.ndim >= 1) {

@@ -14,6 +14,13 @@
 
 const char *cb_fuzz_current;
 
+void cb_fuzz_accepted(const char *reader) {
+  const char *base = cb_fuzz_current ? strrchr(cb_fuzz_current, '/') : NULL;
+  base = base ? base + 1 : cb_fuzz_current;
+  CB_FUZZ_CHECK(!base || strncmp(base, "reject_", 7) != 0,
+                "%s accepted an input that must be refused", reader);
+}
+
 void cb_fuzz_fail(const char *file, int line, const char *cond, const char *fmt, ...) {
   va_list ap;
   fprintf(stderr, "\n%s:%d: fuzz property failed: %s\n  ", file, line, cond);

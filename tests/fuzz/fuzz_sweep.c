@@ -68,6 +68,7 @@ int cb_fuzz_sweep(const uint8_t *data, size_t size) {
     cb_sweep_free(&sw);
     return 0;
   }
+  cb_fuzz_accepted("cb_sweep_load");
   CB_FUZZ_CHECK(sw.n_runs > 0 && sw.n_runs <= sw.n_points, "%d runs of %d points", sw.n_runs,
                 sw.n_points);
   cb_experiment *e = malloc(sizeof *e);
