@@ -3,6 +3,7 @@
 #include "core/base/error.h"
 #include "core/base/json.h"
 #include "core/cli/commands.h"
+#include "sweeps/slurm.h"
 #include "sweeps/sweep.h"
 
 #include <math.h>
@@ -22,6 +23,12 @@ static void json_counts(cb_json *j, const cb_sweep_snapshot *ss) {
   cb_json_kv_int(j, "active_workers", ss->active);
   cb_json_kv_num(j, "remaining_s", ss->remaining_s);
   cb_json_kv_num(j, "eta_s", ss->eta_s);
+  if (ss->slurm) {
+    cb_json_kv_str(j, "slurm_dir", ss->slurm_dir);
+    cb_json_kv_int(j, "queued", ss->queued);
+    cb_json_kv_int(j, "unmerged", ss->unmerged);
+    if (ss->queue_note[0]) cb_json_kv_str(j, "squeue", ss->queue_note);
+  }
 }
 
 static void json_run(const cb_sweep_snapshot *ss, const cb_sweep_item *it) {
@@ -45,6 +52,9 @@ static void json_run(const cb_sweep_snapshot *ss, const cb_sweep_item *it) {
   if (p->worker[0]) cb_json_kv_str(&j, "worker", p->worker);
   if (strcmp(p->status, "running") == 0) cb_json_kv_bool(&j, "stale", it->stale);
   if (p->error[0]) cb_json_kv_str(&j, "error", p->error);
+  if (it->slurm[0]) cb_json_kv_str(&j, "slurm", it->slurm);
+  if (it->log[0]) cb_json_kv_str(&j, "log", it->log);
+  if (ss->slurm) cb_json_kv_bool(&j, "in_shard", it->in_shard);
   if (it->point) {
     cb_json_key(&j, "point");
     cb_json_raw(&j, it->point);
@@ -77,17 +87,22 @@ static void text_runs(const cb_sweep_snapshot *ss) {
     else
       snprintf(idx, sizeof idx, "-");
     printf("%5s  %-16s  %-8s  %7s  %8s  %6s  %s", idx, p->id, p->status, ep, eps, dice, p->name);
-    if (strcmp(p->status, "running") == 0) {
+    if (it->slurm[0]) {
+      printf("  [%s]", it->slurm);
+      if (strcmp(p->status, "failed") == 0) printf("  error: %s", p->error);
+      if (it->log[0] && strcmp(p->status, "finished") != 0) printf("  log: %s", it->log);
+    } else if (strcmp(p->status, "running") == 0) {
       printf("  [worker %s%s]", p->worker,
              it->stale ? ", no heartbeat: taken back after the grace period" : "");
     } else if (strcmp(p->status, "failed") == 0) {
       printf("  error: %s", p->error);
+      if (it->log[0]) printf("  log: %s", it->log);
     }
     printf("\n");
   }
 }
 
-static void text_header(const cb_sweep_snapshot *ss) {
+static void text_header(const cb_sweep_snapshot *ss, const char *db) {
   char eta[32], left[32];
   cb_sweep_fmt_duration(ss->eta_s, eta, sizeof eta);
   cb_sweep_fmt_duration(ss->remaining_s, left, sizeof left);
@@ -97,9 +112,17 @@ static void text_header(const cb_sweep_snapshot *ss) {
          ss->counts[CB_RUN_FINISHED], ss->counts[CB_RUN_RUNNING], ss->counts[CB_RUN_FAILED],
          ss->counts[CB_RUN_PENDING]);
   if (open && ss->active)
-    printf("; ETA %s with %d worker%s", eta, ss->active, ss->active == 1 ? "" : "s");
+    printf("; ETA %s with %d %s%s", eta, ss->active, ss->slurm ? "task" : "worker",
+           ss->active == 1 ? "" : "s");
   else if (open)
-    printf("; %s of training left, no worker running", left);
+    printf("; %s of training left, no %s running", left, ss->slurm ? "task" : "worker");
+  printf("\n");
+  if (!ss->slurm) return;
+  printf("  SLURM (%s): %d queued", ss->slurm_dir, ss->queued);
+  if (ss->queue_note[0]) printf(" (%s; states from the status files)", ss->queue_note);
+  if (ss->unmerged)
+    printf("; %d finished or failed in shards not merged yet: clipbench merge --db %s %s/shards",
+           ss->unmerged, db, ss->slurm_dir);
   printf("\n");
 }
 
@@ -136,6 +159,10 @@ static int status_all(cb_store *s, int json) {
   for (int i = 0; !rc && i < n; i++) {
     cb_sweep_snapshot ss;
     if ((rc = cb_sweep_snapshot_take(s, ids[i], &ss))) break;
+    if ((rc = cb_sweep_slurm_overlay(s, &ss))) {
+      cb_sweep_snapshot_free(&ss);
+      break;
+    }
     if (json) {
       cb_json j;
       cb_json_init_file(&j, stdout);
@@ -146,10 +173,11 @@ static int status_all(cb_store *s, int json) {
       cb_json_obj_end(&j);
       printf("\n");
     } else {
-      text_header(&ss);
+      text_header(&ss, cb_store_path(s));
       for (int k = 0; k < ss.n; k++)
         if (strcmp(ss.items[k].p.status, "failed") == 0)
-          printf("  failed %s %s: %s\n", ss.items[k].p.id, ss.items[k].p.name, ss.items[k].p.error);
+          printf("  failed %s %s: %s%s%s\n", ss.items[k].p.id, ss.items[k].p.name,
+                 ss.items[k].p.error, ss.items[k].log[0] ? "  log: " : "", ss.items[k].log);
     }
     cb_sweep_snapshot_free(&ss);
   }
@@ -180,8 +208,10 @@ int cb_cmd_status(int argc, char **argv) {
       "Shows where a sweep stands: runs per status, each run's epoch, epsilon so far and "
       "validation Dice, the worker of running runs, the error of failed ones, and the time "
       "left (each unfinished run's remaining epochs at its own seconds per epoch, or the "
-      "sweep's mean before it has one, divided by the workers running). Without SWEEP: every "
-      "sweep and the runs that belong to none.");
+      "sweep's mean before it has one, divided by the workers running). For a sweep sent to "
+      "SLURM (sweep --slurm): which runs are queued, running on which job, finished or failed "
+      "in shards not merged yet (from squeue and the tasks' status files), with the task's log. "
+      "Without SWEEP: every sweep and the runs that belong to none.");
   c.max_pos = 1;
   cb_cli_add(&c, "db", CB_OPT_STR, &db, "DB", "results database (" CB_DEFAULT_DB ")");
   cb_cli_add(&c, "json", CB_OPT_FLAG, &json, NULL, "one JSON object per sweep/run");
@@ -205,6 +235,7 @@ int cb_cmd_status(int argc, char **argv) {
   }
   cb_sweep_snapshot ss;
   rc = cb_sweep_snapshot_take(s, id, &ss);
+  if (!rc && (rc = cb_sweep_slurm_overlay(s, &ss))) cb_sweep_snapshot_free(&ss);
   if (!rc) {
     if (json) {
       cb_json j;
@@ -218,7 +249,7 @@ int cb_cmd_status(int argc, char **argv) {
       for (int k = 0; k < ss.n; k++)
         json_run(&ss, &ss.items[k]);
     } else {
-      text_header(&ss);
+      text_header(&ss, cb_store_path(s));
       text_runs(&ss);
     }
     cb_sweep_snapshot_free(&ss);

@@ -3,6 +3,7 @@
 #include "core/base/error.h"
 #include "core/base/json.h"
 #include "core/cli/commands.h"
+#include "sweeps/slurm.h"
 #include "sweeps/sweep.h"
 
 #include <stdio.h>
@@ -73,15 +74,22 @@ static void print_table(const cb_sweep *sw, int64_t sweep_id, int json) {
   printf("\n");
 }
 
-static int worker_mode(const char *name, const char *db, int threads, int index, int retry) {
+static int worker_mode(const char *name, const char *db, int threads, int index, int retry,
+                       const char *shard_of) {
   cb_sweep_worker_args wa = {.db = db,
                              .sweep = name,
                              .threads = threads,
                              .by_index = index >= 0,
                              .index = index,
-                             .retry_failed = retry};
+                             .retry_failed = retry,
+                             .shard_of = shard_of};
   return cb_sweep_worker(&wa);
 }
+
+/* The --slurm options: given without --slurm they are a mistake. */
+static const char *const SLURM_ONLY[] = {
+    "partition", "gpus-per-task", "cpus-per-task", "time",           "mem", "max-running",
+    "account",   "submit",        "sbatch",        "max-array-size", NULL};
 
 static void print_summary(const cb_sweep *sw, const cb_sweep_summary *su, const char *db,
                           int json) {
@@ -129,8 +137,11 @@ static void print_failures(cb_store *s, int64_t sweep_id) {
 int cb_cmd_sweep(int argc, char **argv) {
   cb_cli c;
   cb_strlist sets = {0};
-  const char *db = CB_DEFAULT_DB, *worker = NULL;
+  const char *db = CB_DEFAULT_DB, *worker = NULL, *shard_of = NULL;
   int jobs = 0, threads = 0, dry = 0, retry = 0, json = 0, quiet = 0, index = -1;
+  int slurm = 0;
+  cb_strlist extra = {0};
+  cb_slurm_args sa = {0};
   cb_cli_init(
       &c, "clipbench sweep", "FILE.yaml [options]",
       "Expands the sweep file's grid into runs, freezes the expansion into the results database "
@@ -155,14 +166,52 @@ int cb_cmd_sweep(int argc, char **argv) {
              "work as one more worker on sweep NAME already frozen in --db (what --jobs starts)");
   cb_cli_add(&c, "index", CB_OPT_INT, &index, "I",
              "with --worker: train only the run at position I of the sweep (an array task)");
+  cb_cli_add(&c, "shard-of", CB_OPT_STR, &shard_of, "MAIN.db",
+             "with --index: --db is a shard of MAIN.db (what a SLURM array task runs)");
+  cb_cli_add(&c, "slurm", CB_OPT_FLAG, &slurm, NULL,
+             "write a SLURM job-array script (one task per unfinished run, each into its own "
+             "shard under <db>.slurm/<sweep>/) instead of training here");
+  cb_cli_add(&c, "submit", CB_OPT_FLAG, &sa.submit, NULL,
+             "with --slurm: submit the script(s) with sbatch and record the job ids");
+  cb_cli_add(&c, "partition", CB_OPT_STR, &sa.partition, "P", "with --slurm: #SBATCH --partition");
+  cb_cli_add(&c, "account", CB_OPT_STR, &sa.account, "A", "with --slurm: #SBATCH --account");
+  cb_cli_add(&c, "time", CB_OPT_STR, &sa.time, "T",
+             "with --slurm: #SBATCH --time per task (e.g. 4:00:00)");
+  cb_cli_add(&c, "mem", CB_OPT_STR, &sa.mem, "M", "with --slurm: #SBATCH --mem per task (e.g. 8G)");
+  cb_cli_add(&c, "cpus-per-task", CB_OPT_INT, &sa.cpus_per_task, "N",
+             "with --slurm: CPU cores per task (its threads)");
+  cb_cli_add(&c, "gpus-per-task", CB_OPT_INT, &sa.gpus_per_task, "N",
+             "with --slurm: GPUs per task");
+  cb_cli_add(&c, "max-running", CB_OPT_INT, &sa.max_running, "K",
+             "with --slurm: at most K tasks at once (--array=0-N%K)");
+  cb_cli_add(&c, "max-array-size", CB_OPT_INT, &sa.max_array_size, "N",
+             "with --slurm: split arrays longer than N (default: MaxArraySize from scontrol, "
+             "else 1001)");
+  cb_cli_add(&c, "sbatch", CB_OPT_STRLIST, &extra, "OPTION",
+             "with --slurm: one more #SBATCH line, e.g. --sbatch=--qos=long (may repeat)");
   int rc = cb_cli_parse(&c, argc, argv);
   if (rc) return rc > 0 ? 0 : -1;
   if (jobs < 0 || threads < 0) return cb_error("--jobs and --threads take a positive number");
   if (cb_cli_given(&c, "index") && (!worker || index < 0))
     return cb_error("--index takes a position >= 0 and goes with --worker NAME");
+  if (shard_of && index < 0) return cb_error("--shard-of goes with --worker NAME --index I");
+  for (int k = 0; SLURM_ONLY[k]; k++)
+    if (!slurm && cb_cli_given(&c, SLURM_ONLY[k]))
+      return cb_error("--%s goes with --slurm", SLURM_ONLY[k]);
+  if (slurm && (worker || dry || cb_cli_given(&c, "jobs")))
+    return cb_error("--slurm writes a job array for the cluster; it does not go with %s",
+                    worker ? "--worker"
+                    : dry  ? "--dry-run"
+                           : "--jobs");
+  if (sa.cpus_per_task < 0 || sa.gpus_per_task < 0 || sa.max_running < 0 || sa.max_array_size < 0)
+    return cb_error("--cpus-per-task, --gpus-per-task, --max-running and --max-array-size take a "
+                    "positive number");
+  for (int k = 0; k < extra.n; k++)
+    if (extra.v[k][0] != '-')
+      return cb_error("--sbatch %s: give an sbatch option such as --sbatch=--qos=long", extra.v[k]);
   if (worker) {
     if (c.n_pos) return cb_error("--worker takes the sweep's name and no file");
-    return worker_mode(worker, db, threads, index, retry);
+    return worker_mode(worker, db, threads, index, retry, shard_of);
   }
   if (c.n_pos != 1)
     return cb_error("missing FILE.yaml; usage: clipbench sweep FILE.yaml [options]");
@@ -213,6 +262,19 @@ int cb_cmd_sweep(int argc, char **argv) {
               "pending ones still run)\n",
               fz.n_not_in_file, fz.n_not_in_file == 1 ? "" : "s", sw.name,
               fz.n_not_in_file == 1 ? "is" : "are", file);
+  }
+  if (!rc && slurm) {
+    sa.db = db;
+    sa.sweep = sw.name;
+    sa.sweep_id = fz.sweep_id;
+    sa.retry_failed = retry;
+    sa.json = json;
+    sa.n_extra = extra.n;
+    sa.extra = extra.v;
+    rc = cb_sweep_slurm(s, &sa);
+    cb_store_close(s);
+    cb_sweep_free(&sw);
+    return rc;
   }
   int cuda = 0;
   for (int i = 0; i < sw.n_runs; i++)

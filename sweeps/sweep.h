@@ -110,6 +110,10 @@ typedef struct {
   int by_index;        /* train only the run at position `index` (a SLURM array task) */
   int index;
   int retry_failed; /* with index: train that run again if it failed */
+  /* With index: db is a shard of this main database (a SLURM array task):
+   * exit at once when the run is finished there, record the SLURM job and
+   * keep a status file beside the shard (sweeps/slurm.h). */
+  const char *shard_of;
 } cb_sweep_worker_args;
 
 /* One worker: claims pending runs of the sweep and trains them until none is
@@ -161,6 +165,12 @@ typedef struct {
   char *point;
   cb_run_progress p;
   int stale; /* running, but the heartbeat is older than the grace period */
+  /* SLURM sweeps (cb_sweep_slurm_overlay): where the run is ("queued as job
+   * 12_3", "job 12_3 on node7"), the task's output file, and whether its
+   * state comes from a shard not merged yet. */
+  char slurm[192];
+  char log[1024];
+  int in_shard;
 } cb_sweep_item;
 
 typedef struct {
@@ -173,6 +183,12 @@ typedef struct {
   int active;         /* running runs with a fresh heartbeat (= busy workers) */
   double remaining_s; /* training seconds left, summed over unfinished runs */
   double eta_s;       /* remaining_s / active workers (NaN when unknown) */
+  /* SLURM sweeps: the sweep's SLURM folder, runs finished or failed in
+   * shards not merged yet, runs queued, and why squeue was not asked. */
+  int slurm;
+  char slurm_dir[4096];
+  int unmerged, queued;
+  char queue_note[256];
 } cb_sweep_snapshot;
 
 /* Progress of every run of a sweep (sweep_id > 0) or of the loose runs (0).
@@ -180,6 +196,9 @@ typedef struct {
  * the sweep's epochs. */
 int cb_sweep_snapshot_take(cb_store *s, int64_t sweep_id, cb_sweep_snapshot *out);
 void cb_sweep_snapshot_free(cb_sweep_snapshot *ss);
+/* Counts, active workers, stale flags and ETA from the items (after their
+ * progress changed). */
+void cb_sweep_snapshot_tally(cb_sweep_snapshot *ss);
 
 /* "1h05m", "42s", "?" */
 void cb_sweep_fmt_duration(double s, char *buf, size_t n);

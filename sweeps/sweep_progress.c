@@ -100,7 +100,6 @@ int cb_sweep_snapshot_take(cb_store *s, int64_t sweep_id, cb_sweep_snapshot *ss)
     cb_sweep_snapshot_free(ss);
     return -1;
   }
-  double now = wall_now(), spe_sum = 0, ep_sum = 0;
   for (int i = 0; i < ss->n; i++) {
     cb_sweep_item *it = &ss->items[i];
     char id[CB_RUN_ID_LEN + 1];
@@ -109,8 +108,20 @@ int cb_sweep_snapshot_take(cb_store *s, int64_t sweep_id, cb_sweep_snapshot *ss)
       cb_sweep_snapshot_free(ss);
       return -1;
     }
+  }
+  cb_sweep_snapshot_tally(ss);
+  return 0;
+}
+
+void cb_sweep_snapshot_tally(cb_sweep_snapshot *ss) {
+  memset(ss->counts, 0, sizeof ss->counts);
+  ss->active = 0;
+  double now = wall_now(), spe_sum = 0, ep_sum = 0;
+  for (int i = 0; i < ss->n; i++) {
+    cb_sweep_item *it = &ss->items[i];
     int k = status_index(it->p.status);
     if (k >= 0) ss->counts[k]++;
+    it->stale = 0;
     if (k == CB_RUN_RUNNING) {
       it->stale = !(isfinite(it->p.heartbeat_at) && now - it->p.heartbeat_at <= CB_SWEEP_GRACE_S);
       ss->active += !it->stale;
@@ -138,5 +149,4 @@ int cb_sweep_snapshot_take(cb_store *s, int64_t sweep_id, cb_sweep_snapshot *ss)
   }
   ss->remaining_s = unknown ? NAN : left;
   ss->eta_s = unknown ? NAN : left / (ss->active > 0 ? ss->active : 1);
-  return 0;
 }

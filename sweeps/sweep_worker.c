@@ -5,6 +5,7 @@
 #include "core/base/error.h"
 #include "core/base/version.h"
 #include "experiments/runner.h"
+#include "sweeps/slurm.h"
 #include "sweeps/sweep.h"
 
 #include <errno.h>
@@ -129,6 +130,7 @@ static int one_index(cb_store *s, int64_t sweep_id, const char *worker, cb_exper
     return cb_error("sweep %s in %s has no run at position %d (clipbench status %s lists them)",
                     a->sweep, a->db, a->index, a->sweep);
   if (cb_sweep_reclaim(s, sweep_id, CB_SWEEP_GRACE_S, CB_SWEEP_MAX_ATTEMPTS, NULL)) return -1;
+  if (a->shard_of && cb_slurm_takeback(s, id)) return -1;
   cb_claim c;
   int got = cb_store_claim_run(s, id, worker, a->retry_failed, &c);
   if (got < 0) return -1;
@@ -136,6 +138,8 @@ static int one_index(cb_store *s, int64_t sweep_id, const char *worker, cb_exper
     char status[16];
     snprintf(status, sizeof status, "%s", c.status);
     cb_claim_free(&c);
+    if (a->shard_of && strcmp(status, "running") != 0)
+      cb_slurm_task_note(s, a->sweep, a->index, id);
     if (strcmp(status, "finished") == 0) {
       fprintf(stderr, "run %s (position %d of sweep %s) is already finished\n", id, a->index,
               a->sweep);
@@ -145,12 +149,27 @@ static int one_index(cb_store *s, int64_t sweep_id, const char *worker, cb_exper
                     strcmp(status, "failed") == 0 ? "; --retry-failed trains it again"
                                                   : " by another worker");
   }
+  cb_slurm_task *t = a->shard_of ? cb_slurm_task_begin(s, a->sweep, a->index, id) : NULL;
   int rc = run_one(s, worker, &c, e, a);
+  cb_slurm_task_end(t);
   cb_claim_free(&c);
   return rc;
 }
 
 int cb_sweep_worker(const cb_sweep_worker_args *a) {
+  /* An array task whose run the main database has finished (merged) has
+   * nothing to do, even when its shard is gone. */
+  char done[CB_RUN_ID_LEN + 1];
+  if (a->by_index && a->shard_of &&
+      cb_slurm_finished_in_main(a->shard_of, a->sweep, a->index, done, sizeof done)) {
+    fprintf(stderr, "run %s (position %d of sweep %s) is already finished in %s\n", done, a->index,
+            a->sweep, a->shard_of);
+    return 0;
+  }
+  if (a->shard_of && access(a->db, F_OK) != 0)
+    return cb_error("%s: no such shard; `clipbench sweep FILE --slurm --db %s` makes the shards "
+                    "of the runs it submits",
+                    a->db, a->shard_of);
   cb_store *s = cb_store_open(a->db, 0);
   if (!s) return -1;
   int64_t sweep_id = 0;

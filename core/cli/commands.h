@@ -18,6 +18,7 @@ int cb_cmd_model(int argc, char **argv);
 int cb_cmd_run(int argc, char **argv);
 int cb_cmd_sweep(int argc, char **argv);
 int cb_cmd_status(int argc, char **argv);
+int cb_cmd_merge(int argc, char **argv);
 int cb_cmd_bench(int argc, char **argv);
 int cb_cmd_grads(int argc, char **argv);
 int cb_cmd_report(int argc, char **argv);

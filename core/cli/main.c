@@ -11,6 +11,7 @@ static const cb_command COMMANDS[] = {
     {"run", cb_cmd_run, "train one experiment file into the results database"},
     {"sweep", cb_cmd_sweep, "expand a sweep file's grid and train what is missing (--jobs N)"},
     {"status", cb_cmd_status, "progress, ETA and errors of sweeps and runs"},
+    {"merge", cb_cmd_merge, "fold database shards (SLURM array tasks) into one results database"},
     {"grads", cb_cmd_grads, "per-sample gradient norms and clipped sum of a first batch"},
     {"bench", cb_cmd_bench, "time a training step per clipping mode (throughput, memory)"},
     {"export", cb_cmd_export, "write results as TSV/CSV/JSON for gnuplot, pandas, spreadsheets"},
