@@ -443,6 +443,11 @@ static int merge_attached(cb_store *s, const char *shard, cb_merge_stats *st) {
 }
 
 int cb_store_merge(cb_store *s, const char *shard, cb_merge_stats *st) {
+  return cb_store_merge_with(s, shard, CB_MIGRATIONS, CB_N_MIGRATIONS, st);
+}
+
+int cb_store_merge_with(cb_store *s, const char *shard, const cb_migration *m, int n_m,
+                        cb_merge_stats *st) {
   memset(st, 0, sizeof *st);
   struct stat a, b;
   if (stat(shard, &b) != 0) return cb_error("%s: no such file", shard);
@@ -451,7 +456,7 @@ int cb_store_merge(cb_store *s, const char *shard, cb_merge_stats *st) {
   int before = file_version(shard);
   /* Opening checks that it is a clipbench database, migrates an older one
    * and refuses a newer one. */
-  cb_store *sh = cb_store_open(shard, 0);
+  cb_store *sh = cb_store_open_with(shard, 0, m, n_m);
   if (!sh) return cb_error_prefix("cannot merge %s: ", shard);
   int v = cb_store_schema_version(sh), mine = cb_store_schema_version(s);
   cb_store_close(sh);

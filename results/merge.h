@@ -35,7 +35,7 @@
 
 #include "results/store.h"
 
-typedef struct {
+typedef struct cb_merge_stats {
   int runs_added;     /* runs the main database did not have */
   int runs_updated;   /* runs the shard took further */
   int runs_unchanged; /* identical, or the main database is ahead */

@@ -31,6 +31,12 @@ struct cb_store {
  * code with it). */
 cb_store *cb_store_open_with(const char *path, int flags, const cb_migration *m, int n);
 
+/* cb_store_merge (results/merge.h) opening the shard with an explicit
+ * migration list (tests simulate an older shard with it). */
+typedef struct cb_merge_stats cb_merge_stats;
+int cb_store_merge_with(cb_store *s, const char *shard, const cb_migration *m, int n,
+                        cb_merge_stats *st);
+
 /* Records "PATH: WHAT: sqlite message (fix)" for result code rc; returns -1. */
 int cb_store_err(cb_store *s, int rc, const char *what);
 /* Runs sql (no results), retrying while the database is locked. */

@@ -8,9 +8,10 @@
  *   MAIN.slurm/S/logs/<A>_<a>.out     each task's output (%A_%a)
  *   MAIN.slurm/S/shards/<run id>.db   the task's own database (SQLite must not
  *                                     be shared over NFS/Lustre)
- *   MAIN.slurm/S/shards/<run id>.json the task's status file, rewritten
- *                                     atomically every 10 s (safe to read from
- *                                     any node, unlike a live SQLite file)
+ *   MAIN.slurm/S/shards/<run id>.json the task's status file, replaced
+ *                                     atomically after every epoch and at
+ *                                     least every 30 s (safe to read from any
+ *                                     node, unlike a live SQLite file)
  *   MAIN.slurm/S/shards/checkpoints/, logs/   what the runner writes beside a database
  *
  * A shard holds the sweep (name, file, spec) and its one run at its frozen
@@ -25,8 +26,11 @@
 /* A status file older than this while it says "running" means its task died
  * without a word (SIGKILL, node failure). */
 #define CB_SLURM_STALE_S 120.0
-/* How often a task rewrites its status file. */
-#define CB_SLURM_BEAT_S 10.0
+/* A task looks at its progress every CB_SLURM_POLL_S and rewrites its
+ * status file when it changed or CB_SLURM_BEAT_S have passed (a file per
+ * poll would load a shared file system with thousands of tasks). */
+#define CB_SLURM_POLL_S 2.0
+#define CB_SLURM_BEAT_S 30.0
 /* SLURM's default MaxArraySize (the largest index is one less). */
 #define CB_SLURM_DEFAULT_MAX_ARRAY 1001
 

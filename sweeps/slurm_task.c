@@ -151,10 +151,15 @@ static void fill_base(cb_shard_status *st, cb_store *s, const char *id, int idx)
   cb_sweep_log_path(cb_store_path(s), NULL, id, st->run_log, sizeof st->run_log);
 }
 
-/* The status file from the run's row in s. */
-static int write_from(cb_store *s, const char *path, const cb_shard_status *base) {
+/* The status file from the run's row in s; with last, only when the status
+ * or epoch differ from *last or `force` (last is updated). 1 when written,
+ * 0 when unchanged, -1 on an error. */
+static int write_from(cb_store *s, const char *path, const cb_shard_status *base,
+                      cb_shard_status *last, int force) {
   cb_run_progress p;
   if (cb_store_progress(s, base->run, &p)) return -1;
+  if (last && !force && strcmp(last->status, p.status) == 0 && last->epochs_done == p.epochs_done)
+    return 0;
   cb_shard_status st = *base;
   snprintf(st.status, sizeof st.status, "%s", p.status);
   st.epochs_done = p.epochs_done;
@@ -164,22 +169,28 @@ static int write_from(cb_store *s, const char *path, const cb_shard_status *base
   st.seconds_per_epoch = p.seconds_per_epoch;
   st.heartbeat = wall_now();
   snprintf(st.error, sizeof st.error, "%s", p.error);
-  return cb_slurm_status_write(path, &st);
+  if (last) *last = st;
+  return cb_slurm_status_write(path, &st) ? -1 : 1;
 }
 
 static void *beat(void *arg) {
   cb_slurm_task *t = arg;
   cb_store *s = cb_store_open(t->shard, 0);
+  cb_shard_status last;
+  memset(&last, 0, sizeof last);
+  double written = 0;
   pthread_mutex_lock(&t->mu);
   while (!t->stop) {
     pthread_mutex_unlock(&t->mu);
-    /* A failed write is retried at the next beat; the run goes on. */
-    if (s && write_from(s, t->path, &t->base))
-      fprintf(stderr, "warning: status file: %s\n", cb_last_error());
+    /* A failed write is tried again at the next poll; the run goes on. */
+    double now = wall_now();
+    int w = s ? write_from(s, t->path, &t->base, &last, now - written >= CB_SLURM_BEAT_S) : 0;
+    if (w < 0) fprintf(stderr, "warning: status file: %s\n", cb_last_error());
+    if (w > 0) written = now;
     pthread_mutex_lock(&t->mu);
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += (time_t)CB_SLURM_BEAT_S;
+    until.tv_sec += (time_t)CB_SLURM_POLL_S;
     while (!t->stop && pthread_cond_timedwait(&t->cv, &t->mu, &until) == 0) {
     }
   }
@@ -189,7 +200,6 @@ static void *beat(void *arg) {
 }
 
 cb_slurm_task *cb_slurm_task_begin(cb_store *s, const char *sweep, int idx, const char *id) {
-  (void)sweep;
   cb_slurm_task *t = calloc(1, sizeof *t);
   if (!t) return NULL;
   t->s = s;
@@ -202,6 +212,8 @@ cb_slurm_task *cb_slurm_task_begin(cb_store *s, const char *sweep, int idx, cons
   if (jid[0]) cb_store_set_run_field(s, id, "slurm_job_id", jid);
   if (tid[0]) cb_store_set_run_field(s, id, "slurm_task_id", tid);
   if (t->base.log[0]) cb_store_set_run_field(s, id, "slurm_log", t->base.log);
+  fprintf(stderr, "%s%s%srun %s (position %d of sweep %s) into %s on %s\n", job[0] ? "job " : "",
+          job, job[0] ? ": " : "", id, idx, sweep, t->shard, t->base.host);
   pthread_mutex_init(&t->mu, NULL);
   pthread_cond_init(&t->cv, NULL);
   t->running = pthread_create(&t->th, NULL, beat, t) == 0;
@@ -217,8 +229,14 @@ void cb_slurm_task_end(cb_slurm_task *t) {
     pthread_mutex_unlock(&t->mu);
     pthread_join(t->th, NULL);
   }
-  if (write_from(t->s, t->path, &t->base))
+  cb_shard_status last;
+  if (write_from(t->s, t->path, &t->base, &last, 1) < 0) {
     fprintf(stderr, "warning: status file: %s\n", cb_last_error());
+  } else {
+    fprintf(stderr, "run %s %s at epoch %d of %d%s%s; its log: %s\n", last.run,
+            strcmp(last.status, "pending") == 0 ? "was given back" : last.status, last.epochs_done,
+            last.epochs, last.error[0] ? ": " : "", last.error, last.run_log);
+  }
   pthread_cond_destroy(&t->cv);
   pthread_mutex_destroy(&t->mu);
   free(t);
@@ -230,5 +248,6 @@ void cb_slurm_task_note(cb_store *s, const char *sweep, int idx, const char *id)
   cb_slurm_status_path(cb_store_path(s), path, sizeof path);
   cb_shard_status base;
   fill_base(&base, s, id, idx);
-  if (write_from(s, path, &base)) fprintf(stderr, "warning: status file: %s\n", cb_last_error());
+  if (write_from(s, path, &base, NULL, 1) < 0)
+    fprintf(stderr, "warning: status file: %s\n", cb_last_error());
 }
