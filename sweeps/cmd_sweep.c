@@ -198,11 +198,12 @@ int cb_cmd_sweep(int argc, char **argv) {
   for (int k = 0; SLURM_ONLY[k]; k++)
     if (!slurm && cb_cli_given(&c, SLURM_ONLY[k]))
       return cb_error("--%s goes with --slurm", SLURM_ONLY[k]);
-  if (slurm && (worker || dry || cb_cli_given(&c, "jobs")))
+  if (slurm && (worker || dry || cb_cli_given(&c, "jobs") || cb_cli_given(&c, "threads")))
     return cb_error("--slurm writes a job array for the cluster; it does not go with %s",
-                    worker ? "--worker"
-                    : dry  ? "--dry-run"
-                           : "--jobs");
+                    worker                     ? "--worker"
+                    : dry                      ? "--dry-run"
+                    : cb_cli_given(&c, "jobs") ? "--jobs"
+                                               : "--threads (use --cpus-per-task)");
   if (sa.cpus_per_task < 0 || sa.gpus_per_task < 0 || sa.max_running < 0 || sa.max_array_size < 0)
     return cb_error("--cpus-per-task, --gpus-per-task, --max-running and --max-array-size take a "
                     "positive number");

@@ -9,6 +9,7 @@
  * throttle holds for the whole sweep. */
 #include "core/base/error.h"
 #include "core/base/json.h"
+#include "core/base/version.h"
 #include "sweeps/slurm.h"
 
 #include <dirent.h>
@@ -262,7 +263,7 @@ static int write_script(const cb_slurm_args *a, const plan *p, const chunk *c, i
   fprintf(f,
           "# clipbench sweep %s: SLURM job array %d of %d (%d runs), written %s by clipbench %s "
           "(%s).\n",
-          a->sweep, which, of, c->n, when, CB_VERSION, CB_GIT_REV);
+          a->sweep, which, of, c->n, when, cb_version(), cb_git_rev());
   fprintf(f, "# Each task trains one run into its own SQLite shard under %s\n", shards);
   fprintf(f, "# (SQLite must not be shared over NFS/Lustre); when the tasks are done:\n");
   fprintf(f, "#   clipbench merge --db %s %s\n", main_abs, shards);

@@ -8,6 +8,7 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -175,6 +176,12 @@ static int write_from(cb_store *s, const char *path, const cb_shard_status *base
 
 static void *beat(void *arg) {
   cb_slurm_task *t = arg;
+  /* SIGINT/SIGTERM are for the training thread (it gives the run back). */
+  sigset_t block;
+  sigemptyset(&block);
+  sigaddset(&block, SIGINT);
+  sigaddset(&block, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &block, NULL);
   cb_store *s = cb_store_open(t->shard, 0);
   cb_shard_status last;
   memset(&last, 0, sizeof last);
