@@ -6,6 +6,7 @@
 #include <fftw3.h>
 #include <float.h>
 #include <math.h>
+#include <omp.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,6 +15,19 @@
 
 /* FFTW's planner is not thread-safe; execution is. */
 static pthread_mutex_t g_plan_lock = PTHREAD_MUTEX_INITIALIZER;
+static int g_fftw_threads;
+
+/* The forward (r2c) and inverse (c2r) plans of an n-point transform, run
+ * with the caller's OpenMP thread budget (1 in a sweep worker of --jobs N). */
+static void plan_pair(long n, int threads, double *pmf, fftw_complex *spec, fftw_plan *fwd,
+                      fftw_plan *inv) {
+  pthread_mutex_lock(&g_plan_lock);
+  if (!g_fftw_threads) g_fftw_threads = fftw_init_threads() ? 1 : -1;
+  if (g_fftw_threads > 0) fftw_plan_with_nthreads(threads);
+  *fwd = fftw_plan_dft_r2c_1d((int)n, pmf, spec, FFTW_ESTIMATE);
+  *inv = fftw_plan_dft_c2r_1d((int)n, spec, pmf, FFTW_ESTIMATE);
+  pthread_mutex_unlock(&g_plan_lock);
+}
 
 static int why_set(char *why, size_t n, const char *fmt, ...) {
   if (why && n) {
@@ -289,27 +303,43 @@ int cb_prv_epsilon(const cb_history *h, double delta, double eps_error, double d
     why_set(why, why_n, "out of memory for a %ld-point PRV grid", n);
     goto done;
   }
-  pthread_mutex_lock(&g_plan_lock);
-  fwd = fftw_plan_dft_r2c_1d((int)n, pmf, spec, FFTW_ESTIMATE);
-  inv = fftw_plan_dft_c2r_1d((int)n, spec, pmf, FFTW_ESTIMATE);
-  pthread_mutex_unlock(&g_plan_lock);
-  if (!fwd || !inv) {
-    why_set(why, why_n, "FFTW could not plan a %ld-point transform", n);
-    goto done;
-  }
-
   /* Tail mass we may drop per step, and the widening of delta_error it needs. */
   const double cut = fmax(1e-3 * delta_error / (double)T, 1e-300);
   double shift_total = 0, widen = 0;
   if (acc)
     for (long f = 0; f < nc; f++)
       acc[2 * f] = acc[2 * f + 1] = 0;
+  int first = 1;
+  const int threads = omp_get_max_threads();
   for (int i = 0; i < h->n; i++) {
     const cb_segment *s = &h->seg[i];
     if (s->steps == 0 || s->q == 0) continue;
     psg g = {s->q, s->sigma, s->q < 1 ? log1p(-s->q) : -INFINITY};
     double shift = 0, dropped = 0;
-    if (discretize(&g, &gr, cut, pmf, &shift, &dropped, why, why_n)) goto done;
+    int drc;
+    if (first) {
+      /* Planning (FFTW's twiddle factors: about n sincos calls, as long as a
+       * transform) does not touch the arrays, so the first segment is
+       * discretised meanwhile on a second thread. */
+      first = 0;
+#pragma omp parallel sections num_threads(2)
+      {
+#pragma omp section
+        plan_pair(n, threads, pmf, spec, &fwd, &inv);
+#pragma omp section
+        {
+          drc = discretize(&g, &gr, cut, pmf, &shift, &dropped, why, why_n);
+          memset(spec, 0, (size_t)nc * sizeof *spec); /* page faults off the FFT's path */
+        }
+      }
+      if (!fwd || !inv) {
+        why_set(why, why_n, "FFTW could not plan a %ld-point transform", n);
+        goto done;
+      }
+    } else {
+      drc = discretize(&g, &gr, cut, pmf, &shift, &dropped, why, why_n);
+    }
+    if (drc) goto done;
     shift_total += (double)s->steps * shift;
     widen += (double)s->steps * dropped;
     fftw_execute(fwd);
