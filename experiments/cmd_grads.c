@@ -4,13 +4,6 @@
  * prints the norm percentiles against the clip bound: "how large are my
  * gradients compared to C?", and a way to check the engine against other
  * implementations. */
-#include <math.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include "core/base/cli.h"
 #include "core/base/error.h"
 #include "core/base/json.h"
@@ -18,6 +11,13 @@
 #include "core/io/checkpoint.h"
 #include "experiments/config.h"
 #include "experiments/trainer.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 typedef struct {
   int n, nt, nl;
@@ -92,7 +92,8 @@ static char *names_json(const cb_model *m, int layers) {
     for (int k = 0; k < m->n_nodes; k++)
       if (cb_node_is_param(&m->nodes[k])) cb_json_str(&j, m->nodes[k].name);
   } else {
-    for (int t = 0; t < m->n_tensors; t++) cb_json_str(&j, m->tensors[t].name);
+    for (int t = 0; t < m->n_tensors; t++)
+      cb_json_str(&j, m->tensors[t].name);
   }
   cb_json_arr_end(&j);
   char *s = cb_strdup(cb_json_text(&j));
@@ -152,12 +153,14 @@ static int write_files(cb_trainer *t, const grads_out *o, const char *dir, const
     ge[k].name = ts->name;
     ge[k].dtype = CB_ST_F32;
     ge[k].ndim = ts->ndim;
-    for (int d = 0; d < ts->ndim; d++) ge[k].shape[d] = ts->shape[d];
+    for (int d = 0; d < ts->ndim; d++)
+      ge[k].shape[d] = ts->shape[d];
     ge[k].data = g + ts->offset;
   }
   cb_meta cm = {0};
   cb_meta_set(&cm, "clipping", CB_CLIPPING_NAMES[e->dp.clipping]);
-  cb_meta_set(&cm, "note", "sum over the batch of clipped per-sample gradients; no noise, not divided");
+  cb_meta_set(&cm, "note",
+              "sum over the batch of clipped per-sample gradients; no noise, not divided");
   snprintf(path, sizeof path, "%s/clipped_sum.safetensors", dir);
   rc |= cb_st_write(path, ge, m->n_tensors, &cm);
   cb_meta_free(&cm);
@@ -171,23 +174,24 @@ int cb_cmd_grads(int argc, char **argv) {
   cb_strlist sets = {0};
   const char *ckpt = NULL, *out = NULL;
   int json = 0;
-  cb_cli_init(&c, "clipbench grads", "CONFIG.yaml --out DIR [options]",
-              "Takes the first logical batch of a configuration and writes, as safetensors files\n"
-              "in DIR: the weights used (weights), the batch (batch: images as the model saw them,\n"
-              "masks, dataset indices), per-sample gradient norms (norms: total, per tensor, per\n"
-              "layer) and the clipped gradient sum with noise off (clipped_sum). Prints the norm\n"
-              "percentiles next to the clip bound. Weights are the configuration's initial ones,\n"
-              "or those of --checkpoint.");
+  cb_cli_init(
+      &c, "clipbench grads", "CONFIG.yaml --out DIR [options]",
+      "Takes the first logical batch of a configuration and writes, as safetensors files\n"
+      "in DIR: the weights used (weights), the batch (batch: images as the model saw them,\n"
+      "masks, dataset indices), per-sample gradient norms (norms: total, per tensor, per\n"
+      "layer) and the clipped gradient sum with noise off (clipped_sum). Prints the norm\n"
+      "percentiles next to the clip bound. Weights are the configuration's initial ones,\n"
+      "or those of --checkpoint.");
   c.min_pos = c.max_pos = 1;
   cb_cli_add(&c, "out", CB_OPT_STR, &out, "DIR", "output folder (created)");
-  cb_cli_add(&c, "checkpoint", CB_OPT_STR, &ckpt, "FILE", "weights to use (a clipbench checkpoint)");
+  cb_cli_add(&c, "checkpoint", CB_OPT_STR, &ckpt, "FILE",
+             "weights to use (a clipbench checkpoint)");
   cb_cli_add(&c, "set", CB_OPT_STRLIST, &sets, "KEY=VALUE", "override a key; may repeat");
   cb_cli_add(&c, "json", CB_OPT_FLAG, &json, NULL, "one JSON summary on stdout");
   int rc = cb_cli_parse(&c, argc, argv);
   if (rc) return rc > 0 ? 0 : -1;
   if (!out) return cb_error("--out DIR is required");
-  if (mkdir(out, 0777) && access(out, W_OK))
-    return cb_error("cannot create or write %s", out);
+  if (mkdir(out, 0777) && access(out, W_OK)) return cb_error("cannot create or write %s", out);
   cb_experiment *e = cb_malloc(sizeof *e, "experiment");
   if (!e || load_experiment(e, c.pos[0], &sets)) return free(e), -1;
   char id[CB_RUN_ID_LEN + 1];
@@ -208,7 +212,8 @@ int cb_cmd_grads(int argc, char **argv) {
     dp = cb_dp_create(t.m, &dc);
     rc = dp ? 0 : -1;
   }
-  for (int k = 0; !rc && k < t.m->n_nodes; k++) o.nl += cb_node_is_param(&t.m->nodes[k]);
+  for (int k = 0; !rc && k < t.m->n_nodes; k++)
+    o.nl += cb_node_is_param(&t.m->nodes[k]);
   if (!rc) rc = compute(&t, dp, &o);
   if (!rc) rc = write_files(&t, &o, out, id, e);
   if (!rc) {
@@ -219,7 +224,8 @@ int cb_cmd_grads(int argc, char **argv) {
       tmp[i] = o.total[i];
       over += o.total[i] > bound;
     }
-    for (int k = 0; k < CB_NPCT; k++) pct[k] = cb_percentile(tmp, o.n, CB_PERCENTILES[k]);
+    for (int k = 0; k < CB_NPCT; k++)
+      pct[k] = cb_percentile(tmp, o.n, CB_PERCENTILES[k]);
     free(tmp);
     int priv = e->dp.clipping != CB_CLIP_NONE;
     if (json) {
@@ -232,13 +238,14 @@ int cb_cmd_grads(int argc, char **argv) {
       if (priv) cb_json_kv_num(&j, "clip_bound", bound);
       cb_json_kv_num(&j, "frac_above_bound", o.n ? (double)over / o.n : NAN);
       static const char *const names[CB_NPCT] = {"p10", "p25", "p50", "p75", "p90", "p99", "max"};
-      for (int k = 0; k < CB_NPCT; k++) cb_json_kv_num(&j, names[k], pct[k]);
+      for (int k = 0; k < CB_NPCT; k++)
+        cb_json_kv_num(&j, names[k], pct[k]);
       cb_json_kv_str(&j, "out", out);
       cb_json_obj_end(&j);
       printf("\n");
     } else {
-      printf("run %s, %s, first logical batch: %d images\n", id,
-             CB_CLIPPING_NAMES[e->dp.clipping], o.n);
+      printf("run %s, %s, first logical batch: %d images\n", id, CB_CLIPPING_NAMES[e->dp.clipping],
+             o.n);
       printf("per-sample gradient norm: p10 %.4g  p25 %.4g  p50 %.4g  p75 %.4g  p90 %.4g  p99 "
              "%.4g  max %.4g\n",
              pct[0], pct[1], pct[2], pct[3], pct[4], pct[5], pct[6]);

@@ -99,8 +99,7 @@ static void fill_auto(cb_experiment *e) {
    * sigma), so auto never goes below the noise multiplier. */
   if (isnan(e->dp.adaptive.count_std)) {
     double cs = e->train.batch_size / 20.0;
-    if (!isnan(e->dp.noise_multiplier) && e->dp.noise_multiplier > cs)
-      cs = e->dp.noise_multiplier;
+    if (!isnan(e->dp.noise_multiplier) && e->dp.noise_multiplier > cs) cs = e->dp.noise_multiplier;
     e->dp.adaptive.count_std = cs;
   }
   if (isnan(e->dp.adaptive.initial_bound)) e->dp.adaptive.initial_bound = e->dp.clip_bound;

@@ -52,8 +52,8 @@ void cb_progress_step(cb_progress *p, int step, int steps, double loss, double s
   p->last_draw = now;
   char e[32];
   fmt_time(eta(p, (double)(step + 1) / steps), e, sizeof e);
-  fprintf(stderr, "\r\033[K%s: epoch %d/%d step %d/%d loss %.4f", p->label, p->epoch + 1,
-          p->epochs, step + 1, steps, loss);
+  fprintf(stderr, "\r\033[K%s: epoch %d/%d step %d/%d loss %.4f", p->label, p->epoch + 1, p->epochs,
+          step + 1, steps, loss);
   if (isfinite(p->epsilon)) fprintf(stderr, " eps %.3g", p->epsilon);
   fprintf(stderr, " %.1f img/s ETA %s", samples_per_s, e);
   fflush(stderr);

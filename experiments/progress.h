@@ -6,12 +6,12 @@
 typedef struct {
   int quiet, tty;
   int epochs;
-  int epoch;          /* current, 0-based */
-  double t_start;     /* wall clock at the start of this attempt */
-  double t_epoch;     /* wall clock at the start of the current epoch */
+  int epoch;      /* current, 0-based */
+  double t_start; /* wall clock at the start of this attempt */
+  double t_epoch; /* wall clock at the start of the current epoch */
   int epochs_at_start;
   double last_draw;
-  double epsilon;     /* so far */
+  double epsilon; /* so far */
   char label[64];
 } cb_progress;
 

@@ -1,6 +1,11 @@
 /* The run loop: claim, resume, train epoch by epoch, record, checkpoint. */
 #include "experiments/runner.h"
 
+#include "core/base/error.h"
+#include "core/base/json.h"
+#include "experiments/progress.h"
+#include "experiments/trainer.h"
+
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
@@ -9,11 +14,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include "core/base/error.h"
-#include "core/base/json.h"
-#include "experiments/progress.h"
-#include "experiments/trainer.h"
 
 #define HEARTBEAT_S 15.0
 #define STALE_GRACE_S 120.0
@@ -34,7 +34,9 @@ void cb_run_install_signals(void) {
   sigaction(SIGTERM, &sa, NULL);
 }
 
-int cb_run_interrupted(void) { return g_stop != 0; }
+int cb_run_interrupted(void) {
+  return g_stop != 0;
+}
 
 void cb_run_checkpoint_path(const cb_experiment *e, const char *db, const char *id, char *out,
                             size_t n) {
@@ -139,8 +141,11 @@ static int train(cb_store *s, const char *worker, cb_trainer *t, const cb_run_ar
                  const char *ckpt) {
   const cb_experiment *e = t->e;
   cb_progress pg;
-  cb_progress_start(&pg, a->label ? a->label : e->name[0] ? e->name : t->id, e->train.epochs,
-                    t->epochs_done, a->quiet);
+  cb_progress_start(&pg,
+                    a->label     ? a->label
+                    : e->name[0] ? e->name
+                                 : t->id,
+                    e->train.epochs, t->epochs_done, a->quiet);
   int K = e->model.classes;
   double dice[CB_DATA_MAX_CLASSES], iou[CB_DATA_MAX_CLASSES];
   cb_model *m = t->m;
@@ -202,7 +207,8 @@ static int train(cb_store *s, const char *worker, cb_trainer *t, const cb_run_ar
       r.clip_bound = st.clip_bound;
       r.noise_multiplier = t->sigma;
       r.frac_clipped = st.frac_clipped;
-      for (int k = 0; k < CB_NPCT; k++) r.norm[k] = st.norm_pct[k];
+      for (int k = 0; k < CB_NPCT; k++)
+        r.norm[k] = st.norm_pct[k];
       cb_dp_stats_layer_medians(t->dp, med);
       int nl = 0;
       for (int i = 0; i < m->n_nodes; i++) {

@@ -13,11 +13,11 @@
 #include "results/store.h"
 
 typedef struct {
-  const char *db;   /* results database path */
-  const char *file; /* the experiment file, for messages */
-  int quiet;        /* no progress on stderr */
-  int json;         /* one JSON object per epoch on stdout */
-  int retry_failed; /* clipbench run: a failed run is trained again */
+  const char *db;    /* results database path */
+  const char *file;  /* the experiment file, for messages */
+  int quiet;         /* no progress on stderr */
+  int json;          /* one JSON object per epoch on stdout */
+  int retry_failed;  /* clipbench run: a failed run is trained again */
   const char *label; /* progress prefix (default: the run name) */
 } cb_run_args;
 

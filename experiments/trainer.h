@@ -3,14 +3,14 @@
 #ifndef CB_EXPERIMENTS_TRAINER_H
 #define CB_EXPERIMENTS_TRAINER_H
 
-#include <stdint.h>
-
 #include "core/data/dataset.h"
 #include "core/dp/dp.h"
 #include "core/nn/model.h"
 #include "core/optim/optim.h"
 #include "core/privacy/accountant.h"
 #include "experiments/config.h"
+
+#include <stdint.h>
 
 typedef struct {
   const cb_experiment *e;
@@ -31,8 +31,8 @@ typedef struct {
   double expected_batch; /* q * n_train */
   int steps_per_epoch;
   int max_phys;
-  double sigma;          /* noise multiplier in force (resolved from target epsilon) */
-  cb_history hist;       /* accountant history */
+  double sigma;    /* noise multiplier in force (resolved from target epsilon) */
+  cb_history hist; /* accountant history */
   /* progress */
   int epochs_done;
   uint32_t step; /* logical steps done */

@@ -1,13 +1,13 @@
 /* One training epoch: Poisson (or shuffled) logical batches, physical chunks,
  * one DP step and one optimizer update per logical batch. Everything random
  * is a function of (seed, logical step), so a resumed run repeats exactly. */
-#include <math.h>
-#include <stdlib.h>
-#include <string.h>
-
 #include "core/base/error.h"
 #include "core/kernels/philox.h"
 #include "experiments/trainer.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
 /* Indices of logical batch `s` of the epoch. Poisson: each training image
  * joins with probability q, decided by (seed, global step, image). Shuffle:
@@ -17,15 +17,17 @@ int cb_trainer_draw_batch(cb_trainer *t, int s, int *out) {
   const cb_experiment *e = t->e;
   if (e->train.sampling == CB_SAMPLING_POISSON) {
     int n = cb_poisson_batch((uint64_t)e->seed, t->step, t->n_train, t->q, out);
-    for (int k = 0; k < n; k++) out[k] = t->train_idx[out[k]];
+    for (int k = 0; k < n; k++)
+      out[k] = t->train_idx[out[k]];
     return n;
   }
   int N = t->n_train, B = e->train.batch_size;
   if (s == 0) {
-    for (int k = 0; k < N; k++) t->batch[k] = k;
+    for (int k = 0; k < N; k++)
+      t->batch[k] = k;
     for (int k = N - 1; k > 0; k--) {
-      double u = cb_uniform((uint64_t)e->seed, CB_STREAM_SHUFFLE, (uint32_t)t->epochs_done,
-                            (uint64_t)k);
+      double u =
+          cb_uniform((uint64_t)e->seed, CB_STREAM_SHUFFLE, (uint32_t)t->epochs_done, (uint64_t)k);
       int j = (int)((1.0 - u) * (k + 1));
       if (j > k) j = k;
       int tmp = t->batch[k];
@@ -34,7 +36,8 @@ int cb_trainer_draw_batch(cb_trainer *t, int s, int *out) {
     }
   }
   int lo = s * B, hi = lo + B < N ? lo + B : N;
-  for (int k = lo; k < hi; k++) out[k - lo] = t->train_idx[t->batch[k]];
+  for (int k = lo; k < hi; k++)
+    out[k - lo] = t->train_idx[t->batch[k]];
   return hi > lo ? hi - lo : 0;
 }
 
@@ -57,7 +60,8 @@ static int64_t correct_pixels(cb_trainer *t, int n) {
   cb_launch_argmax(m->be, n * T, (cb_k_argmax){out->out, t->pred_dev, m->cfg.classes, (int)T});
   m->be->download(m->be, t->pred, t->pred_dev, (size_t)n * T);
   int64_t c = 0;
-  for (int64_t j = 0; j < n * T; j++) c += t->pred[j] == t->hy[j];
+  for (int64_t j = 0; j < n * T; j++)
+    c += t->pred[j] == t->hy[j];
   return c;
 }
 
@@ -135,8 +139,7 @@ int cb_trainer_epoch(cb_trainer *t, cb_epoch_stats *st, cb_step_hook hook, void 
         return -1;
       }
     }
-    if (t->private_run &&
-        cb_history_add(&t->hist, cb_dp_accounting_sigma(t->dp), t->q, 1)) {
+    if (t->private_run && cb_history_add(&t->hist, cb_dp_accounting_sigma(t->dp), t->q, 1)) {
       free(sel);
       return -1;
     }
@@ -156,7 +159,8 @@ int cb_trainer_epoch(cb_trainer *t, cb_epoch_stats *st, cb_step_hook hook, void 
   if (t->private_run)
     cb_dp_stats_percentiles(t->dp, st->norm_pct);
   else
-    for (int k = 0; k < CB_NPCT; k++) st->norm_pct[k] = NAN;
+    for (int k = 0; k < CB_NPCT; k++)
+      st->norm_pct[k] = NAN;
   /* The mean bound in force (it moves under adaptive clipping). */
   st->clip_bound = t->private_run ? bound_sum / t->steps_per_epoch : NAN;
   return 0;

@@ -1,12 +1,12 @@
 /* Evaluation on the configured split, and checkpoints of the trainer state. */
+#include "core/base/error.h"
+#include "core/io/checkpoint.h"
+#include "experiments/trainer.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "core/base/error.h"
-#include "core/io/checkpoint.h"
-#include "experiments/trainer.h"
 
 int cb_trainer_evaluate(cb_trainer *t, cb_eval_stats *out) {
   cb_model *m = t->m;
@@ -25,7 +25,8 @@ int cb_trainer_evaluate(cb_trainer *t, cb_eval_stats *out) {
     m->be->upload(m->be, m->labels, t->hy, (size_t)n * T);
     cb_model_forward(m, n);
     cb_model_loss(m, n);
-    for (int k = 0; k < n; k++) loss += m->host_loss[k];
+    for (int k = 0; k < n; k++)
+      loss += m->host_loss[k];
     cb_launch_argmax(m->be, n * T, (cb_k_argmax){logits->out, t->pred_dev, m->cfg.classes, (int)T});
     m->be->download(m->be, t->pred, t->pred_dev, (size_t)n * T);
     if (cb_confusion_add(&t->cm, t->hy, t->pred, (size_t)n * T)) return -1;
@@ -45,12 +46,11 @@ static int meta_num(cb_meta *md, const char *key, double v) {
 int cb_trainer_save(cb_trainer *t, const char *path) {
   cb_meta md = {0};
   char *hist = cb_history_to_json(&t->hist);
-  int rc = !hist || cb_meta_set(&md, "run_id", t->id) ||
-           meta_num(&md, "epoch", t->epochs_done) || meta_num(&md, "step", t->step) ||
-           cb_meta_set(&md, "accountant_history", hist) ||
+  int rc = !hist || cb_meta_set(&md, "run_id", t->id) || meta_num(&md, "epoch", t->epochs_done) ||
+           meta_num(&md, "step", t->step) || cb_meta_set(&md, "accountant_history", hist) ||
            meta_num(&md, "clip_bound", t->dp ? cb_dp_clip_bound(t->dp) : NAN) ||
-           meta_num(&md, "noise_multiplier", t->sigma) || meta_num(&md, "norm_mean", t->norm.mean) ||
-           meta_num(&md, "norm_std", t->norm.std) ||
+           meta_num(&md, "noise_multiplier", t->sigma) ||
+           meta_num(&md, "norm_mean", t->norm.mean) || meta_num(&md, "norm_std", t->norm.std) ||
            cb_meta_set(&md, "rng", "philox4x32-10 keyed by seed; counters = logical step");
   free(hist);
   if (!rc) rc = cb_checkpoint_save(path, t->m, t->opt, &md);

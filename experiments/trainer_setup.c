@@ -1,11 +1,11 @@
 /* Builds a run's data, model, optimizer and DP engine from its config. */
+#include "core/base/error.h"
+#include "experiments/trainer.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "core/base/error.h"
-#include "experiments/trainer.h"
 
 static int load_data(cb_trainer *t) {
   const cb_experiment *e = t->e;
@@ -27,8 +27,8 @@ static int load_data(cb_trainer *t) {
                     spec.source, t->data.classes, e->model.classes, t->data.classes);
   if (cb_dataset_check_masks(&t->data, spec.source)) return -1;
   if (e->model.in_channels != 1)
-    return cb_error("%s: the images have one channel, but model.in_channels is %d",
-                    spec.source, e->model.in_channels);
+    return cb_error("%s: the images have one channel, but model.in_channels is %d", spec.source,
+                    e->model.in_channels);
 
   cb_split_spec ss;
   cb_split_spec_default(&ss);
@@ -38,8 +38,7 @@ static int load_data(cb_trainer *t) {
     ss.test_frac = e->data.split.fractions[2];
     ss.seed = (uint64_t)e->data.split.seed;
   } else {
-    const cb_exp_subjects *s3[3] = {&e->data.split.train, &e->data.split.val,
-                                    &e->data.split.test};
+    const cb_exp_subjects *s3[3] = {&e->data.split.train, &e->data.split.val, &e->data.split.test};
     for (int k = 0; k < 3; k++) {
       ss.subjects[k] = s3[k]->v;
       ss.n_subjects[k] = s3[k]->n;
@@ -53,8 +52,7 @@ static int load_data(cb_trainer *t) {
   t->n_eval = t->split.n[ev];
   if (t->n_train < 1) return cb_error("%s: the training split is empty", spec.source);
   if (t->n_eval < 1)
-    return cb_error("%s: the %s split is empty; check data.split", spec.source,
-                    CB_SPLIT_NAMES[ev]);
+    return cb_error("%s: the %s split is empty; check data.split", spec.source, CB_SPLIT_NAMES[ev]);
 
   /* Normalisation statistics come from the training split only. */
   if (e->data.normalise != CB_NORMALISE_NONE) {
@@ -164,11 +162,8 @@ double cb_trainer_lr(const cb_trainer *t, int epoch) {
   if (epoch < warm) return lr * (epoch + 1) / (warm + 1);
   int k = epoch - warm, n = e->train.epochs - warm;
   switch (e->train.lr_schedule.kind) {
-  case CB_LRS_STEP:
-    return lr * pow(e->train.lr_schedule.gamma, k / e->train.lr_schedule.step_size);
-  case CB_LRS_COSINE:
-    return 0.5 * lr * (1.0 + cos(3.14159265358979323846 * k / n));
-  default:
-    return lr;
+  case CB_LRS_STEP: return lr * pow(e->train.lr_schedule.gamma, k / e->train.lr_schedule.step_size);
+  case CB_LRS_COSINE: return 0.5 * lr * (1.0 + cos(3.14159265358979323846 * k / n));
+  default: return lr;
   }
 }

@@ -47,8 +47,12 @@ int cb_cmd_export(int argc, char **argv) {
 
   cb_store *s = cb_store_open(db, 0);
   if (!s) return -1;
-  cb_export_args a = {.query = query, .sweep = sweep, .format = format, .group = group,
-                      .filters = filters.v, .n_filters = filters.n};
+  cb_export_args a = {.query = query,
+                      .sweep = sweep,
+                      .format = format,
+                      .group = group,
+                      .filters = filters.v,
+                      .n_filters = filters.n};
   FILE *f = stdout;
   char tmp[4096];
   if (out) {

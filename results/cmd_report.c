@@ -2,6 +2,14 @@
  * sweep's figures and its summary tables, so an overnight sweep can be read
  * at a glance. The figures come from Makefile.plots (gnuplot); the tables
  * from the same named queries as `clipbench export`. */
+#include "core/base/cli.h"
+#include "core/base/error.h"
+#include "core/base/json.h"
+#include "core/base/version.h"
+#include "core/cli/commands.h"
+#include "results/export.h"
+#include "results/store_internal.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -12,21 +20,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "core/base/cli.h"
-#include "core/base/error.h"
-#include "core/base/json.h"
-#include "core/base/version.h"
-#include "core/cli/commands.h"
-#include "results/export.h"
-#include "results/store_internal.h"
-
 #ifndef CB_SOURCE_DIR
 #define CB_SOURCE_DIR "."
 #endif
 
 /* The figures in page order with their captions. */
 typedef struct {
-  const char *base;    /* file name without extension; "%s" = architecture */
+  const char *base; /* file name without extension; "%s" = architecture */
   int per_arch;
   const char *caption;
 } figure;
@@ -49,7 +49,8 @@ static int abs_path(const char *in, char *out, size_t n) {
     return 0;
   }
   char cwd[PATH_MAX];
-  if (!getcwd(cwd, sizeof cwd)) return cb_error("cannot read the current folder: %s", strerror(errno));
+  if (!getcwd(cwd, sizeof cwd))
+    return cb_error("cannot read the current folder: %s", strerror(errno));
   snprintf(out, n, "%s/%s", cwd, in);
   return 0;
 }
@@ -60,10 +61,12 @@ static int mkdirs(const char *dir) {
   for (char *p = buf + 1; *p; p++) {
     if (*p != '/') continue;
     *p = 0;
-    if (mkdir(buf, 0777) && errno != EEXIST) return cb_error("cannot create %s: %s", buf, strerror(errno));
+    if (mkdir(buf, 0777) && errno != EEXIST)
+      return cb_error("cannot create %s: %s", buf, strerror(errno));
     *p = '/';
   }
-  if (mkdir(buf, 0777) && errno != EEXIST) return cb_error("cannot create %s: %s", buf, strerror(errno));
+  if (mkdir(buf, 0777) && errno != EEXIST)
+    return cb_error("cannot create %s: %s", buf, strerror(errno));
   return 0;
 }
 
@@ -90,8 +93,8 @@ static int render(const char *plots_dir, const char *db, const char *sweep, cons
     } else if (dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
       _exit(127);
     }
-    execlp("make", "make", "--no-print-directory", "-C", plots_dir, "-f", "Makefile.plots",
-           a_db, a_out, a_cb, a_sw, a_fmt, (char *)NULL);
+    execlp("make", "make", "--no-print-directory", "-C", plots_dir, "-f", "Makefile.plots", a_db,
+           a_out, a_cb, a_sw, a_fmt, (char *)NULL);
     fprintf(stderr, "clipbench report: cannot run make: %s\n", strerror(errno));
     _exit(127);
   }
@@ -127,7 +130,8 @@ static int embed_png(FILE *f, const char *path) {
   unsigned char buf[3];
   size_t n;
   while ((n = fread(buf, 1, 3, in)) > 0) {
-    unsigned v = (unsigned)buf[0] << 16 | (n > 1 ? (unsigned)buf[1] << 8 : 0) | (n > 2 ? buf[2] : 0);
+    unsigned v =
+        (unsigned)buf[0] << 16 | (n > 1 ? (unsigned)buf[1] << 8 : 0) | (n > 2 ? buf[2] : 0);
     fputc(b64[v >> 18 & 63], f);
     fputc(b64[v >> 12 & 63], f);
     fputc(n > 1 ? b64[v >> 6 & 63] : '=', f);
@@ -171,7 +175,8 @@ static int table(cb_store *s, const char *query, const char *sweep, const column
   }
   fputs("</tr>\n", html);
   fputs("\n|", md);
-  for (int c = 0; c < ncols; c++) fputs(" --- |", md);
+  for (int c = 0; c < ncols; c++)
+    fputs(" --- |", md);
   fputs("\n", md);
   int rows = 0, rc;
   while ((rc = cb_store_step(s, st)) == SQLITE_ROW) {
@@ -218,8 +223,7 @@ static int write_pages(cb_store *s, const char *sweep, const char *out, const ch
   if (sweep) cb_store_find_sweep(s, sweep, &sweep_id);
   cb_store_status_counts(s, sweep_id, counts);
   const char *title = sweep ? sweep : "all runs";
-  fprintf(html,
-          "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>clipbench: ");
+  fprintf(html, "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>clipbench: ");
   html_text(html, title);
   fprintf(html, "</title>\n<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;"
                 "color:#222}table{border-collapse:collapse;font-size:13px;margin:1em 0}"
@@ -230,11 +234,13 @@ static int write_pages(cb_store *s, const char *sweep, const char *out, const ch
   html_text(html, title);
   fprintf(html, "</h1>\n<p>Database <code>");
   html_text(html, cb_store_path(s));
-  fprintf(html, "</code>; runs: %d finished, %d running, %d pending, %d failed. clipbench %s.</p>\n",
+  fprintf(html,
+          "</code>; runs: %d finished, %d running, %d pending, %d failed. clipbench %s.</p>\n",
           counts[CB_RUN_FINISHED], counts[CB_RUN_RUNNING], counts[CB_RUN_PENDING],
           counts[CB_RUN_FAILED], cb_version_string());
-  fprintf(md, "# clipbench report: %s\n\nDatabase `%s`; runs: %d finished, %d running, %d pending, "
-              "%d failed. clipbench %s.\n\n",
+  fprintf(md,
+          "# clipbench report: %s\n\nDatabase `%s`; runs: %d finished, %d running, %d pending, "
+          "%d failed. clipbench %s.\n\n",
           title, cb_store_path(s), counts[CB_RUN_FINISHED], counts[CB_RUN_RUNNING],
           counts[CB_RUN_PENDING], counts[CB_RUN_FAILED], cb_version_string());
 
@@ -245,16 +251,12 @@ static int write_pages(cb_store *s, const char *sweep, const char *out, const ch
                                      {"val_pixel_acc", "val accuracy", 4},
                                      {"val_pixel_acc_sd", "sd", 4},
                                      {"epsilon", "epsilon", 3}};
-  static const column_spec runs[] = {{"label", "configuration", -1},
-                                     {"seed", "seed", 0},
-                                     {"status", "status", -1},
-                                     {"epochs_done", "epochs", 0},
-                                     {"val_dice", "val Dice", 4},
-                                     {"val_pixel_acc", "val accuracy", 4},
-                                     {"val_loss", "val loss", 4},
-                                     {"epsilon", "epsilon", 3},
-                                     {"accountant", "accountant", -1},
-                                     {"train_seconds", "train s", 1}};
+  static const column_spec runs[] = {
+      {"label", "configuration", -1},   {"seed", "seed", 0},
+      {"status", "status", -1},         {"epochs_done", "epochs", 0},
+      {"val_dice", "val Dice", 4},      {"val_pixel_acc", "val accuracy", 4},
+      {"val_loss", "val loss", 4},      {"epsilon", "epsilon", 3},
+      {"accountant", "accountant", -1}, {"train_seconds", "train s", 1}};
   fputs("<h2>Summary per configuration (finished runs, over seeds)</h2>\n", html);
   fputs("## Summary per configuration (finished runs, over seeds)\n\n", md);
   int rc = table(s, "arms", sweep, arms, 7, html, md, NULL);
@@ -277,8 +279,8 @@ static int write_pages(cb_store *s, const char *sweep, const char *out, const ch
       fprintf(html, "\"><figcaption>");
       html_text(html, fg->caption);
       fprintf(html, " <a href=\"figures/%s.pdf\">PDF</a></figcaption></figure>\n", base);
-      fprintf(md, "![%s](figures/%s.png)\n\n%s ([PDF](figures/%s.pdf))\n\n", base, base, fg->caption,
-              base);
+      fprintf(md, "![%s](figures/%s.png)\n\n%s ([PDF](figures/%s.pdf))\n\n", base, base,
+              fg->caption, base);
       (*n_figs)++;
     }
   }
@@ -349,8 +351,9 @@ int cb_cmd_report(int argc, char **argv) {
     int found = cb_store_find_sweep(s, sweep, &id);
     if (found <= 0) {
       cb_store_close(s);
-      return found < 0 ? -1 : cb_error("%s: no sweep called '%s' (see clipbench status --db %s)",
-                                       db, sweep, db);
+      return found < 0 ? -1
+                       : cb_error("%s: no sweep called '%s' (see clipbench status --db %s)", db,
+                                  sweep, db);
     }
   }
   char archs[512], a_db[PATH_MAX], a_out[PATH_MAX], figdir[PATH_MAX + 16];
@@ -377,8 +380,8 @@ int cb_cmd_report(int argc, char **argv) {
     cb_json_obj_end(&j);
     printf("\n");
   } else {
-    printf("report: %s/index.html (%d figures embedded), %s/report.md, figures in %s\n", out, n_figs,
-           out, figdir);
+    printf("report: %s/index.html (%d figures embedded), %s/report.md, figures in %s\n", out,
+           n_figs, out, figdir);
   }
   return 0;
 }

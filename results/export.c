@@ -242,7 +242,8 @@ long cb_export(cb_store *s, const cb_export_args *a, FILE *f) {
     sqlite3_finalize(probe);
     while (ptail && (*ptail == ' ' || *ptail == ';' || *ptail == '\n' || *ptail == '\t'))
       ptail++;
-    if (ptail && *ptail) return cb_error("export runs one statement; remove what follows '%.40s'", ptail);
+    if (ptail && *ptail)
+      return cb_error("export runs one statement; remove what follows '%.40s'", ptail);
     wrapped = filtered_sql(s, sql, a);
     if (!wrapped) return -1;
     sql = wrapped;

@@ -10,41 +10,41 @@
 #include <string.h>
 
 /* The runs of :sweep, or all runs when it is NULL. */
-#define IN_SWEEP(r)                                                                                \
-  "(:sweep IS NULL OR " r ".id IN (SELECT sr.run_id FROM sweep_runs sr JOIN sweeps sw "            \
+#define IN_SWEEP(r)                                                                     \
+  "(:sweep IS NULL OR " r ".id IN (SELECT sr.run_id FROM sweep_runs sr JOIN sweeps sw " \
   "ON sw.id = sr.sweep_id WHERE sw.name = :sweep))"
 
 /* A short series name for plot keys, e.g. "unet/flat/sigma=0.5/C=1". */
-#define LABEL(r)                                                                                   \
-  r ".arch || '/' || " r ".clipping || iif(" r ".noise_multiplier IS NULL, '', printf("            \
-    "'/sigma=%g', " r ".noise_multiplier)) || iif(" r ".target_epsilon IS NULL, '', printf("       \
-    "'/eps=%g', " r ".target_epsilon)) || iif(" r ".clip_bound IS NULL, '', printf('/C=%g', " r    \
+#define LABEL(r)                                                                                \
+  r ".arch || '/' || " r ".clipping || iif(" r ".noise_multiplier IS NULL, '', printf("         \
+    "'/sigma=%g', " r ".noise_multiplier)) || iif(" r ".target_epsilon IS NULL, '', printf("    \
+    "'/eps=%g', " r ".target_epsilon)) || iif(" r ".clip_bound IS NULL, '', printf('/C=%g', " r \
     ".clip_bound))"
 
 /* Methods in a fixed order, so every figure gives a method the same colour. */
-#define METHOD_RANK(r)                                                                             \
-  "CASE " r ".clipping WHEN 'none' THEN 0 WHEN 'flat' THEN 1 WHEN 'per_layer' THEN 2 WHEN "        \
+#define METHOD_RANK(r)                                                                      \
+  "CASE " r ".clipping WHEN 'none' THEN 0 WHEN 'flat' THEN 1 WHEN 'per_layer' THEN 2 WHEN " \
   "'automatic' THEN 3 WHEN 'random_sparsification' THEN 4 WHEN 'adaptive' THEN 5 ELSE 6 END"
 
 /* Legend text of a method: "non-private", "per-layer", "random sparsification". */
-#define METHOD_TITLE(r)                                                                            \
-  "CASE " r ".clipping WHEN 'none' THEN 'non-private' WHEN 'per_layer' THEN 'per-layer' WHEN "     \
+#define METHOD_TITLE(r)                                                                        \
+  "CASE " r ".clipping WHEN 'none' THEN 'non-private' WHEN 'per_layer' THEN 'per-layer' WHEN " \
   "'random_sparsification' THEN 'random sparsification' ELSE " r ".clipping END"
 
 /* Legend text of a series: method, sigma (or target epsilon) and clip bound. */
 #define TITLE(r)                                                                                   \
-  METHOD_TITLE(r) " || iif(" r ".noise_multiplier IS NULL, '', printf(' σ=%g', " r                  \
-                  ".noise_multiplier)) || iif(" r ".target_epsilon IS NULL, '', printf(' ε=%g', " r \
-                  ".target_epsilon)) || iif(" r ".clip_bound IS NULL, '', printf(' C=%g', " r       \
-                  ".clip_bound))"
+  METHOD_TITLE(r)                                                                                  \
+  " || iif(" r ".noise_multiplier IS NULL, '', printf(' σ=%g', " r ".noise_multiplier)) || iif(" r \
+  ".target_epsilon IS NULL, '', printf(' ε=%g', " r ".target_epsilon)) || iif(" r                  \
+  ".clip_bound IS NULL, '', printf(' C=%g', " r ".clip_bound))"
 
 #define RUN_COLS(r)                                                                                \
   r ".id AS run_id, " LABEL(r) " AS label, " r ".arch, " r ".clipping, " r ".noise_multiplier, " r \
                                ".target_epsilon, " r ".clip_bound, " r ".seed, " r ".lr, " r       \
                                ".batch_size"
 
-#define RUN_ORDER(r)                                                                               \
-  r ".arch, " r ".clipping, " r ".noise_multiplier, " r ".target_epsilon, " r ".clip_bound, " r    \
+#define RUN_ORDER(r)                                                                            \
+  r ".arch, " r ".clipping, " r ".noise_multiplier, " r ".target_epsilon, " r ".clip_bound, " r \
     ".seed, " r ".id"
 
 const cb_export_query CB_EXPORT_QUERIES[] = {
@@ -131,86 +131,115 @@ const cb_export_query CB_EXPORT_QUERIES[] = {
               " FROM runs r JOIN epochs e ON e.run_id = r.id WHERE " IN_SWEEP(
                   "r") " GROUP BY r.id ORDER BY " RUN_ORDER("r")},
 
-    /* ---- the data behind the figures (the gnuplot scripts in plots/); a series is one configuration
-     * over its seeds, summarised as mean with the min-max range ---- */
+    /* ---- the data behind the figures (the gnuplot scripts in plots/); a series is one
+     * configuration over its seeds, summarised as mean with the min-max range ---- */
 
     {"curves", "per series (configuration over seeds) and epoch: mean/min/max of the curves",
-     "WITH s AS (SELECT r.*, " TITLE("r") " AS series, " METHOD_RANK("r") " AS method_rank FROM runs r"
-     " WHERE " IN_SWEEP("r") ")"
-     " SELECT s.series, s.arch, s.clipping AS method, s.noise_multiplier AS sigma,"
-     " s.target_epsilon, s.clip_bound, s.method_rank, e.epoch, count(*) AS n,"
-     " avg(e.train_loss) AS train_loss, min(e.train_loss) AS train_loss_min,"
-     " max(e.train_loss) AS train_loss_max, avg(e.val_loss) AS val_loss,"
-     " min(e.val_loss) AS val_loss_min, max(e.val_loss) AS val_loss_max,"
-     " avg(e.val_pixel_acc) AS val_acc, min(e.val_pixel_acc) AS val_acc_min,"
-     " max(e.val_pixel_acc) AS val_acc_max, avg(e.val_dice) AS val_dice,"
-     " min(e.val_dice) AS val_dice_min, max(e.val_dice) AS val_dice_max,"
-     " avg(e.epsilon) AS epsilon, avg(e.epoch_seconds) AS epoch_seconds"
-     " FROM epochs e JOIN s ON s.id = e.run_id"
-     " GROUP BY s.arch, s.clipping, s.noise_multiplier, s.target_epsilon, s.clip_bound, s.lr,"
-     " s.batch_size, s.epochs, e.epoch"
-     " ORDER BY s.arch, s.method_rank, s.noise_multiplier, s.target_epsilon, s.clip_bound, e.epoch"},
+     "WITH s AS (SELECT r.*, " TITLE("r") " AS series, " METHOD_RANK(
+         "r") " AS method_rank FROM runs r"
+              " WHERE " IN_SWEEP(
+                  "r") ")"
+                       " SELECT s.series, s.arch, s.clipping AS method, s.noise_multiplier AS "
+                       "sigma,"
+                       " s.target_epsilon, s.clip_bound, s.method_rank, e.epoch, count(*) AS n,"
+                       " avg(e.train_loss) AS train_loss, min(e.train_loss) AS train_loss_min,"
+                       " max(e.train_loss) AS train_loss_max, avg(e.val_loss) AS val_loss,"
+                       " min(e.val_loss) AS val_loss_min, max(e.val_loss) AS val_loss_max,"
+                       " avg(e.val_pixel_acc) AS val_acc, min(e.val_pixel_acc) AS val_acc_min,"
+                       " max(e.val_pixel_acc) AS val_acc_max, avg(e.val_dice) AS val_dice,"
+                       " min(e.val_dice) AS val_dice_min, max(e.val_dice) AS val_dice_max,"
+                       " avg(e.epsilon) AS epsilon, avg(e.epoch_seconds) AS epoch_seconds"
+                       " FROM epochs e JOIN s ON s.id = e.run_id"
+                       " GROUP BY s.arch, s.clipping, s.noise_multiplier, s.target_epsilon, "
+                       "s.clip_bound, s.lr,"
+                       " s.batch_size, s.epochs, e.epoch"
+                       " ORDER BY s.arch, s.method_rank, s.noise_multiplier, s.target_epsilon, "
+                       "s.clip_bound, e.epoch"},
 
     {"epsilon", "epsilon per epoch for each noise multiplier (private runs; mean/min/max)",
      "SELECT printf('σ = %g', r.noise_multiplier) AS series, r.noise_multiplier AS sigma,"
      " e.epoch, count(*) AS n, avg(e.epsilon) AS epsilon, min(e.epsilon) AS epsilon_min,"
      " max(e.epsilon) AS epsilon_max, max(e.accountant) AS accountant, avg(e.delta) AS delta"
      " FROM epochs e JOIN runs r ON r.id = e.run_id WHERE r.clipping <> 'none'"
-     " AND e.epsilon IS NOT NULL AND r.noise_multiplier IS NOT NULL AND " IN_SWEEP("r")
-     " GROUP BY r.noise_multiplier, e.epoch ORDER BY r.noise_multiplier, e.epoch"},
+     " AND e.epsilon IS NOT NULL AND r.noise_multiplier IS NOT NULL AND " IN_SWEEP(
+         "r") " GROUP BY r.noise_multiplier, e.epoch ORDER BY r.noise_multiplier, e.epoch"},
 
     {"norm_bands", "per series and epoch: mean per-sample norm percentiles and the clip bound",
-     "WITH s AS (SELECT r.*, " TITLE("r") " AS series, " METHOD_RANK("r") " AS method_rank FROM runs r"
-     " WHERE r.clipping <> 'none' AND " IN_SWEEP("r") ")"
-     " SELECT s.series, s.arch, s.clipping AS method, s.noise_multiplier AS sigma, s.clip_bound,"
-     " s.method_rank, e.epoch, count(*) AS n, avg(e.norm_p10) AS p10, avg(e.norm_p25) AS p25,"
-     " avg(e.norm_p50) AS p50, avg(e.norm_p75) AS p75, avg(e.norm_p90) AS p90,"
-     " avg(e.norm_p99) AS p99, avg(e.norm_max) AS pmax, avg(e.clip_bound) AS clip_bound_now,"
-     " avg(e.frac_clipped) AS frac_clipped"
-     " FROM epochs e JOIN s ON s.id = e.run_id WHERE e.norm_p50 IS NOT NULL"
-     " GROUP BY s.arch, s.clipping, s.noise_multiplier, s.target_epsilon, s.clip_bound, s.lr,"
-     " s.batch_size, s.epochs, e.epoch"
-     " ORDER BY s.arch, s.method_rank, s.noise_multiplier, s.clip_bound, e.epoch"},
+     "WITH s AS (SELECT r.*, " TITLE("r") " AS series, " METHOD_RANK(
+         "r") " AS method_rank FROM runs r"
+              " WHERE r.clipping <> 'none' AND " IN_SWEEP(
+                  "r") ")"
+                       " SELECT s.series, s.arch, s.clipping AS method, s.noise_multiplier AS "
+                       "sigma, s.clip_bound,"
+                       " s.method_rank, e.epoch, count(*) AS n, avg(e.norm_p10) AS p10, "
+                       "avg(e.norm_p25) AS p25,"
+                       " avg(e.norm_p50) AS p50, avg(e.norm_p75) AS p75, avg(e.norm_p90) AS p90,"
+                       " avg(e.norm_p99) AS p99, avg(e.norm_max) AS pmax, avg(e.clip_bound) AS "
+                       "clip_bound_now,"
+                       " avg(e.frac_clipped) AS frac_clipped"
+                       " FROM epochs e JOIN s ON s.id = e.run_id WHERE e.norm_p50 IS NOT NULL"
+                       " GROUP BY s.arch, s.clipping, s.noise_multiplier, s.target_epsilon, "
+                       "s.clip_bound, s.lr,"
+                       " s.batch_size, s.epochs, e.epoch"
+                       " ORDER BY s.arch, s.method_rank, s.noise_multiplier, s.clip_bound, "
+                       "e.epoch"},
 
     {"frontier", "final validation Dice and accuracy vs epsilon per method (one row per sigma)",
-     "WITH f AS (SELECT r.*, e.val_dice, e.val_pixel_acc, e.epsilon, " METHOD_RANK("r")
-     " AS method_rank FROM runs r JOIN epochs e ON e.run_id = r.id AND e.epoch = (SELECT"
-     " max(epoch) FROM epochs x WHERE x.run_id = r.id) WHERE r.status = 'finished' AND " IN_SWEEP("r") ")"
-     " SELECT " METHOD_TITLE("f") " || iif(f.clip_bound IS NULL, '', printf(' C=%g', f.clip_bound))"
-     " AS series, f.arch, f.clipping AS method, f.method_rank,"
-     " f.noise_multiplier AS sigma, f.clip_bound, count(*) AS n, avg(f.epsilon) AS epsilon,"
-     " avg(f.val_dice) AS val_dice, min(f.val_dice) AS val_dice_min,"
-     " max(f.val_dice) AS val_dice_max, avg(f.val_pixel_acc) AS val_acc,"
-     " min(f.val_pixel_acc) AS val_acc_min, max(f.val_pixel_acc) AS val_acc_max"
-     " FROM f GROUP BY f.arch, f.clipping, f.noise_multiplier, f.target_epsilon, f.clip_bound,"
-     " f.lr, f.batch_size, f.epochs"
-     " ORDER BY f.arch, f.method_rank, f.clip_bound, f.noise_multiplier"},
+     "WITH f AS (SELECT r.*, e.val_dice, e.val_pixel_acc, e.epsilon, " METHOD_RANK(
+         "r") " AS method_rank FROM runs r JOIN epochs e ON e.run_id = r.id AND e.epoch = (SELECT"
+              " max(epoch) FROM epochs x WHERE x.run_id = r.id) WHERE r.status = 'finished' "
+              "AND " IN_SWEEP(
+                  "r") ")"
+                       " SELECT " METHOD_TITLE(
+                           "f") " || iif(f.clip_bound IS NULL, '', printf(' C=%g', f.clip_bound))"
+                                " AS series, f.arch, f.clipping AS method, f.method_rank,"
+                                " f.noise_multiplier AS sigma, f.clip_bound, count(*) AS n, "
+                                "avg(f.epsilon) AS epsilon,"
+                                " avg(f.val_dice) AS val_dice, min(f.val_dice) AS val_dice_min,"
+                                " max(f.val_dice) AS val_dice_max, avg(f.val_pixel_acc) AS val_acc,"
+                                " min(f.val_pixel_acc) AS val_acc_min, max(f.val_pixel_acc) AS "
+                                "val_acc_max"
+                                " FROM f GROUP BY f.arch, f.clipping, f.noise_multiplier, "
+                                "f.target_epsilon, f.clip_bound,"
+                                " f.lr, f.batch_size, f.epochs"
+                                " ORDER BY f.arch, f.method_rank, f.clip_bound, "
+                                "f.noise_multiplier"},
 
     {"method_time", "per architecture and method: seconds per epoch (mean, min, max) and per run",
-     "WITH t AS (SELECT r.id, r.arch, r.clipping, " METHOD_RANK("r") " AS method_rank,"
-     " avg(e.epoch_seconds) AS sec, sum(e.epoch_seconds) AS total, count(*) AS epochs"
-     " FROM runs r JOIN epochs e ON e.run_id = r.id WHERE " IN_SWEEP("r") " GROUP BY r.id)"
-     " SELECT " METHOD_TITLE("t") " AS series, t.arch, t.clipping AS method, t.method_rank,"
-     " dense_rank() OVER (ORDER BY t.arch) AS arch_rank, count(*) AS runs, avg(t.sec) AS epoch_seconds, min(t.sec) AS epoch_seconds_min,"
-     " max(t.sec) AS epoch_seconds_max, avg(t.total) AS run_seconds,"
-     " min(t.total) AS run_seconds_min, max(t.total) AS run_seconds_max"
-     " FROM t GROUP BY t.arch, t.clipping ORDER BY t.arch, t.method_rank"},
+     "WITH t AS (SELECT r.id, r.arch, r.clipping, " METHOD_RANK(
+         "r") " AS method_rank,"
+              " avg(e.epoch_seconds) AS sec, sum(e.epoch_seconds) AS total, count(*) AS epochs"
+              " FROM runs r JOIN epochs e ON e.run_id = r.id WHERE " IN_SWEEP(
+                  "r") " GROUP BY r.id)"
+                       " SELECT " METHOD_TITLE(
+                           "t") " AS series, t.arch, t.clipping AS method, t.method_rank,"
+                                " dense_rank() OVER (ORDER BY t.arch) AS arch_rank, count(*) AS "
+                                "runs, avg(t.sec) AS epoch_seconds, min(t.sec) AS "
+                                "epoch_seconds_min,"
+                                " max(t.sec) AS epoch_seconds_max, avg(t.total) AS run_seconds,"
+                                " min(t.total) AS run_seconds_min, max(t.total) AS run_seconds_max"
+                                " FROM t GROUP BY t.arch, t.clipping ORDER BY t.arch, "
+                                "t.method_rank"},
 
     {"heatmap", "final Dice on a clip bound x sigma grid, for methods swept over both axes",
      "WITH f AS (SELECT r.*, e.val_dice FROM runs r JOIN epochs e ON e.run_id = r.id AND"
      " e.epoch = (SELECT max(epoch) FROM epochs x WHERE x.run_id = r.id)"
      " WHERE r.status = 'finished' AND r.clipping <> 'none' AND r.noise_multiplier IS NOT NULL"
-     " AND " IN_SWEEP("r") "),"
-     " g AS (SELECT arch, clipping FROM f GROUP BY arch, clipping"
-     " HAVING count(DISTINCT clip_bound) > 1 AND count(DISTINCT noise_multiplier) > 1)"
-     " SELECT f.arch || '/' || f.clipping AS series, f.arch, f.clipping AS method, f.clip_bound,"
-     " f.noise_multiplier AS sigma,"
-     " dense_rank() OVER (PARTITION BY f.arch, f.clipping ORDER BY f.clip_bound) - 1 AS xi,"
-     " dense_rank() OVER (PARTITION BY f.arch, f.clipping ORDER BY f.noise_multiplier) - 1 AS yi,"
-     " count(*) AS n, avg(f.val_dice) AS val_dice"
-     " FROM f JOIN g ON g.arch = f.arch AND g.clipping = f.clipping"
-     " GROUP BY f.arch, f.clipping, f.clip_bound, f.noise_multiplier"
-     " ORDER BY f.arch, f.clipping, f.clip_bound, f.noise_multiplier"},
+     " AND " IN_SWEEP(
+         "r") "),"
+              " g AS (SELECT arch, clipping FROM f GROUP BY arch, clipping"
+              " HAVING count(DISTINCT clip_bound) > 1 AND count(DISTINCT noise_multiplier) > 1)"
+              " SELECT f.arch || '/' || f.clipping AS series, f.arch, f.clipping AS method, "
+              "f.clip_bound,"
+              " f.noise_multiplier AS sigma,"
+              " dense_rank() OVER (PARTITION BY f.arch, f.clipping ORDER BY f.clip_bound) - 1 AS "
+              "xi,"
+              " dense_rank() OVER (PARTITION BY f.arch, f.clipping ORDER BY f.noise_multiplier) - "
+              "1 AS yi,"
+              " count(*) AS n, avg(f.val_dice) AS val_dice"
+              " FROM f JOIN g ON g.arch = f.arch AND g.clipping = f.clipping"
+              " GROUP BY f.arch, f.clipping, f.clip_bound, f.noise_multiplier"
+              " ORDER BY f.arch, f.clipping, f.clip_bound, f.noise_multiplier"},
 };
 const int CB_N_EXPORT_QUERIES = (int)(sizeof CB_EXPORT_QUERIES / sizeof CB_EXPORT_QUERIES[0]);
 

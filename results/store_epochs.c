@@ -214,7 +214,7 @@ int cb_store_progress(cb_store *s, const char *id, cb_run_progress *p) {
   int rc = cb_store_step(s, st), ret = 0;
   if (rc == SQLITE_ROW) {
     const unsigned char *t;
-#define TXT(i, dst)                                                                                \
+#define TXT(i, dst) \
   snprintf(dst, sizeof dst, "%s", (t = sqlite3_column_text(st, i)) ? (const char *)t : "")
     TXT(0, p->id);
     TXT(1, p->name);

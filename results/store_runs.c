@@ -138,9 +138,9 @@ static int epochs_done(cb_store *s, const char *id, int *n) {
 
 /* The claim update; %s is the choice of run. RETURNING hands back the row
  * the same statement changed, so no other process can take it in between. */
-#define CLAIM_SET                                                                                  \
-  "UPDATE runs SET status = 'running', worker = ?1, host = ?2, git_rev = ?3,"                      \
-  " started_at = coalesce(started_at, ?4), heartbeat_at = ?4, finished_at = NULL,"                 \
+#define CLAIM_SET                                                                  \
+  "UPDATE runs SET status = 'running', worker = ?1, host = ?2, git_rev = ?3,"      \
+  " started_at = coalesce(started_at, ?4), heartbeat_at = ?4, finished_at = NULL," \
   " error = NULL, attempts = attempts + 1 "
 #define CLAIM_RETURNING " RETURNING id, config, checkpoint, attempts"
 

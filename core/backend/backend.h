@@ -6,10 +6,10 @@
 #ifndef CB_BACKEND_BACKEND_H
 #define CB_BACKEND_BACKEND_H
 
+#include "core/kernels/kernels.h"
+
 #include <stddef.h>
 #include <stdint.h>
-
-#include "core/kernels/kernels.h"
 
 typedef struct cb_backend cb_backend;
 

@@ -1,7 +1,7 @@
-#include <string.h>
-
 #include "core/backend/backend.h"
 #include "core/base/error.h"
+
+#include <string.h>
 
 #ifndef CB_HAVE_CUDA
 const cb_backend *cb_backend_cuda(void) {
@@ -9,7 +9,9 @@ const cb_backend *cb_backend_cuda(void) {
            "use --backend cpu or rebuild on a machine with the CUDA toolkit");
   return NULL;
 }
-int cb_cuda_available(void) { return 0; }
+int cb_cuda_available(void) {
+  return 0;
+}
 #endif
 
 const cb_backend *cb_backend_get(const char *name) {

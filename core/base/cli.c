@@ -1,11 +1,11 @@
 #include "core/base/cli.h"
 
+#include "core/base/error.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "core/base/error.h"
 
 void cb_cli_init(cb_cli *c, const char *prog, const char *usage, const char *summary) {
   memset(c, 0, sizeof *c);
@@ -79,8 +79,7 @@ static int set_value(cb_opt *o, const char *val) {
   }
   case CB_OPT_LONG: {
     long long v;
-    if (parse_long(val, &v))
-      return cb_error("--%s expects an integer, got '%s'", o->name, val);
+    if (parse_long(val, &v)) return cb_error("--%s expects an integer, got '%s'", o->name, val);
     *(long long *)o->dst = v;
     return 0;
   }
@@ -93,9 +92,7 @@ static int set_value(cb_opt *o, const char *val) {
     *(double *)o->dst = v;
     return 0;
   }
-  case CB_OPT_STR:
-    *(const char **)o->dst = val;
-    return 0;
+  case CB_OPT_STR: *(const char **)o->dst = val; return 0;
   case CB_OPT_CHOICE:
     for (int k = 0; o->choices[k]; k++)
       if (strcmp(o->choices[k], val) == 0) {
@@ -114,8 +111,7 @@ static int set_value(cb_opt *o, const char *val) {
     l->v[l->n++] = val;
     return 0;
   }
-  default:
-    return cb_error("internal: option --%s has no value", o->name);
+  default: return cb_error("internal: option --%s has no value", o->name);
   }
 }
 
@@ -139,14 +135,13 @@ int cb_cli_parse(cb_cli *c, int argc, char **argv) {
       return 1;
     }
     if (a[1] != '-')
-      return cb_error("unknown option '%s'; options are spelled --name (see %s --help)", a, c->prog);
+      return cb_error("unknown option '%s'; options are spelled --name (see %s --help)", a,
+                      c->prog);
     const char *name = a + 2;
     const char *eq = strchr(name, '=');
     size_t len = eq ? (size_t)(eq - name) : strlen(name);
     cb_opt *o = (cb_opt *)find(c, name, len);
-    if (!o)
-      return cb_error("unknown option '--%.*s' (see %s --help)", (int)len, name,
-                      c->prog);
+    if (!o) return cb_error("unknown option '--%.*s' (see %s --help)", (int)len, name, c->prog);
     o->seen = 1;
     if (o->type == CB_OPT_FLAG) {
       if (eq) return cb_error("--%s takes no value", o->name);
@@ -178,8 +173,7 @@ int cb_cli_parse(cb_cli *c, int argc, char **argv) {
         }
       }
       if (l->n < min_n)
-        return cb_error("--%s expects %d integer%s", o->name, min_n,
-                        min_n > 1 ? "s" : "");
+        return cb_error("--%s expects %d integer%s", o->name, min_n, min_n > 1 ? "s" : "");
       continue;
     }
     const char *val;
@@ -188,12 +182,11 @@ int cb_cli_parse(cb_cli *c, int argc, char **argv) {
     else if (i + 1 < argc)
       val = argv[++i];
     else
-      return cb_error("--%s needs a value%s%s", o->name,
-                      o->metavar ? " " : "", o->metavar ? o->metavar : "");
+      return cb_error("--%s needs a value%s%s", o->name, o->metavar ? " " : "",
+                      o->metavar ? o->metavar : "");
     if (set_value(o, val)) return -1;
   }
-  if (c->n_pos < c->min_pos)
-    return cb_error("missing argument; usage: %s %s", c->prog, c->usage);
+  if (c->n_pos < c->min_pos) return cb_error("missing argument; usage: %s %s", c->prog, c->usage);
   return 0;
 }
 

@@ -31,7 +31,7 @@ typedef struct {
 } cb_intlist;
 
 typedef struct {
-  const char *name;    /* long name without dashes */
+  const char *name; /* long name without dashes */
   cb_opt_type type;
   void *dst;
   const char *metavar; /* shown in --help, e.g. "N" */

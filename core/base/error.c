@@ -39,9 +39,13 @@ int cb_error_prefix(const char *fmt, ...) {
   return -1;
 }
 
-const char *cb_last_error(void) { return g_msg[0] ? g_msg : "unknown error"; }
+const char *cb_last_error(void) {
+  return g_msg[0] ? g_msg : "unknown error";
+}
 
-void cb_error_clear(void) { g_msg[0] = 0; }
+void cb_error_clear(void) {
+  g_msg[0] = 0;
+}
 
 void *cb_malloc(unsigned long bytes, const char *what) {
   void *p = malloc(bytes ? bytes : 1);

@@ -10,9 +10,13 @@ void cb_json_init_file(cb_json *j, FILE *f) {
   j->f = f;
 }
 
-void cb_json_init_mem(cb_json *j) { memset(j, 0, sizeof *j); }
+void cb_json_init_mem(cb_json *j) {
+  memset(j, 0, sizeof *j);
+}
 
-const char *cb_json_text(const cb_json *j) { return j->buf ? j->buf : ""; }
+const char *cb_json_text(const cb_json *j) {
+  return j->buf ? j->buf : "";
+}
 
 void cb_json_free(cb_json *j) {
   free(j->buf);
@@ -28,7 +32,8 @@ static void put(cb_json *j, const char *s, size_t n) {
   if (j->oom) return;
   if (j->len + n + 1 > j->cap) {
     size_t cap = j->cap ? j->cap : 256;
-    while (cap < j->len + n + 1) cap *= 2;
+    while (cap < j->len + n + 1)
+      cap *= 2;
     char *nb = realloc(j->buf, cap);
     if (!nb) {
       j->oom = 1;
@@ -42,7 +47,9 @@ static void put(cb_json *j, const char *s, size_t n) {
   j->buf[j->len] = 0;
 }
 
-static void puts_(cb_json *j, const char *s) { put(j, s, strlen(s)); }
+static void puts_(cb_json *j, const char *s) {
+  put(j, s, strlen(s));
+}
 
 static void putf(cb_json *j, const char *fmt, ...) {
   char tmp[64];

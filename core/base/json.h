@@ -12,8 +12,8 @@
 #define CB_JSON_MAX_DEPTH 32
 
 typedef struct {
-  FILE *f;         /* when writing to a stream */
-  char *buf;       /* when writing to memory (grown with realloc) */
+  FILE *f;   /* when writing to a stream */
+  char *buf; /* when writing to memory (grown with realloc) */
   size_t len, cap;
   int depth;
   int count[CB_JSON_MAX_DEPTH]; /* items written at each level */

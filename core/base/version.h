@@ -4,8 +4,8 @@
 #ifndef CB_BASE_VERSION_H
 #define CB_BASE_VERSION_H
 
-const char *cb_version(void);  /* e.g. "0.1.0" */
-const char *cb_git_rev(void);  /* short hash, "+dirty" when the tree had changes */
+const char *cb_version(void); /* e.g. "0.1.0" */
+const char *cb_git_rev(void); /* short hash, "+dirty" when the tree had changes */
 /* "0.1.0 (abc123def456)" */
 const char *cb_version_string(void);
 

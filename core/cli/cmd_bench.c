@@ -5,6 +5,14 @@
  * its peak memory is its own. With CUDA the parent never touches the device
  * (a process that initialised CUDA cannot fork children that use it): the
  * backend is resolved, and everything measured, in the children. */
+#include "core/base/cli.h"
+#include "core/base/error.h"
+#include "core/base/json.h"
+#include "core/cli/commands.h"
+#include "core/dp/dp.h"
+#include "core/kernels/philox.h"
+#include "core/models/model_opts.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,14 +21,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-#include "core/base/cli.h"
-#include "core/base/error.h"
-#include "core/base/json.h"
-#include "core/cli/commands.h"
-#include "core/dp/dp.h"
-#include "core/kernels/philox.h"
-#include "core/models/model_opts.h"
 
 static double now(void) {
   struct timespec t;
@@ -72,7 +72,8 @@ static void run_mode(const bench_args *a, int mode, bench_result *r) {
   int64_t T = (int64_t)a->H * a->W, n = (int64_t)a->batch * a->cfg.in_channels * T;
   float *x = malloc(sizeof(float) * n);
   unsigned char *y = malloc((size_t)a->batch * T);
-  for (int64_t i = 0; i < n; i++) x[i] = (float)cb_gauss(5, CB_STREAM_DATA, 0, (uint64_t)i);
+  for (int64_t i = 0; i < n; i++)
+    x[i] = (float)cb_gauss(5, CB_STREAM_DATA, 0, (uint64_t)i);
   for (int64_t i = 0; i < a->batch * T; i++)
     y[i] = (unsigned char)((i / 97 + i % 13) % a->cfg.classes);
   m->be->upload(m->be, m->input, x, sizeof(float) * n);
@@ -163,9 +164,11 @@ static double sgemm_best(const char *backend, int n) {
         *C = be->alloc(be, bytes, "sgemm reference");
   double best = 0;
   if (h && A && B && C) {
-    for (int i = 0; i < n * n; i++) h[i] = (float)(i % 7) * 0.1f;
+    for (int i = 0; i < n * n; i++)
+      h[i] = (float)(i % 7) * 0.1f;
     be->upload(be, A, h, bytes);
-    for (int i = 0; i < n * n; i++) h[i] = (float)(i % 5) * 0.1f;
+    for (int i = 0; i < n * n; i++)
+      h[i] = (float)(i % 5) * 0.1f;
     be->upload(be, B, h, bytes);
     for (int r = 0; r < 4; r++) {
       be->sync(be);
@@ -250,11 +253,12 @@ int cb_cmd_bench(int argc, char **argv) {
   int batch = 10, steps = 3, warmup = 1, json = 0, threads = 0;
   double clip = 1.0, sigma = 1.0;
   const char *backend = "cpu";
-  cb_cli_init(&c, "clipbench bench", "[options]",
-              "Times one training step (forward, backward, per-sample clipping, noise) for each\n"
-              "clipping mode and reports samples/s, peak memory, the ratio to the non-private step\n"
-              "and achieved GFLOP/s against OpenBLAS sgemm measured in the same run. Each mode runs\n"
-              "in its own process so its peak RSS is its own.");
+  cb_cli_init(
+      &c, "clipbench bench", "[options]",
+      "Times one training step (forward, backward, per-sample clipping, noise) for each\n"
+      "clipping mode and reports samples/s, peak memory, the ratio to the non-private step\n"
+      "and achieved GFLOP/s against OpenBLAS sgemm measured in the same run. Each mode runs\n"
+      "in its own process so its peak RSS is its own.");
   cb_model_opts_add(&c, &mo);
   mo.width = 16;
   cb_cli_add(&c, "size", CB_OPT_INTS, &size, "H [W]", "image size (128)");
@@ -287,12 +291,14 @@ int cb_cmd_bench(int argc, char **argv) {
   a.sigma = sigma;
   int want[CB_CLIP_ADAPTIVE + 1] = {0};
   if (modes.n == 0) {
-    for (int k = 0; k <= CB_CLIP_ADAPTIVE; k++) want[k] = 1;
+    for (int k = 0; k <= CB_CLIP_ADAPTIVE; k++)
+      want[k] = 1;
   }
   for (int i = 0; i < modes.n; i++) {
     int found = 0;
     if (strcmp(modes.v[i], "all") == 0) {
-      for (int k = 0; k <= CB_CLIP_ADAPTIVE; k++) want[k] = 1;
+      for (int k = 0; k <= CB_CLIP_ADAPTIVE; k++)
+        want[k] = 1;
       continue;
     }
     if (strcmp(modes.v[i], "nonprivate") == 0) modes.v[i] = "none";
@@ -315,13 +321,12 @@ int cb_cmd_bench(int argc, char **argv) {
   bench_result res[CB_CLIP_ADAPTIVE + 1];
   for (int k = 0; k <= CB_CLIP_ADAPTIVE; k++)
     if (want[k]) run_isolated(&a, k, &res[k]);
-  if (!res[CB_CLIP_NONE].ok)
-    return cb_error("non-private step failed: %s", res[CB_CLIP_NONE].err);
+  if (!res[CB_CLIP_NONE].ok) return cb_error("non-private step failed: %s", res[CB_CLIP_NONE].err);
   const bench_result *base = &res[CB_CLIP_NONE];
   if (!json) {
     printf("clipbench bench: %s width %d depth %d, %dx%d, batch %d, %lld params, backend %s\n",
-           CB_ARCH_NAMES[a.cfg.arch], a.cfg.width, a.cfg.depth, a.H, a.W, batch,
-           (long long)nparams, a.backend);
+           CB_ARCH_NAMES[a.cfg.arch], a.cfg.width, a.cfg.depth, a.H, a.W, batch, (long long)nparams,
+           a.backend);
     printf("%s: %.1f GFLOP/s; non-private step: %.2f GFLOP\n\n", blas, peak, flops / 1e9);
     printf("%-22s %9s %10s %8s %9s %8s %10s %8s %7s\n", "mode", "ms/step", "samples/s", "vs none",
            "peak MiB", "vs none", "GFLOP/s", "of sgemm", "ghost");
@@ -331,8 +336,8 @@ int cb_cmd_bench(int argc, char **argv) {
     const bench_result *r = &res[k];
     if (!r->ok) {
       if (json)
-        printf("{\"mode\":\"%s\",\"error\":", CB_CLIP_NAMES[k]), cb_json_fput_string(stdout, r->err),
-            printf("}\n");
+        printf("{\"mode\":\"%s\",\"error\":", CB_CLIP_NAMES[k]),
+            cb_json_fput_string(stdout, r->err), printf("}\n");
       else
         printf("%-22s error: %s\n", CB_CLIP_NAMES[k], r->err);
       continue;
@@ -372,8 +377,7 @@ int cb_cmd_bench(int argc, char **argv) {
       char gh[16];
       snprintf(gh, sizeof gh, "%d/%d", r->ghost_layers, r->param_layers);
       printf("%-22s %9.1f %10.2f %7.2fx %9.0f %7.2fx %10.1f %7.1f%% %7s\n", CB_CLIP_NAMES[k],
-             1e3 * r->sec_per_step, sps, tr, mem, mr, gf, 100.0 * gf / peak,
-             k ? gh : "-");
+             1e3 * r->sec_per_step, sps, tr, mem, mr, gf, 100.0 * gf / peak, k ? gh : "-");
     }
   }
   if (!json)

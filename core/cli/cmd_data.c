@@ -295,8 +295,10 @@ static int cmd_preview(int argc, char **argv) {
   uint8_t *preds = NULL;
   if (ckpt) {
     preds = malloc((size_t)count * d.H * d.W);
-    if (!preds) rc = cb_error("out of memory for predictions");
-    else rc = cb_predict_with_checkpoint(ckpt, &d, idx, count, preds);
+    if (!preds)
+      rc = cb_error("out of memory for predictions");
+    else
+      rc = cb_predict_with_checkpoint(ckpt, &d, idx, count, preds);
   }
   if (!rc) rc = cb_preview_png(out, &d, idx, count, preds);
   free(preds);

@@ -1,11 +1,11 @@
 /* clipbench model: the layer table, parameter tensors and count. */
-#include <stdio.h>
-
 #include "core/base/cli.h"
 #include "core/base/error.h"
 #include "core/base/json.h"
 #include "core/cli/commands.h"
 #include "core/models/model_opts.h"
+
+#include <stdio.h>
 
 int cb_cmd_model(int argc, char **argv) {
   cb_cli c;
@@ -49,7 +49,8 @@ int cb_cmd_model(int argc, char **argv) {
         cb_json_kv_str(&j, "name", m->tensors[t].name);
         cb_json_key(&j, "shape");
         cb_json_arr_begin(&j);
-        for (int d = 0; d < m->tensors[t].ndim; d++) cb_json_int(&j, m->tensors[t].shape[d]);
+        for (int d = 0; d < m->tensors[t].ndim; d++)
+          cb_json_int(&j, m->tensors[t].shape[d]);
         cb_json_arr_end(&j);
         cb_json_obj_end(&j);
       }
@@ -68,7 +69,8 @@ int cb_cmd_model(int argc, char **argv) {
       for (int t = 0; t < m->n_tensors; t++) {
         const cb_tensor *ts = &m->tensors[t];
         printf("%-4d %-44s", t, ts->name);
-        for (int d = 0; d < ts->ndim; d++) printf("%s%d", d ? "x" : "", ts->shape[d]);
+        for (int d = 0; d < ts->ndim; d++)
+          printf("%s%d", d ? "x" : "", ts->shape[d]);
         printf("\n");
       }
     }

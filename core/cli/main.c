@@ -1,10 +1,10 @@
 /* clipbench: git-style dispatcher. Each subcommand parses its own options. */
-#include <stdio.h>
-#include <string.h>
-
 #include "core/base/error.h"
 #include "core/base/version.h"
 #include "core/cli/commands.h"
+
+#include <stdio.h>
+#include <string.h>
 
 static const cb_command COMMANDS[] = {
     {"model", cb_cmd_model, "print a model's layer table and parameter count"},
@@ -25,7 +25,8 @@ static const int N_COMMANDS = (int)(sizeof COMMANDS / sizeof COMMANDS[0]);
 
 static void usage(FILE *f) {
   fprintf(f, "usage: clipbench <command> [options]   (clipbench <command> --help)\n\n");
-  fprintf(f, "clipbench %s (%s): benchmarks gradient clipping for DP-SGD on image segmentation.\n\n",
+  fprintf(f,
+          "clipbench %s (%s): benchmarks gradient clipping for DP-SGD on image segmentation.\n\n",
           cb_version(), cb_git_rev());
   fprintf(f, "commands:\n");
   for (int i = 0; i < N_COMMANDS; i++)

@@ -1,12 +1,12 @@
 /* Predictions of a checkpoint on dataset images, for previews. */
 #include "core/cli/predict.h"
 
+#include "core/base/error.h"
+#include "core/io/checkpoint.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "core/base/error.h"
-#include "core/io/checkpoint.h"
 
 /* The runner stores the training split's normalisation in the checkpoint;
  * images are normalised the same way before the forward pass. */
@@ -42,7 +42,8 @@ int cb_predict_with_checkpoint(const char *ckpt, const cb_dataset *d, const int 
   const cb_node *out = rc ? NULL : &m->nodes[m->n_nodes - 1];
   for (int k = 0; !rc && k < n; k++) {
     const float *src = d->images + (int64_t)idx[k] * T;
-    for (int64_t j = 0; j < T; j++) x[j] = (float)((src[j] - mean) / std);
+    for (int64_t j = 0; j < T; j++)
+      x[j] = (float)((src[j] - mean) / std);
     be->upload(be, m->input, x, sizeof(float) * T);
     cb_model_forward(m, 1);
     cb_launch_argmax(be, T, (cb_k_argmax){out->out, preds + k * T, cfg.classes, (int)T});

@@ -1,9 +1,9 @@
 #ifndef CB_CLI_PREDICT_H
 #define CB_CLI_PREDICT_H
 
-#include <stdint.h>
-
 #include "core/data/dataset.h"
+
+#include <stdint.h>
 
 /* Argmax predictions of the checkpoint's model (rebuilt from its metadata)
  * for images idx[0..n) of d, into preds[n][H][W] (host memory; CPU backend).

@@ -1,13 +1,13 @@
 /* CPU backend: OpenBLAS for GEMM, OpenMP loops over the shared kernel bodies.
  * Kernels are deterministic for a fixed thread count: every index writes its
  * own outputs and reductions use fixed partial sums. */
+#include "core/backend/backend.h"
+#include "core/base/error.h"
+
 #include <cblas.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "core/backend/backend.h"
-#include "core/base/error.h"
 
 /* Each allocation carries its size in a 64-byte header so the backend can
  * report memory in use and the peak for `clipbench bench`. */
@@ -48,7 +48,9 @@ static void cpu_zero(const cb_backend *be, void *p, size_t bytes) {
   if (bytes) memset(p, 0, bytes);
 }
 
-static void cpu_sync(const cb_backend *be) { (void)be; }
+static void cpu_sync(const cb_backend *be) {
+  (void)be;
+}
 
 static void cpu_gemm(const cb_backend *be, int ta, int tb, int M, int N, int K, float alpha,
                      const float *A, int lda, const float *B, int ldb, float beta, float *C,
@@ -58,34 +60,36 @@ static void cpu_gemm(const cb_backend *be, int ta, int tb, int M, int N, int K, 
   if (K <= 0) {
     /* BLAS leaves C untouched for K = 0 only when beta = 1; be explicit. */
     for (int i = 0; i < M; i++)
-      for (int j = 0; j < N; j++) C[(size_t)i * ldc + j] *= beta;
+      for (int j = 0; j < N; j++)
+        C[(size_t)i * ldc + j] *= beta;
     return;
   }
   cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N,
               K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
-static void cpu_gemm_batched(const cb_backend *be, int ta, int tb, int M, int N, int K,
-                             float alpha, const float *A, int lda, int64_t sA, const float *B,
-                             int ldb, int64_t sB, float beta, float *C, int ldc, int64_t sC,
-                             int batch) {
+static void cpu_gemm_batched(const cb_backend *be, int ta, int tb, int M, int N, int K, float alpha,
+                             const float *A, int lda, int64_t sA, const float *B, int ldb,
+                             int64_t sB, float beta, float *C, int ldc, int64_t sC, int batch) {
   for (int b = 0; b < batch; b++)
     cpu_gemm(be, ta, tb, M, N, K, alpha, A + b * sA, lda, B + b * sB, ldb, beta, C + b * sC, ldc);
 }
 
 /* One OpenMP loop per kernel, generated from the shared list. */
-#define CB_CPU_CASE(name)                                      \
-  case CB_KID_##name: {                                        \
-    const cb_k_##name *a = (const cb_k_##name *)args;          \
-    _Pragma("omp parallel for schedule(static) if (n >= 2)")   \
-    for (int64_t i = 0; i < n; i++) cb_kb_##name(i, a);        \
-    break;                                                     \
+#define CB_CPU_CASE(name)                                                                    \
+  case CB_KID_##name: {                                                                      \
+    const cb_k_##name *a = (const cb_k_##name *)args;                                        \
+    _Pragma("omp parallel for schedule(static) if (n >= 2)") for (int64_t i = 0; i < n; i++) \
+        cb_kb_##name(i, a);                                                                  \
+    break;                                                                                   \
   }
 
 /* Launch counts for the kernel coverage test. */
 static uint64_t g_launches[CB_KID_COUNT];
 
-const uint64_t *cb_cpu_kernel_launches(void) { return g_launches; }
+const uint64_t *cb_cpu_kernel_launches(void) {
+  return g_launches;
+}
 
 static void cpu_launch(const cb_backend *be, cb_kernel_id id, int64_t n, const void *args) {
   (void)be;
@@ -95,8 +99,7 @@ static void cpu_launch(const cb_backend *be, cb_kernel_id id, int64_t n, const v
   }
   switch (id) {
     CB_KERNEL_LIST(CB_CPU_CASE)
-  default:
-    abort();
+  default: abort();
   }
 }
 
@@ -140,4 +143,6 @@ static const cb_backend CPU = {
     .status = cpu_status,
 };
 
-const cb_backend *cb_backend_cpu(void) { return &CPU; }
+const cb_backend *cb_backend_cpu(void) {
+  return &CPU;
+}

@@ -93,11 +93,11 @@ int check_blas(cublasStatus_t s, const char *call, const char *context, int line
 
 /* ---- kernels: one grid-stride loop per entry of CB_KERNEL_LIST ---- */
 
-#define CB_CUDA_KERNEL(name)                                                                       \
-  __global__ void cb_cuda_##name(int64_t n, const cb_k_##name a) {                                 \
-    const int64_t stride = cb_grid_stride(blockDim.x, gridDim.x);                                  \
-    for (int64_t i = cb_grid_first(blockIdx.x, threadIdx.x, blockDim.x); i < n; i += stride)       \
-      cb_kb_##name(i, &a);                                                                         \
+#define CB_CUDA_KERNEL(name)                                                                 \
+  __global__ void cb_cuda_##name(int64_t n, const cb_k_##name a) {                           \
+    const int64_t stride = cb_grid_stride(blockDim.x, gridDim.x);                            \
+    for (int64_t i = cb_grid_first(blockIdx.x, threadIdx.x, blockDim.x); i < n; i += stride) \
+      cb_kb_##name(i, &a);                                                                   \
   }
 CB_KERNEL_LIST(CB_CUDA_KERNEL)
 #undef CB_CUDA_KERNEL
@@ -111,9 +111,9 @@ void cuda_launch(const cb_backend *be, cb_kernel_id id, int64_t n, const void *a
   }
   unsigned blocks = cb_grid_blocks(n, CB_CUDA_BLOCK, g.max_blocks);
   switch (id) {
-#define CB_CUDA_CASE(name)                                                                         \
-  case CB_KID_##name:                                                                              \
-    cb_cuda_##name<<<blocks, CB_CUDA_BLOCK>>>(n, *(const cb_k_##name *)args);                      \
+#define CB_CUDA_CASE(name)                                                    \
+  case CB_KID_##name:                                                         \
+    cb_cuda_##name<<<blocks, CB_CUDA_BLOCK>>>(n, *(const cb_k_##name *)args); \
     break;
     CB_KERNEL_LIST(CB_CUDA_CASE)
 #undef CB_CUDA_CASE

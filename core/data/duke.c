@@ -81,8 +81,8 @@ static int check_mat5_complete(const char *path, long long file_bytes) {
   if (!f) return cb_error("%s: cannot open: %s", path, strerror(errno));
   unsigned char h[128];
   int rc = 0;
-  if (fread(h, 1, sizeof h, f) == sizeof h && ((h[126] == 'I' && h[127] == 'M') ||
-                                               (h[126] == 'M' && h[127] == 'I'))) {
+  if (fread(h, 1, sizeof h, f) == sizeof h &&
+      ((h[126] == 'I' && h[127] == 'M') || (h[126] == 'M' && h[127] == 'I'))) {
     int little = h[126] == 'I';
     unsigned version = little ? h[124] | h[125] << 8 : h[125] | h[124] << 8;
     long long at = 128;
@@ -94,14 +94,14 @@ static int check_mat5_complete(const char *path, long long file_bytes) {
                       path, k, at);
         break;
       }
-      uint32_t type = little ? (uint32_t)t[0] | (uint32_t)t[1] << 8 | (uint32_t)t[2] << 16 |
-                                   (uint32_t)t[3] << 24
-                             : (uint32_t)t[3] | (uint32_t)t[2] << 8 | (uint32_t)t[1] << 16 |
-                                   (uint32_t)t[0] << 24;
-      uint32_t nbytes = little ? (uint32_t)t[4] | (uint32_t)t[5] << 8 | (uint32_t)t[6] << 16 |
-                                     (uint32_t)t[7] << 24
-                               : (uint32_t)t[7] | (uint32_t)t[6] << 8 | (uint32_t)t[5] << 16 |
-                                     (uint32_t)t[4] << 24;
+      uint32_t type =
+          little
+              ? (uint32_t)t[0] | (uint32_t)t[1] << 8 | (uint32_t)t[2] << 16 | (uint32_t)t[3] << 24
+              : (uint32_t)t[3] | (uint32_t)t[2] << 8 | (uint32_t)t[1] << 16 | (uint32_t)t[0] << 24;
+      uint32_t nbytes =
+          little
+              ? (uint32_t)t[4] | (uint32_t)t[5] << 8 | (uint32_t)t[6] << 16 | (uint32_t)t[7] << 24
+              : (uint32_t)t[7] | (uint32_t)t[6] << 8 | (uint32_t)t[5] << 16 | (uint32_t)t[4] << 24;
       long long len = 8;
       if (type >> 16 == 0) { /* not a small element (data inside its tag) */
         if ((long long)nbytes > file_bytes - at - 8) {

@@ -1,11 +1,11 @@
 /* Per-sample norms, clipping coefficients and the clipped sum. */
-#include <math.h>
-#include <stdlib.h>
-#include <string.h>
-
 #include "core/base/error.h"
 #include "core/dp/engine_internal.h"
 #include "core/nn/layers.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
 /* Float rounding in the clipped sum can make |c g| exceed c|g| by about
  * 2^-24 relative; shrinking every bounded coefficient by this factor keeps a
@@ -25,9 +25,9 @@ static void node_sqnorms(cb_dp *dp, int node, int n) {
     float *rows = dp->node_psg[node];
     cb_node_grad_per_sample(m, node, n, rows, nd->p_numel);
     if (dp->keep_dev)
-      cb_launch_mask_rows(m->be, (int64_t)n * nd->p_numel,
-                          (cb_k_mask_rows){rows, dp->keep_dev, nd->p_numel, nd->p_numel,
-                                           nd->p_off});
+      cb_launch_mask_rows(
+          m->be, (int64_t)n * nd->p_numel,
+          (cb_k_mask_rows){rows, dp->keep_dev, nd->p_numel, nd->p_numel, nd->p_off});
     cb_rows_sqnorm(m, rows, wn, nd->p_numel, n, dp->ghost_w);
     if (nd->b_tensor >= 0)
       cb_rows_sqnorm(m, rows + wn, nd->p_numel - wn, nd->p_numel, n, dp->ghost_b);
@@ -46,8 +46,7 @@ static double factor(const cb_dp_cfg *c, double g, double C) {
     return C / (g + c->auto_gamma) * CB_CLIP_SAFETY;
   case CB_CLIP_RS: /* Zhu & Blaschko: min(1, C/|g|), no epsilon */
     return g > C ? C / g * CB_CLIP_SAFETY : 1.0;
-  case CB_CLIP_NONE:
-    return 1.0;
+  case CB_CLIP_NONE: return 1.0;
   default: /* flat, per_layer, adaptive: Opacus' min(1, C/(|g| + 1e-6)) */
     return fmin(1.0, C / (g + ABADI_EPS) * CB_CLIP_SAFETY);
   }
@@ -60,8 +59,10 @@ static void coefficients(cb_dp *dp, int n, int t0, int t1) {
   int nt = m->n_tensors, ng = dp->n_groups;
   for (int i = 0; i < n; i++) {
     double *gsq = dp->gsq + (size_t)i * ng;
-    for (int t = t0; t < t1; t++) gsq[dp->tensor_group[t]] = 0.0;
-    for (int t = t0; t < t1; t++) gsq[dp->tensor_group[t]] += dp->tsq[(size_t)i * nt + t];
+    for (int t = t0; t < t1; t++)
+      gsq[dp->tensor_group[t]] = 0.0;
+    for (int t = t0; t < t1; t++)
+      gsq[dp->tensor_group[t]] += dp->tsq[(size_t)i * nt + t];
     for (int t = t0; t < t1; t++) {
       int g = dp->tensor_group[t];
       dp->coef[(size_t)i * nt + t] = (float)factor(&dp->cfg, sqrt(gsq[g]), dp->group_bound[g]);
@@ -103,7 +104,8 @@ static void node_tensor_range(const cb_model *m, int node, int *t0, int *t1) {
 
 static void nonprivate_sum(cb_dp *dp, int n) {
   cb_model *m = dp->m;
-  for (int i = 0; i < n; i++) dp->cw[i] = 1.0f;
+  for (int i = 0; i < n; i++)
+    dp->cw[i] = 1.0f;
   for (int node = 0; node < m->n_nodes; node++)
     if (cb_node_is_param(&m->nodes[node]))
       cb_node_grad_weighted(m, node, n, dp->cw, m->grads + m->nodes[node].p_off, 1.0f);
@@ -111,8 +113,10 @@ static void nonprivate_sum(cb_dp *dp, int n) {
 
 int cb_dp_accumulate(cb_dp *dp, int n) {
   cb_model *m = dp->m;
-  if (n < 0 || n > m->max_batch) return cb_error("chunk of %d images exceeds the physical batch", n);
-  for (int i = 0; i < n; i++) dp->step_loss += m->host_loss[i];
+  if (n < 0 || n > m->max_batch)
+    return cb_error("chunk of %d images exceeds the physical batch", n);
+  for (int i = 0; i < n; i++)
+    dp->step_loss += m->host_loss[i];
   if (n == 0) return 0;
   if (dp->cfg.mode == CB_CLIP_NONE && !dp->cfg.record_norms) {
     nonprivate_sum(dp, n);
@@ -141,7 +145,8 @@ int cb_dp_accumulate(cb_dp *dp, int n) {
   int *clipped = dp->flags;
   for (int i = 0; i < n; i++) {
     double s = 0.0;
-    for (int t = 0; t < nt; t++) s += dp->tsq[(size_t)i * nt + t];
+    for (int t = 0; t < nt; t++)
+      s += dp->tsq[(size_t)i * nt + t];
     dp->total[i] = sqrt(s);
     int c = 0;
     for (int g = 0; g < dp->n_groups; g++)

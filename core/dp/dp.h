@@ -19,20 +19,21 @@
 #ifndef CB_DP_DP_H
 #define CB_DP_DP_H
 
-#include <stdint.h>
-
 #include "core/nn/model.h"
 
+#include <stdint.h>
+
 typedef enum {
-  CB_CLIP_NONE = 0,   /* non-private: mean gradient, no noise */
-  CB_CLIP_FLAT,       /* Abadi: one bound C on the whole per-sample gradient */
-  CB_CLIP_PER_LAYER,  /* a bound per parameter tensor (or per layer), Opacus semantics */
-  CB_CLIP_AUTOMATIC,  /* AUTO-S R/(|g|+gamma) or AUTO-V R/|g| (Bu et al.) */
-  CB_CLIP_RS,         /* random sparsification (Zhu & Blaschko) + flat clipping */
-  CB_CLIP_ADAPTIVE,   /* quantile clipping (Andrew et al., TF-Privacy variant) */
+  CB_CLIP_NONE = 0,  /* non-private: mean gradient, no noise */
+  CB_CLIP_FLAT,      /* Abadi: one bound C on the whole per-sample gradient */
+  CB_CLIP_PER_LAYER, /* a bound per parameter tensor (or per layer), Opacus semantics */
+  CB_CLIP_AUTOMATIC, /* AUTO-S R/(|g|+gamma) or AUTO-V R/|g| (Bu et al.) */
+  CB_CLIP_RS,        /* random sparsification (Zhu & Blaschko) + flat clipping */
+  CB_CLIP_ADAPTIVE,  /* quantile clipping (Andrew et al., TF-Privacy variant) */
 } cb_clip_mode;
 
-extern const char *const CB_CLIP_NAMES[]; /* none flat per_layer automatic random_sparsification adaptive */
+extern const char
+    *const CB_CLIP_NAMES[]; /* none flat per_layer automatic random_sparsification adaptive */
 
 typedef enum { CB_NORM_MIXED = 0, CB_NORM_GHOST, CB_NORM_MATERIALISE } cb_norm_rule;
 extern const char *const CB_NORM_RULE_NAMES[]; /* mixed ghost materialise */
@@ -60,15 +61,15 @@ typedef struct {
   /* per_layer / automatic with per-layer scope */
   cb_group_by group_by;
   cb_threshold_rule thresholds;
-  int per_layer_scope;     /* automatic: 1 = per group, 0 = all layers */
+  int per_layer_scope; /* automatic: 1 = per group, 0 = all layers */
   /* automatic */
   cb_auto_variant auto_variant;
-  double auto_gamma;       /* 0.01 */
+  double auto_gamma; /* 0.01 */
   /* random sparsification */
   double rs_final_rate;
-  int rs_refresh;          /* masks per epoch */
-  int epochs;              /* total epochs (rate schedule) */
-  int steps_per_epoch;     /* logical steps per epoch (mask periods) */
+  int rs_refresh;      /* masks per epoch */
+  int epochs;          /* total epochs (rate schedule) */
+  int steps_per_epoch; /* logical steps per epoch (mask periods) */
   /* adaptive */
   double ad_target_quantile; /* fraction that should be unclipped (0.5) */
   double ad_lr;              /* geometric update rate (0.2) */
@@ -82,8 +83,8 @@ void cb_dp_cfg_default(cb_dp_cfg *c);
 /* Where a logical step sits in training (resumable: everything random is a
  * function of these and the seed). */
 typedef struct {
-  uint32_t step;          /* global logical step index from 0 */
-  int epoch;              /* 0-based */
+  uint32_t step; /* global logical step index from 0 */
+  int epoch;     /* 0-based */
   int step_in_epoch;
 } cb_dp_step_info;
 
@@ -91,13 +92,13 @@ typedef struct {
 extern const double CB_PERCENTILES[CB_NPCT]; /* 10 25 50 75 90 99 100 */
 
 typedef struct {
-  int n_samples;             /* realised batch size */
-  double clip_bound;         /* bound in force during the step */
-  double noise_std;          /* std of the noise added to the sum */
-  double frac_clipped;       /* samples whose gradient exceeded the bound */
-  double norm_pct[CB_NPCT];  /* percentiles of pre-clip total norms */
-  double sparsity_rate;      /* random sparsification: fraction dropped */
-  double loss_sum;           /* sum of per-image losses */
+  int n_samples;            /* realised batch size */
+  double clip_bound;        /* bound in force during the step */
+  double noise_std;         /* std of the noise added to the sum */
+  double frac_clipped;      /* samples whose gradient exceeded the bound */
+  double norm_pct[CB_NPCT]; /* percentiles of pre-clip total norms */
+  double sparsity_rate;     /* random sparsification: fraction dropped */
+  double loss_sum;          /* sum of per-image losses */
 } cb_dp_step_result;
 
 typedef struct cb_dp cb_dp;

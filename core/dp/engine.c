@@ -1,14 +1,14 @@
 /* The DP-SGD step: plan, per-sample norms, clipping, noise. See dp.h. */
-#include <math.h>
-#include <stdlib.h>
-#include <string.h>
-
 #include "core/base/error.h"
 #include "core/dp/dp.h"
 #include "core/dp/engine_internal.h"
 
-const char *const CB_CLIP_NAMES[] = {"none",      "flat", "per_layer", "automatic",
-                                     "random_sparsification", "adaptive", NULL};
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *const CB_CLIP_NAMES[] = {
+    "none", "flat", "per_layer", "automatic", "random_sparsification", "adaptive", NULL};
 const char *const CB_NORM_RULE_NAMES[] = {"mixed", "ghost", "materialise", NULL};
 const char *const CB_GROUP_BY_NAMES[] = {"tensor", "layer", NULL};
 const char *const CB_THRESHOLD_NAMES[] = {"same", "split", NULL};
@@ -62,7 +62,8 @@ static int validate(const cb_model *m, const cb_dp_cfg *c) {
       return cb_error("dp.adaptive.target_quantile must be in (0, 1), got %g",
                       c->ad_target_quantile);
     if (!(c->ad_lr > 0.0)) return cb_error("dp.adaptive.lr must be positive, got %g", c->ad_lr);
-    double sb = c->ad_count_std > 0 ? c->ad_count_std : fmax(c->expected_batch / 20.0, c->noise_multiplier);
+    double sb =
+        c->ad_count_std > 0 ? c->ad_count_std : fmax(c->expected_batch / 20.0, c->noise_multiplier);
     double zd;
     if (c->noise_multiplier > 0 && cb_adaptive_sigma_delta(c->noise_multiplier, sb, &zd)) return -1;
   }
@@ -111,7 +112,8 @@ static int plan_groups(cb_dp *dp) {
   dp->n_groups = g;
   double ck = dp->cfg.clip_bound;
   if (dp->cfg.thresholds == CB_THRESH_SPLIT) ck /= sqrt((double)g);
-  for (int k = 0; k < g; k++) dp->group_bound[k] = ck;
+  for (int k = 0; k < g; k++)
+    dp->group_bound[k] = ck;
   return 0;
 }
 
@@ -181,9 +183,8 @@ cb_dp *cb_dp_create(cb_model *m, const cb_dp_cfg *cfg) {
   dp->clip_bound = cfg->clip_bound;
   dp->mask_period = -1;
   if (cfg->mode == CB_CLIP_ADAPTIVE) {
-    dp->count_std = cfg->ad_count_std > 0
-                        ? cfg->ad_count_std
-                        : fmax(cfg->expected_batch / 20.0, cfg->noise_multiplier);
+    dp->count_std = cfg->ad_count_std > 0 ? cfg->ad_count_std
+                                          : fmax(cfg->expected_batch / 20.0, cfg->noise_multiplier);
     if (cfg->noise_multiplier > 0)
       cb_adaptive_sigma_delta(cfg->noise_multiplier, dp->count_std, &dp->sigma_delta);
   }
@@ -197,8 +198,8 @@ cb_dp *cb_dp_create(cb_model *m, const cb_dp_cfg *cfg) {
   dp->ghost_w = cb_calloc((size_t)N, sizeof(double), "norms");
   dp->ghost_b = cb_calloc((size_t)N, sizeof(double), "norms");
   dp->flags = cb_calloc((size_t)N, sizeof(int), "norms");
-  if (!dp->flags || !dp->tsq || !dp->total || !dp->coef || !dp->cw || !dp->cb || !dp->gsq || !dp->ghost_w ||
-      !dp->ghost_b || plan_groups(dp) || plan_norms(dp)) {
+  if (!dp->flags || !dp->tsq || !dp->total || !dp->coef || !dp->cw || !dp->cb || !dp->gsq ||
+      !dp->ghost_w || !dp->ghost_b || plan_groups(dp) || plan_norms(dp)) {
     cb_dp_free(dp);
     return NULL;
   }
@@ -247,7 +248,9 @@ void cb_dp_free(cb_dp *dp) {
   free(dp);
 }
 
-double cb_dp_clip_bound(const cb_dp *dp) { return dp->clip_bound; }
+double cb_dp_clip_bound(const cb_dp *dp) {
+  return dp->clip_bound;
+}
 
 void cb_dp_set_clip_bound(cb_dp *dp, double c) {
   dp->clip_bound = c;
@@ -263,18 +266,35 @@ double cb_dp_noise_std(const cb_dp *dp) {
   if (c->mode == CB_CLIP_NONE) return 0.0;
   if (c->mode == CB_CLIP_ADAPTIVE) return dp->sigma_delta * dp->clip_bound;
   double s2 = 0.0;
-  for (int k = 0; k < dp->n_groups; k++) s2 += dp->group_bound[k] * dp->group_bound[k];
+  for (int k = 0; k < dp->n_groups; k++)
+    s2 += dp->group_bound[k] * dp->group_bound[k];
   return c->noise_multiplier * sqrt(s2);
 }
 
-int cb_dp_n_groups(const cb_dp *dp) { return dp->n_groups; }
-double cb_dp_group_bound(const cb_dp *dp, int g) { return dp->group_bound[g]; }
-int cb_dp_tensor_group(const cb_dp *dp, int t) { return dp->tensor_group[t]; }
-int cb_dp_node_uses_ghost(const cb_dp *dp, int node) { return dp->node_ghost[node] == 1; }
-size_t cb_dp_bytes(const cb_dp *dp) { return dp->bytes; }
-const double *cb_dp_last_tensor_sqnorms(const cb_dp *dp) { return dp->tsq; }
-const double *cb_dp_last_total_norms(const cb_dp *dp) { return dp->total; }
-const float *cb_dp_last_coefs(const cb_dp *dp) { return dp->coef; }
+int cb_dp_n_groups(const cb_dp *dp) {
+  return dp->n_groups;
+}
+double cb_dp_group_bound(const cb_dp *dp, int g) {
+  return dp->group_bound[g];
+}
+int cb_dp_tensor_group(const cb_dp *dp, int t) {
+  return dp->tensor_group[t];
+}
+int cb_dp_node_uses_ghost(const cb_dp *dp, int node) {
+  return dp->node_ghost[node] == 1;
+}
+size_t cb_dp_bytes(const cb_dp *dp) {
+  return dp->bytes;
+}
+const double *cb_dp_last_tensor_sqnorms(const cb_dp *dp) {
+  return dp->tsq;
+}
+const double *cb_dp_last_total_norms(const cb_dp *dp) {
+  return dp->total;
+}
+const float *cb_dp_last_coefs(const cb_dp *dp) {
+  return dp->coef;
+}
 
 int cb_dp_begin_step(cb_dp *dp, const cb_dp_step_info *info) {
   cb_model *m = dp->m;

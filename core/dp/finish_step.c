@@ -1,9 +1,9 @@
 /* Noise, scaling and the adaptive bound update at the end of a logical step. */
-#include <math.h>
-
 #include "core/base/error.h"
 #include "core/dp/engine_internal.h"
 #include "core/kernels/philox.h"
+
+#include <math.h>
 
 /* The adaptive bound: the noisy fraction of unclipped samples moves C
  * geometrically towards the target quantile (Andrew et al. 2021; TF-Privacy

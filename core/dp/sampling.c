@@ -1,12 +1,12 @@
 /* Poisson sampling and the OS seed for secure mode. */
+#include "core/base/error.h"
+#include "core/dp/dp.h"
+#include "core/kernels/philox.h"
+
 #include <errno.h>
 #include <math.h>
 #include <string.h>
 #include <sys/random.h>
-
-#include "core/base/error.h"
-#include "core/dp/dp.h"
-#include "core/kernels/philox.h"
 
 int cb_poisson_batch(uint64_t seed, uint32_t step, int N, double q, int *idx) {
   int n = 0;

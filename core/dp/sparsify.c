@@ -2,10 +2,10 @@
  * mask shared by every sample, redrawn only at logical-step boundaries, with
  * a linearly "cooling" rate. The mask is data-independent, so it costs no
  * privacy. */
-#include <math.h>
-
 #include "core/dp/dp.h"
 #include "core/kernels/philox.h"
+
+#include <math.h>
 
 int cb_rs_period(const cb_dp_cfg *c, const cb_dp_step_info *info) {
   int refresh = c->rs_refresh > 0 ? c->rs_refresh : 1;

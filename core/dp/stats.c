@@ -1,10 +1,10 @@
 /* Per-sample norm statistics for the step and the epoch. */
+#include "core/base/error.h"
+#include "core/dp/engine_internal.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "core/base/error.h"
-#include "core/dp/engine_internal.h"
 
 const double CB_PERCENTILES[CB_NPCT] = {10, 25, 50, 75, 90, 99, 100};
 
@@ -25,13 +25,14 @@ double cb_percentile(double *x, int n, double pct) {
 static int grow(double **p, int *cap, int need, int rows) {
   if (need <= *cap) return 0;
   int nc = *cap ? *cap : 256;
-  while (nc < need) nc *= 2;
+  while (nc < need)
+    nc *= 2;
   double *np = realloc(*p, (size_t)nc * rows * sizeof(double));
   if (!np) return cb_error("out of memory for norm statistics");
   if (rows > 1 && *cap) {
     /* Rows are [rows][cap]: move each row to its new stride, last first. */
-    for (int r = rows - 1; r > 0; r--) memmove(np + (size_t)r * nc, np + (size_t)r * *cap,
-                                               (size_t)*cap * sizeof(double));
+    for (int r = rows - 1; r > 0; r--)
+      memmove(np + (size_t)r * nc, np + (size_t)r * *cap, (size_t)*cap * sizeof(double));
   }
   *p = np;
   *cap = nc;
@@ -78,7 +79,9 @@ void cb_dp_stats_reset(cb_dp *dp) {
   dp->ep_clipped = 0;
 }
 
-int cb_dp_stats_count(const cb_dp *dp) { return dp->ep_n; }
+int cb_dp_stats_count(const cb_dp *dp) {
+  return dp->ep_n;
+}
 
 void cb_dp_stats_percentiles(const cb_dp *dp, double out[CB_NPCT]) {
   double *tmp = dp->ep_n ? malloc((size_t)dp->ep_n * sizeof(double)) : NULL;

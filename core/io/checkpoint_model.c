@@ -1,11 +1,11 @@
 /* The model a checkpoint was saved from, read back from its metadata, so a
  * checkpoint can be used (predictions, per-sample gradients) without the
  * experiment file. */
-#include <string.h>
-
 #include "core/base/error.h"
 #include "core/io/checkpoint.h"
 #include "core/io/json_parse.h"
+
+#include <string.h>
 
 static int get_int(const cb_jv *o, const char *key, int *out) {
   const cb_jv *v = cb_jv_get(o, key);

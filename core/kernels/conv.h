@@ -32,7 +32,8 @@ CB_HD static inline void cb_kb_im2col(int64_t i, const cb_k_im2col *a) {
   float *dst = a->col + r * (int64_t)g->Ho * g->Wo + (int64_t)oh * g->Wo;
   int h = oh * g->stride - g->pad + ki;
   if (h < 0 || h >= g->H) {
-    for (int ow = 0; ow < g->Wo; ow++) dst[ow] = 0.0f;
+    for (int ow = 0; ow < g->Wo; ow++)
+      dst[ow] = 0.0f;
     return;
   }
   const float *src = a->x + (c * g->H + h) * g->W;
@@ -40,9 +41,12 @@ CB_HD static inline void cb_kb_im2col(int64_t i, const cb_k_im2col *a) {
     int off = kj - g->pad; /* w = ow + off */
     int lo = off < 0 ? -off : 0;
     int hi = g->W - off < g->Wo ? g->W - off : g->Wo;
-    for (int ow = 0; ow < lo && ow < g->Wo; ow++) dst[ow] = 0.0f;
-    for (int ow = lo; ow < hi; ow++) dst[ow] = src[ow + off];
-    for (int ow = hi > lo ? hi : lo; ow < g->Wo; ow++) dst[ow] = 0.0f;
+    for (int ow = 0; ow < lo && ow < g->Wo; ow++)
+      dst[ow] = 0.0f;
+    for (int ow = lo; ow < hi; ow++)
+      dst[ow] = src[ow + off];
+    for (int ow = hi > lo ? hi : lo; ow < g->Wo; ow++)
+      dst[ow] = 0.0f;
     return;
   }
   for (int ow = 0; ow < g->Wo; ow++) {
@@ -68,7 +72,8 @@ CB_HD static inline void cb_kb_col2im(int64_t i, const cb_k_col2im *a) {
   int64_t T = (int64_t)g->Ho * g->Wo;
   float *dst = a->x + i * g->W;
   if (!a->accumulate)
-    for (int w = 0; w < g->W; w++) dst[w] = 0.0f;
+    for (int w = 0; w < g->W; w++)
+      dst[w] = 0.0f;
   for (int ki = 0; ki < g->kh; ki++) {
     int hh = h + g->pad - ki;
     if (hh < 0 || hh % g->stride) continue;
@@ -80,7 +85,8 @@ CB_HD static inline void cb_kb_col2im(int64_t i, const cb_k_col2im *a) {
         int off = g->pad - kj; /* ow = w + off */
         int lo = off < 0 ? -off : 0;
         int hi = g->Wo - off < g->W ? g->Wo - off : g->W;
-        for (int w = lo; w < hi; w++) dst[w] += src[w + off];
+        for (int w = lo; w < hi; w++)
+          dst[w] += src[w + off];
         continue;
       }
       for (int w = 0; w < g->W; w++) {

@@ -8,13 +8,17 @@ typedef struct {
   float *x;
   float v;
 } cb_k_fill;
-CB_HD static inline void cb_kb_fill(int64_t i, const cb_k_fill *a) { a->x[i] = a->v; }
+CB_HD static inline void cb_kb_fill(int64_t i, const cb_k_fill *a) {
+  a->x[i] = a->v;
+}
 
 typedef struct {
   float *x;
   float s;
 } cb_k_scale;
-CB_HD static inline void cb_kb_scale(int64_t i, const cb_k_scale *a) { a->x[i] *= a->s; }
+CB_HD static inline void cb_kb_scale(int64_t i, const cb_k_scale *a) {
+  a->x[i] *= a->s;
+}
 
 /* y += s * x */
 typedef struct {
@@ -22,7 +26,9 @@ typedef struct {
   const float *x;
   float s;
 } cb_k_axpy;
-CB_HD static inline void cb_kb_axpy(int64_t i, const cb_k_axpy *a) { a->y[i] += a->s * a->x[i]; }
+CB_HD static inline void cb_kb_axpy(int64_t i, const cb_k_axpy *a) {
+  a->y[i] += a->s * a->x[i];
+}
 
 /* ReLU forward on NCHW data. */
 typedef struct {
@@ -59,7 +65,8 @@ CB_HD static inline void cb_kb_concat_fwd(int64_t i, const cb_k_concat_fwd *a) {
   int64_t c = i % a->C, n = i / a->C;
   const float *s = a->src + i * a->T;
   float *d = a->dst + (n * a->Cdst + a->off + c) * a->T;
-  for (int t = 0; t < a->T; t++) d[t] = s[t];
+  for (int t = 0; t < a->T; t++)
+    d[t] = s[t];
 }
 
 /* Channel concat backward: dsrc[n, c, :] += ddst[n, off + c, :]. Rows. */
@@ -72,7 +79,8 @@ CB_HD static inline void cb_kb_concat_bwd(int64_t i, const cb_k_concat_bwd *a) {
   int64_t c = i % a->C, n = i / a->C;
   const float *s = a->ddst + (n * a->Cdst + a->off + c) * a->T;
   float *d = a->dsrc + i * a->T;
-  for (int t = 0; t < a->T; t++) d[t] += s[t];
+  for (int t = 0; t < a->T; t++)
+    d[t] += s[t];
 }
 
 /* y[n, c, :] += b[c]. Index over n*C rows. */
@@ -84,7 +92,8 @@ typedef struct {
 CB_HD static inline void cb_kb_add_bias(int64_t i, const cb_k_add_bias *a) {
   float b = a->b[i % a->C];
   float *y = a->y + i * a->T;
-  for (int t = 0; t < a->T; t++) y[t] += b;
+  for (int t = 0; t < a->T; t++)
+    y[t] += b;
 }
 
 /* Per-sample bias gradient: out[n*ld + c] = sum_t dy[n, c, t]. Index over n*C.
@@ -99,7 +108,8 @@ CB_HD static inline void cb_kb_bias_grad(int64_t i, const cb_k_bias_grad *a) {
   int64_t n = i / a->C, c = i % a->C;
   const float *p = a->dy + i * a->T;
   double s = 0.0;
-  for (int t = 0; t < a->T; t++) s += p[t];
+  for (int t = 0; t < a->T; t++)
+    s += p[t];
   a->out[n * a->ld + c] = (float)s;
 }
 

@@ -44,11 +44,14 @@
   X(sgd)                  \
   X(adam)
 
+/* clang-format cannot see that the list expands to enumerators. */
+/* clang-format off */
 typedef enum {
 #define CB_KID(name) CB_KID_##name,
   CB_KERNEL_LIST(CB_KID)
 #undef CB_KID
   CB_KID_COUNT
 } cb_kernel_id;
+/* clang-format on */
 
 #endif

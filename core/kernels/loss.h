@@ -10,9 +10,9 @@
 #ifndef CB_KERNELS_LOSS_H
 #define CB_KERNELS_LOSS_H
 
-#include <math.h>
-
 #include "core/kernels/hd.h"
+
+#include <math.h>
 
 #define CB_MAX_CLASSES 64
 
@@ -29,11 +29,14 @@ CB_HD static inline void cb_kb_softmax_nll(int64_t i, const cb_k_softmax_nll *a)
   const float *z = a->logits + n * (int64_t)a->K * a->T + t;
   float *p = a->probs + n * (int64_t)a->K * a->T + t;
   float mx = z[0];
-  for (int k = 1; k < a->K; k++) mx = z[(int64_t)k * a->T] > mx ? z[(int64_t)k * a->T] : mx;
+  for (int k = 1; k < a->K; k++)
+    mx = z[(int64_t)k * a->T] > mx ? z[(int64_t)k * a->T] : mx;
   double s = 0.0;
-  for (int k = 0; k < a->K; k++) s += exp((double)(z[(int64_t)k * a->T] - mx));
+  for (int k = 0; k < a->K; k++)
+    s += exp((double)(z[(int64_t)k * a->T] - mx));
   double lse = (double)mx + log(s);
-  for (int k = 0; k < a->K; k++) p[(int64_t)k * a->T] = (float)exp(z[(int64_t)k * a->T] - lse);
+  for (int k = 0; k < a->K; k++)
+    p[(int64_t)k * a->T] = (float)exp(z[(int64_t)k * a->T] - lse);
   int y = a->labels[i];
   a->nll[i] = (float)(lse - (double)z[(int64_t)y * a->T]);
 }
@@ -53,7 +56,8 @@ CB_HD static inline void cb_kb_loss_reduce(int64_t i, const cb_k_loss_reduce *a)
   if (k == a->K) {
     const float *l = a->nll + n * a->T;
     double s = 0.0;
-    for (int t = 0; t < a->T; t++) s += l[t];
+    for (int t = 0; t < a->T; t++)
+      s += l[t];
     a->ce[n] = (float)(s / (double)a->T);
     return;
   }

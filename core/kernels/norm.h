@@ -3,9 +3,9 @@
 #ifndef CB_KERNELS_NORM_H
 #define CB_KERNELS_NORM_H
 
-#include <math.h>
-
 #include "core/kernels/hd.h"
+
+#include <math.h>
 
 /* mean and rstd per (n, g), two-pass in double for accuracy. Index over N*G. */
 typedef struct {
@@ -18,7 +18,8 @@ CB_HD static inline void cb_kb_gn_stats(int64_t i, const cb_k_gn_stats *a) {
   int64_t m = (int64_t)(a->C / a->G) * a->T;
   const float *p = a->x + i * m; /* group i of sample n is contiguous */
   double s = 0.0;
-  for (int64_t j = 0; j < m; j++) s += p[j];
+  for (int64_t j = 0; j < m; j++)
+    s += p[j];
   double mu = s / (double)m, v = 0.0;
   for (int64_t j = 0; j < m; j++) {
     double d = p[j] - mu;
@@ -41,7 +42,8 @@ CB_HD static inline void cb_kb_gn_fwd(int64_t i, const cb_k_gn_fwd *a) {
   float s = a->rstd[g] * a->gamma[c], b = a->beta[c] - a->mean[g] * s;
   const float *x = a->x + i * a->T;
   float *y = a->y + i * a->T;
-  for (int t = 0; t < a->T; t++) y[t] = x[t] * s + b;
+  for (int t = 0; t < a->T; t++)
+    y[t] = x[t] * s + b;
 }
 
 /* Per (n, g): s1 = sum dy*gamma, s2 = sum dy*gamma*xhat. Index over N*G. */

@@ -23,9 +23,11 @@ CB_HD static inline void cb_kb_row_sumsq(int64_t i, const cb_k_row_sumsq *a) {
   double s = 0.0;
   if (a->y) {
     const float *y = a->y + r * a->ld;
-    for (int64_t j = j0; j < j1; j++) s += (double)x[j] * (double)y[j];
+    for (int64_t j = j0; j < j1; j++)
+      s += (double)x[j] * (double)y[j];
   } else {
-    for (int64_t j = j0; j < j1; j++) s += (double)x[j] * (double)x[j];
+    for (int64_t j = j0; j < j1; j++)
+      s += (double)x[j] * (double)x[j];
   }
   a->part[i] = s;
 }

@@ -6,7 +6,8 @@ void cb_model_opts_add(cb_cli *c, cb_model_opts *o) {
   o->arch = CB_ARCH_UNET;
   o->width = o->depth = o->classes = o->groups = o->bias = o->up = o->in_channels = -1;
   cb_cli_add_choice(c, "arch", &o->arch, CB_ARCH_NAMES, "architecture (default unet)");
-  cb_cli_add(c, "width", CB_OPT_INT, &o->width, "W", "base width: channels of the first level (32)");
+  cb_cli_add(c, "width", CB_OPT_INT, &o->width, "W",
+             "base width: channels of the first level (32)");
   cb_cli_add(c, "depth", CB_OPT_INT, &o->depth, "D", "number of 2x down-samplings (4)");
   cb_cli_add(c, "classes", CB_OPT_INT, &o->classes, "K", "output classes (9)");
   cb_cli_add(c, "groups", CB_OPT_INT, &o->groups, "G",

@@ -5,9 +5,9 @@
  * [3x3 conv -> GroupNorm -> ReLU] x 2. The 1x1 head reads X(0,depth).
  * Tensor names: conv{i}_{j}.conv1.weight, conv{i}_{j}.norm1.weight, ...,
  * final.weight. */
-#include <stdio.h>
-
 #include "core/nn/model.h"
+
+#include <stdio.h>
 
 #define MAXD 7
 
@@ -36,7 +36,8 @@ int cb_build_nested_unet(cb_model *m) {
   int D = c->depth;
   int X[MAXD][MAXD];
   int nb[MAXD];
-  for (int i = 0; i <= D; i++) nb[i] = c->width << i;
+  for (int i = 0; i <= D; i++)
+    nb[i] = c->width << i;
   int x = cb_add_input(m, c->in_channels, m->H, m->W);
   /* Execution order of the reference forward(): column by column along the
    * anti-diagonals, X(i,0) first, then every X(i-k, k). */
@@ -47,7 +48,8 @@ int cb_build_nested_unet(cb_model *m) {
       int r = i - j; /* row of the new node X(r, j) */
       int ins[CB_MAX_INPUTS];
       int n = 0;
-      for (int k = 0; k < j; k++) ins[n++] = X[r][k];
+      for (int k = 0; k < j; k++)
+        ins[n++] = X[r][k];
       ins[n++] = up(m, X[r + 1][j - 1], nb[r], r + 1, j - 1);
       int cat = cb_add_concat(m, ins, n);
       X[r][j] = vgg(m, cat, nb[r], r, j);

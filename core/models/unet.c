@@ -5,9 +5,9 @@
  * bilinear x2), concatenation with the skip, and a block; a 1x1 head.
  * Tensor names follow that PyTorch model (encoder1.enc1conv1.weight, ...),
  * so checkpoints load into it directly. */
-#include <stdio.h>
-
 #include "core/nn/model.h"
+
+#include <stdio.h>
 
 /* [conv -> GN -> ReLU] x 2; returns the last ReLU. */
 static int block(cb_model *m, int in, int cout, const char *prefix, const char *tag) {

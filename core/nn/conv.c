@@ -16,7 +16,9 @@ static cb_geom geom(const cb_model *m, const cb_node *nd) {
   return g;
 }
 
-static int is_pointwise(const cb_node *nd) { return nd->k == 1; }
+static int is_pointwise(const cb_node *nd) {
+  return nd->k == 1;
+}
 
 /* Columns of image i: the input itself for 1x1 convs, else im2col into work. */
 static const float *columns(cb_model *m, const cb_node *nd, int i) {
@@ -39,9 +41,9 @@ void cb_conv_forward(cb_model *m, cb_node *nd, int n) {
     m->be->gemm(m->be, 0, 0, nd->C, T, K, 1.0f, w, K, col, T, 0.0f, y, T);
   }
   if (nd->b_tensor >= 0)
-    cb_launch_add_bias(m->be, (int64_t)n * nd->C,
-                       (cb_k_add_bias){nd->out, m->params + m->tensors[nd->b_tensor].offset,
-                                       nd->C, T});
+    cb_launch_add_bias(
+        m->be, (int64_t)n * nd->C,
+        (cb_k_add_bias){nd->out, m->params + m->tensors[nd->b_tensor].offset, nd->C, T});
 }
 
 void cb_conv_backward(cb_model *m, cb_node *nd, int n) {
@@ -119,6 +121,7 @@ void cb_conv_ghost(cb_model *m, cb_node *nd, int n, float *scratch, double *w, d
                         (cb_k_bias_grad){nd->dout, m->tmp_rows, nd->C, T, nd->C});
     cb_rows_sqnorm(m, m->tmp_rows, nd->C, nd->C, n, b);
   } else {
-    for (int i = 0; i < n; i++) b[i] = 0.0;
+    for (int i = 0; i < n; i++)
+      b[i] = 0.0;
   }
 }

@@ -36,9 +36,9 @@ void cb_convt_forward(cb_model *m, cb_node *nd, int n) {
     m->be->gemm(m->be, 1, 0, P, T, in->C, 1.0f, w, P, x, T, 0.0f, m->work, T);
     cb_launch_col2im(m->be, (int64_t)nd->C * nd->H, (cb_k_col2im){m->work, y, geom(nd, in), 0});
   }
-  cb_launch_add_bias(m->be, (int64_t)n * nd->C,
-                     (cb_k_add_bias){nd->out, m->params + m->tensors[nd->b_tensor].offset, nd->C,
-                                     nd->H * nd->W});
+  cb_launch_add_bias(
+      m->be, (int64_t)n * nd->C,
+      (cb_k_add_bias){nd->out, m->params + m->tensors[nd->b_tensor].offset, nd->C, nd->H * nd->W});
 }
 
 void cb_convt_backward(cb_model *m, cb_node *nd, int n) {

@@ -1,9 +1,9 @@
 /* Graph construction: nodes and parameter tensors, shapes per sample. */
-#include <stdlib.h>
-#include <string.h>
-
 #include "core/base/error.h"
 #include "core/nn/model.h"
+
+#include <stdlib.h>
+#include <string.h>
 
 static int gcd(int a, int b) {
   while (b) {
@@ -167,7 +167,9 @@ int cb_add_concat(cb_model *m, const int *ins, int n) {
   return m->n_nodes - 1;
 }
 
-int64_t cb_model_tensor_numel(const cb_model *m, int t) { return m->tensors[t].numel; }
+int64_t cb_model_tensor_numel(const cb_model *m, int t) {
+  return m->tensors[t].numel;
+}
 
 int cb_node_is_param(const cb_node *nd) {
   return nd->kind == CB_NODE_CONV || nd->kind == CB_NODE_CONVT || nd->kind == CB_NODE_GN;
@@ -234,8 +236,8 @@ void cb_model_print(const cb_model *m, FILE *f) {
     else
       snprintf(kind, sizeof kind, "%s", kind_name(nd->kind));
     const char *name = nd->name;
-    if (nd->kind == CB_NODE_RELU || nd->kind == CB_NODE_MAXPOOL ||
-        nd->kind == CB_NODE_UPSAMPLE || nd->kind == CB_NODE_CONCAT || nd->kind == CB_NODE_INPUT)
+    if (nd->kind == CB_NODE_RELU || nd->kind == CB_NODE_MAXPOOL || nd->kind == CB_NODE_UPSAMPLE ||
+        nd->kind == CB_NODE_CONCAT || nd->kind == CB_NODE_INPUT)
       name = "";
     if (nd->p_numel)
       fprintf(f, "%-4d %-34s %-16s %-18s %12lld\n", i, name, kind, shape, (long long)nd->p_numel);

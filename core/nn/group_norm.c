@@ -23,9 +23,9 @@ void cb_gn_forward(cb_model *m, cb_node *nd, int n) {
   const float *beta = m->params + m->tensors[nd->b_tensor].offset;
   cb_launch_gn_stats(m->be, (int64_t)n * nd->groups,
                      (cb_k_gn_stats){in->out, b.mean, b.rstd, nd->C, T, nd->groups, GN_EPS});
-  cb_launch_gn_fwd(m->be, (int64_t)n * nd->C,
-                   (cb_k_gn_fwd){in->out, b.mean, b.rstd, gamma, beta, nd->out, nd->C, T,
-                                 nd->groups});
+  cb_launch_gn_fwd(
+      m->be, (int64_t)n * nd->C,
+      (cb_k_gn_fwd){in->out, b.mean, b.rstd, gamma, beta, nd->out, nd->C, T, nd->groups});
 }
 
 void cb_gn_backward(cb_model *m, cb_node *nd, int n) {
@@ -35,8 +35,8 @@ void cb_gn_backward(cb_model *m, cb_node *nd, int n) {
   int T = nd->H * nd->W;
   const float *gamma = m->params + m->tensors[nd->w_tensor].offset;
   cb_launch_gn_bwd_reduce(m->be, (int64_t)n * nd->groups,
-                          (cb_k_gn_bwd_reduce){in->out, nd->dout, b.mean, b.rstd, gamma, b.s1,
-                                               b.s2, nd->C, T, nd->groups});
+                          (cb_k_gn_bwd_reduce){in->out, nd->dout, b.mean, b.rstd, gamma, b.s1, b.s2,
+                                               nd->C, T, nd->groups});
   cb_launch_gn_bwd_dx(m->be, (int64_t)n * nd->C,
                       (cb_k_gn_bwd_dx){in->out, nd->dout, b.mean, b.rstd, gamma, b.s1, b.s2,
                                        in->dout, nd->C, T, nd->groups});
@@ -50,8 +50,8 @@ void cb_gn_grad_per_sample(cb_model *m, cb_node *nd, int n, float *out, int64_t 
                                                nd->H * nd->W, nd->groups, ld});
 }
 
-void cb_gn_grad_weighted(cb_model *m, cb_node *nd, int n, const float *coef_w,
-                         const float *coef_b, float *dst, float beta) {
+void cb_gn_grad_weighted(cb_model *m, cb_node *nd, int n, const float *coef_w, const float *coef_b,
+                         float *dst, float beta) {
   if (n == 0) {
     cb_launch_scale(m->be, nd->p_numel, (cb_k_scale){dst, beta});
     return;

@@ -6,7 +6,9 @@
 
 #include "core/nn/model.h"
 
-static inline int64_t cb_node_size(const cb_node *nd) { return (int64_t)nd->C * nd->H * nd->W; }
+static inline int64_t cb_node_size(const cb_node *nd) {
+  return (int64_t)nd->C * nd->H * nd->W;
+}
 
 void cb_conv_forward(cb_model *m, cb_node *nd, int n);
 void cb_conv_backward(cb_model *m, cb_node *nd, int n);
@@ -24,8 +26,8 @@ void cb_convt_ghost(cb_model *m, cb_node *nd, int n, float *scratch, double *w, 
 
 void cb_gn_forward(cb_model *m, cb_node *nd, int n);
 void cb_gn_backward(cb_model *m, cb_node *nd, int n);
-void cb_gn_grad_weighted(cb_model *m, cb_node *nd, int n, const float *coef_w,
-                         const float *coef_b, float *dst, float beta);
+void cb_gn_grad_weighted(cb_model *m, cb_node *nd, int n, const float *coef_w, const float *coef_b,
+                         float *dst, float beta);
 void cb_gn_grad_per_sample(cb_model *m, cb_node *nd, int n, float *out, int64_t ld);
 
 void cb_relu_forward(cb_model *m, cb_node *nd, int n);

@@ -1,12 +1,12 @@
 /* Model lifetime, buffers, and the forward/backward drivers. */
+#include "core/base/error.h"
+#include "core/kernels/philox.h"
+#include "core/nn/layers.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "core/base/error.h"
-#include "core/kernels/philox.h"
-#include "core/nn/layers.h"
 
 cb_model *cb_model_create(const cb_backend *be, const cb_model_cfg *cfg_in, int H, int W) {
   cb_model_cfg cfg = *cfg_in;
@@ -34,8 +34,7 @@ cb_model *cb_model_create(const cb_backend *be, const cb_model_cfg *cfg_in, int 
   return m;
 }
 
-cb_model *cb_model_create_graph(const cb_backend *be, int in_channels, int H, int W,
-                                int classes) {
+cb_model *cb_model_create_graph(const cb_backend *be, int in_channels, int H, int W, int classes) {
   if (in_channels < 1 || H < 1 || W < 1 || classes < 1) {
     cb_error("custom graph: input %dx%dx%d with %d classes must be positive", in_channels, H, W,
              classes);
@@ -162,7 +161,8 @@ void cb_model_init_params(cb_model *m, uint64_t seed) {
     const cb_node *nd = &m->nodes[ts->node];
     float *p = h + ts->offset;
     if (nd->kind == CB_NODE_GN) {
-      for (int64_t j = 0; j < ts->numel; j++) p[j] = ts->is_bias ? 0.0f : 1.0f;
+      for (int64_t j = 0; j < ts->numel; j++)
+        p[j] = ts->is_bias ? 0.0f : 1.0f;
       continue;
     }
     /* PyTorch: fan_in = weight.size(1) * k * k, also for ConvTranspose2d
@@ -207,7 +207,8 @@ static void node_backward(cb_model *m, cb_node *nd, int n) {
 }
 
 void cb_model_forward(cb_model *m, int n) {
-  for (int i = 0; i < m->n_nodes; i++) node_forward(m, &m->nodes[i], n);
+  for (int i = 0; i < m->n_nodes; i++)
+    node_forward(m, &m->nodes[i], n);
 }
 
 void cb_model_loss(cb_model *m, int n) {
@@ -216,14 +217,15 @@ void cb_model_loss(cb_model *m, int n) {
   if (n == 0) return;
   cb_launch_softmax_nll(m->be, (int64_t)n * T,
                         (cb_k_softmax_nll){out->out, m->labels, m->probs, m->nll, K, T});
-  cb_launch_loss_reduce(m->be, (int64_t)n * (K + 1),
-                        (cb_k_loss_reduce){m->probs, m->nll, m->labels, m->loss_stats, m->loss_ce,
-                                           K, T});
+  cb_launch_loss_reduce(
+      m->be, (int64_t)n * (K + 1),
+      (cb_k_loss_reduce){m->probs, m->nll, m->labels, m->loss_stats, m->loss_ce, K, T});
   float stats[CB_MAX_CLASSES * 3];
   m->be->download(m->be, m->host_ce, m->loss_ce, (size_t)n * sizeof(float));
   for (int i = 0; i < n; i++) {
     double dice = 0.0;
-    m->be->download(m->be, stats, m->loss_stats + (int64_t)i * K * 3, (size_t)K * 3 * sizeof(float));
+    m->be->download(m->be, stats, m->loss_stats + (int64_t)i * K * 3,
+                    (size_t)K * 3 * sizeof(float));
     for (int k = 0; k < K; k++)
       dice += (2.0 * stats[3 * k] + m->loss.smooth) /
               ((double)stats[3 * k + 1] + stats[3 * k + 2] + m->loss.smooth);
@@ -240,7 +242,8 @@ static void zero_node_grads(cb_model *m, int n) {
 }
 
 static void backward_nodes(cb_model *m, int n) {
-  for (int i = m->n_nodes - 1; i > 0; i--) node_backward(m, &m->nodes[i], n);
+  for (int i = m->n_nodes - 1; i > 0; i--)
+    node_backward(m, &m->nodes[i], n);
 }
 
 void cb_model_backward(cb_model *m, int n) {
@@ -328,11 +331,11 @@ void cb_rows_sqnorm(cb_model *m, const float *x, int64_t len, int64_t ld, int ro
     double part[64 * 64];
     for (int rb = 0; rb < nr; rb += 64) {
       int nb = nr - rb < 64 ? nr - rb : 64;
-      m->be->download(m->be, part, m->part + (int64_t)rb * nch,
-                      (size_t)nb * nch * sizeof(double));
+      m->be->download(m->be, part, m->part + (int64_t)rb * nch, (size_t)nb * nch * sizeof(double));
       for (int r = 0; r < nb; r++) {
         double s = 0.0;
-        for (int c = 0; c < nch; c++) s += part[r * nch + c];
+        for (int c = 0; c < nch; c++)
+          s += part[r * nch + c];
         host_out[r0 + rb + r] = s;
       }
     }
@@ -345,6 +348,7 @@ double cb_dot(cb_model *m, const float *x, const float *y, int64_t len) {
   double part[64];
   m->be->download(m->be, part, m->part, (size_t)nch * sizeof(double));
   double s = 0.0;
-  for (int c = 0; c < nch; c++) s += part[c];
+  for (int c = 0; c < nch; c++)
+    s += part[c];
   return s;
 }

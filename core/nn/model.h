@@ -7,10 +7,10 @@
 #ifndef CB_NN_MODEL_H
 #define CB_NN_MODEL_H
 
+#include "core/backend/backend.h"
+
 #include <stdint.h>
 #include <stdio.h>
-
-#include "core/backend/backend.h"
 
 typedef enum {
   CB_ARCH_UNET = 0,
@@ -26,17 +26,17 @@ typedef enum {
  * until cb_model_cfg_resolve() fills it in. */
 typedef struct {
   cb_arch arch;
-  int width;       /* base width (channels at the first level) */
-  int depth;       /* number of 2x down-samplings */
+  int width; /* base width (channels at the first level) */
+  int depth; /* number of 2x down-samplings */
   int in_channels;
   int classes;
-  int groups;      /* GroupNorm groups (gcd with the channel count per layer) */
-  int up;          /* cb_up_mode */
-  int bias;        /* bias on the 3x3 convs (1/0) */
+  int groups; /* GroupNorm groups (gcd with the channel count per layer) */
+  int up;     /* cb_up_mode */
+  int bias;   /* bias on the 3x3 convs (1/0) */
 } cb_model_cfg;
 
-extern const char *const CB_ARCH_NAMES[];    /* "unet", "nested_unet", NULL */
-extern const char *const CB_UP_NAMES[];      /* "transpose", "bilinear", NULL */
+extern const char *const CB_ARCH_NAMES[]; /* "unet", "nested_unet", NULL */
+extern const char *const CB_UP_NAMES[];   /* "transpose", "bilinear", NULL */
 
 /* Defaults: the seed study's configurations. unet: width 32, depth 4,
  * GroupNorm(32), bias-free 3x3 convs, transposed-conv up; nested_unet: width
@@ -48,9 +48,9 @@ int cb_model_cfg_validate(const cb_model_cfg *c);
 
 typedef enum {
   CB_NODE_INPUT,
-  CB_NODE_CONV,     /* Conv2d, k x k, stride 1, pad k/2 */
-  CB_NODE_CONVT,    /* ConvTranspose2d, k=2, stride 2 */
-  CB_NODE_GN,       /* GroupNorm */
+  CB_NODE_CONV,  /* Conv2d, k x k, stride 1, pad k/2 */
+  CB_NODE_CONVT, /* ConvTranspose2d, k=2, stride 2 */
+  CB_NODE_GN,    /* GroupNorm */
   CB_NODE_RELU,
   CB_NODE_MAXPOOL,  /* MaxPool2d(2) */
   CB_NODE_UPSAMPLE, /* bilinear x2, align_corners=True */
@@ -64,13 +64,13 @@ typedef struct {
   char name[64];
   int in[CB_MAX_INPUTS];
   int n_in;
-  int C, H, W;        /* output shape of one sample */
-  int k;              /* conv kernel size */
-  int groups;         /* GroupNorm groups */
-  int w_tensor;       /* parameter tensor indices, -1 if none */
+  int C, H, W;  /* output shape of one sample */
+  int k;        /* conv kernel size */
+  int groups;   /* GroupNorm groups */
+  int w_tensor; /* parameter tensor indices, -1 if none */
   int b_tensor;
-  int64_t p_off;      /* offset of the node's parameters (weight then bias) */
-  int64_t p_numel;    /* weight + bias elements */
+  int64_t p_off;   /* offset of the node's parameters (weight then bias) */
+  int64_t p_numel; /* weight + bias elements */
   /* Buffers sized for the maximum batch (device pointers). */
   float *out, *dout;
   float *aux0, *aux1; /* GroupNorm mean / rstd */
@@ -96,8 +96,8 @@ typedef struct cb_model {
   const cb_backend *be;
   cb_model_cfg cfg;
   cb_loss_cfg loss;
-  int H, W;      /* input image size */
-  int max_batch; /* physical batch the buffers hold */
+  int H, W;       /* input image size */
+  int max_batch;  /* physical batch the buffers hold */
   int input_grad; /* the input node gets a gradient buffer (custom graphs) */
   cb_node *nodes;
   int n_nodes, cap_nodes;
@@ -106,16 +106,16 @@ typedef struct cb_model {
   int64_t n_params;
   /* Device buffers. */
   float *params, *grads;
-  float *input;           /* [max_batch, Cin, H, W] = nodes[0].out */
-  unsigned char *labels;  /* [max_batch, H, W] */
-  float *probs, *nll;     /* [max_batch, K, T], [max_batch, T] */
-  float *loss_stats;      /* [max_batch, K, 3] */
-  float *loss_ce;         /* [max_batch] */
-  float *work;            /* shared scratch (im2col etc.) */
+  float *input;          /* [max_batch, Cin, H, W] = nodes[0].out */
+  unsigned char *labels; /* [max_batch, H, W] */
+  float *probs, *nll;    /* [max_batch, K, T], [max_batch, T] */
+  float *loss_stats;     /* [max_batch, K, 3] */
+  float *loss_ce;        /* [max_batch] */
+  float *work;           /* shared scratch (im2col etc.) */
   size_t work_floats;
-  float *tmp_rows;        /* [max_batch, max node params] per-sample scratch */
-  float *coef_dev;        /* [max_batch] */
-  double *part;           /* row reduction partials */
+  float *tmp_rows; /* [max_batch, max node params] per-sample scratch */
+  float *coef_dev; /* [max_batch] */
+  double *part;    /* row reduction partials */
   size_t part_len;
   /* Host copies of the last forward's per-image losses. */
   float *host_loss, *host_ce;

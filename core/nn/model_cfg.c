@@ -1,7 +1,7 @@
-#include <stdio.h>
-
 #include "core/base/error.h"
 #include "core/nn/model.h"
+
+#include <stdio.h>
 
 const char *const CB_ARCH_NAMES[] = {"unet", "nested_unet", NULL};
 const char *const CB_UP_NAMES[] = {"transpose", "bilinear", NULL};

@@ -8,9 +8,9 @@
 /* Built from 1 + x/10.0 like Opacus, which yields the same doubles as the
  * literals 1.1 ... 10.9; 11 is absent, then 12 ... 63. */
 const double CB_RDP_ORDERS[CB_RDP_N_ORDERS] = {
-#define T10(b)                                                                                     \
-  1 + (b + 1) / 10.0, 1 + (b + 2) / 10.0, 1 + (b + 3) / 10.0, 1 + (b + 4) / 10.0,                  \
-      1 + (b + 5) / 10.0, 1 + (b + 6) / 10.0, 1 + (b + 7) / 10.0, 1 + (b + 8) / 10.0,              \
+#define T10(b)                                                                        \
+  1 + (b + 1) / 10.0, 1 + (b + 2) / 10.0, 1 + (b + 3) / 10.0, 1 + (b + 4) / 10.0,     \
+      1 + (b + 5) / 10.0, 1 + (b + 6) / 10.0, 1 + (b + 7) / 10.0, 1 + (b + 8) / 10.0, \
       1 + (b + 9) / 10.0, 1 + (b + 10) / 10.0
     T10(0),
     T10(10),

@@ -17,10 +17,10 @@
 #include <string.h>
 
 /* Runs `stmt` once per backend with P(buf) naming that backend's pointer. */
-#define BOTH(stmt)                                                                                 \
-  for (int side_ = 0; side_ < 2; side_++) {                                                        \
-    const cb_backend *be = side_ ? pt_dev() : pt_cpu();                                            \
-    stmt;                                                                                          \
+#define BOTH(stmt)                                      \
+  for (int side_ = 0; side_ < 2; side_++) {             \
+    const cb_backend *be = side_ ? pt_dev() : pt_cpu(); \
+    stmt;                                               \
   }
 #define P(b) (side_ ? (b).dev : (b).cpu)
 

@@ -24,14 +24,14 @@
 #include <stdint.h>
 
 /* The targets, in the order the replay test lists them. */
-#define CB_FUZZ_TARGETS(X)                                                                         \
-  X(config)                                                                                        \
-  X(sweep)                                                                                         \
-  X(npy)                                                                                           \
-  X(safetensors)                                                                                   \
-  X(json)                                                                                          \
-  X(history)                                                                                       \
-  X(checkpoint)                                                                                    \
+#define CB_FUZZ_TARGETS(X) \
+  X(config)                \
+  X(sweep)                 \
+  X(npy)                   \
+  X(safetensors)           \
+  X(json)                  \
+  X(history)               \
+  X(checkpoint)            \
   X(duke)
 
 #define CB_FUZZ_DECLARE(name) int cb_fuzz_##name(const uint8_t *data, size_t size);
@@ -40,10 +40,10 @@ CB_FUZZ_TARGETS(CB_FUZZ_DECLARE)
 
 /* libFuzzer's entry point for one target (only in the fuzz_NAME builds). */
 #ifdef CB_FUZZ_MAIN
-#define CB_FUZZ_ENTRY(name)                                                                        \
-  int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);                                    \
-  int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {                                   \
-    return cb_fuzz_##name(data, size);                                                             \
+#define CB_FUZZ_ENTRY(name)                                      \
+  int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);  \
+  int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) { \
+    return cb_fuzz_##name(data, size);                           \
   }
 #else
 #define CB_FUZZ_ENTRY(name)
@@ -51,9 +51,9 @@ CB_FUZZ_TARGETS(CB_FUZZ_DECLARE)
 
 /* Aborts with the message (and the input's name under replay) when the
  * property does not hold. */
-#define CB_FUZZ_CHECK(cond, ...)                                                                   \
-  do {                                                                                             \
-    if (!(cond)) cb_fuzz_fail(__FILE__, __LINE__, #cond, __VA_ARGS__);                             \
+#define CB_FUZZ_CHECK(cond, ...)                                       \
+  do {                                                                 \
+    if (!(cond)) cb_fuzz_fail(__FILE__, __LINE__, #cond, __VA_ARGS__); \
   } while (0)
 _Noreturn void cb_fuzz_fail(const char *file, int line, const char *cond, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

@@ -1,12 +1,12 @@
 #include "tests/unit/support.h"
 
+#include "core/kernels/philox.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#include "core/kernels/philox.h"
 
 void tst_fill_uniform(float *x, size_t n, uint64_t seed, float lo, float hi) {
   for (size_t i = 0; i < n; i++)

@@ -109,9 +109,9 @@ static void test_error_locations(void **state) {
                "x.yaml:2:10: data.count: train.batch_size 10 is larger than the training split "
                "(9 of data.count 15 images)",
                "");
-  expect_error("dp:\n  clipping: adaptive\n  noise_multiplier: 1.5\n  adaptive: {count_std: 0.5}\n",
-               NULL, "x.yaml:4:25: dp.adaptive.count_std: 0.5 is too small for dp.noise_multiplier 1.5",
-               "");
+  expect_error(
+      "dp:\n  clipping: adaptive\n  noise_multiplier: 1.5\n  adaptive: {count_std: 0.5}\n", NULL,
+      "x.yaml:4:25: dp.adaptive.count_std: 0.5 is too small for dp.noise_multiplier 1.5", "");
   /* --set errors name the argument. */
   expect_error("", "train.lr=x", "--set train.lr=x: train.lr: not a number", "");
   expect_error("", "data.size=[64]", "--set data.size=[64]: data.size: 1 item, need 2", "");

@@ -1,13 +1,13 @@
 /* DP engine: per-sample gradients, ghost norms, clipping invariants, noise,
  * random sparsification and adaptive clipping on tiny U-Net / Nested U-Net. */
-#include <math.h>
-#include <stdlib.h>
-#include <string.h>
-
 #include "core/base/error.h"
 #include "core/dp/dp.h"
 #include "core/kernels/philox.h"
 #include "tests/unit/support.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
 #define H 16
 #define W 16
@@ -37,7 +37,8 @@ static fixture make(int arch, int bias, int up) {
   f.x = malloc(sizeof(float) * NB * H * W);
   f.y = malloc(NB * H * W);
   tst_fill_uniform(f.x, NB * H * W, 11, -1.0f, 1.0f);
-  for (int i = 0; i < NB * H * W; i++) f.y[i] = (unsigned char)((i * 7 + i / 13) % K);
+  for (int i = 0; i < NB * H * W; i++)
+    f.y[i] = (unsigned char)((i * 7 + i / 13) % K);
   return f;
 }
 
@@ -58,7 +59,8 @@ static void run(fixture *f, int first, int n) {
 
 static double norm(const float *v, int64_t n) {
   double s = 0;
-  for (int64_t i = 0; i < n; i++) s += (double)v[i] * v[i];
+  for (int64_t i = 0; i < n; i++)
+    s += (double)v[i] * v[i];
   return sqrt(s);
 }
 
@@ -77,7 +79,8 @@ static void check_per_sample_equals_single(int arch, int bias, int up) {
   fixture f = make(arch, bias, up);
   cb_model *m = f.m;
   float *single[NB];
-  for (int i = 0; i < NB; i++) single[i] = single_grad(&f, i);
+  for (int i = 0; i < NB; i++)
+    single[i] = single_grad(&f, i);
   run(&f, 0, NB);
   for (int node = 0; node < m->n_nodes; node++) {
     const cb_node *nd = &m->nodes[node];
@@ -91,11 +94,13 @@ static void check_per_sample_equals_single(int arch, int bias, int up) {
         double e = rows[i * nd->p_numel + j] - ref[j];
         d += e * e;
       }
-      if (sqrt(d) > 1e-5 * fmax(s, 1e-6)) fail_msg("%s sample %d: |diff| %g |ref| %g", nd->name, i, sqrt(d), s);
+      if (sqrt(d) > 1e-5 * fmax(s, 1e-6))
+        fail_msg("%s sample %d: |diff| %g |ref| %g", nd->name, i, sqrt(d), s);
     }
     free(rows);
   }
-  for (int i = 0; i < NB; i++) free(single[i]);
+  for (int i = 0; i < NB; i++)
+    free(single[i]);
   release(&f);
 }
 
@@ -138,16 +143,18 @@ static void check_ghost(int arch, int up) {
   assert_int_equal(cb_dp_accumulate(mat, NB), 0);
   const double *b = cb_dp_last_tensor_sqnorms(mat);
   int ghost_layers = 0;
-  for (int node = 0; node < m->n_nodes; node++) ghost_layers += cb_dp_node_uses_ghost(g, node);
+  for (int node = 0; node < m->n_nodes; node++)
+    ghost_layers += cb_dp_node_uses_ghost(g, node);
   assert_true(ghost_layers > 0);
   for (int i = 0; i < NB * m->n_tensors; i++)
     if (tst_rel_err(a[i], b[i], 1e-12) > 1e-4)
-      fail_msg("tensor %s sample %d: ghost %.9g materialised %.9g", m->tensors[i % m->n_tensors].name,
-               i / m->n_tensors, a[i], b[i]);
+      fail_msg("tensor %s sample %d: ghost %.9g materialised %.9g",
+               m->tensors[i % m->n_tensors].name, i / m->n_tensors, a[i], b[i]);
   cb_dp_finish_step(mat, NULL);
   /* The clipped sums agree too (BK reweighted GEMM vs weighted rows). */
   double d = 0, s = norm(m->grads, m->n_params);
-  for (int64_t j = 0; j < m->n_params; j++) d += pow(ga[j] - m->grads[j], 2);
+  for (int64_t j = 0; j < m->n_params; j++)
+    d += pow(ga[j] - m->grads[j], 2);
   assert_true(sqrt(d) <= 1e-5 * s);
   free(a);
   free(ga);
@@ -220,7 +227,8 @@ static void flat_sum_by_hand(void **s) {
   double *ref = calloc((size_t)m->n_params, sizeof(double));
   for (int i = 0; i < NB; i++) {
     double c = fmin(1.0, C / (norm(g[i], m->n_params) + 1e-6));
-    for (int64_t j = 0; j < m->n_params; j++) ref[j] += c * g[i][j];
+    for (int64_t j = 0; j < m->n_params; j++)
+      ref[j] += c * g[i][j];
   }
   cb_dp_cfg c;
   cb_dp_cfg_default(&c);
@@ -234,7 +242,8 @@ static void flat_sum_by_hand(void **s) {
   }
   assert_true(sqrt(d) <= 2e-5 * sqrt(sref));
   cb_dp_free(dp);
-  for (int i = 0; i < NB; i++) free(g[i]);
+  for (int i = 0; i < NB; i++)
+    free(g[i]);
   free(ref);
   release(&f);
 }
@@ -331,9 +340,11 @@ static void noise_statistics(void **s) {
   cb_dp_finish_step(dp, NULL);
   int64_t P = m->n_params;
   double mean = 0, var = 0;
-  for (int64_t j = 0; j < P; j++) mean += m->grads[j];
+  for (int64_t j = 0; j < P; j++)
+    mean += m->grads[j];
   mean /= P;
-  for (int64_t j = 0; j < P; j++) var += pow(m->grads[j] - mean, 2);
+  for (int64_t j = 0; j < P; j++)
+    var += pow(m->grads[j] - mean, 2);
   double sd = sqrt(var / (P - 1)), want = 1.5 * 2.0 / 4.0;
   /* P ~ 1e4: mean within 5 standard errors, sd within 5% */
   assert_true(fabs(mean) < 5 * want / sqrt((double)P));
@@ -347,11 +358,13 @@ static void noise_statistics(void **s) {
   cb_dp_begin_step(dp, &info);
   cb_dp_finish_step(dp, NULL);
   int same = 0;
-  for (int64_t j = 0; j < P; j++) same += first[j] == m->grads[j];
+  for (int64_t j = 0; j < P; j++)
+    same += first[j] == m->grads[j];
   assert_true(same < P / 100);
   /* Kurtosis near 3: the draws are Gaussian, not uniform. */
   double m4 = 0;
-  for (int64_t j = 0; j < P; j++) m4 += pow(m->grads[j], 4);
+  for (int64_t j = 0; j < P; j++)
+    m4 += pow(m->grads[j], 4);
   m4 /= P;
   assert_true(fabs(m4 / pow(want, 4) - 3.0) < 0.3);
   free(first);
@@ -377,7 +390,8 @@ static void sparsification(void **s) {
   c.epochs = 3;
   c.steps_per_epoch = 5;
   /* schedule: periods 0..5, rate 0.9*k/5 */
-  for (int k = 0; k < 6; k++) assert_true(fabs(cb_rs_rate(&c, k) - 0.9 * k / 5.0) < 1e-15);
+  for (int k = 0; k < 6; k++)
+    assert_true(fabs(cb_rs_rate(&c, k) - 0.9 * k / 5.0) < 1e-15);
   /* periods: steps 0,1,2 of an epoch -> first half (5*1/2 = 2.5), 3,4 -> second */
   int want_period[5] = {0, 0, 0, 1, 1};
   for (int st = 0; st < 5; st++) {
@@ -435,7 +449,8 @@ static void adaptive_converges(void **s) {
   (void)s;
   const int n = 200;
   double norms[200], sorted[200];
-  for (int i = 0; i < n; i++) norms[i] = exp(cb_gauss(3, 77, 0, (uint64_t)i)); /* lognormal */
+  for (int i = 0; i < n; i++)
+    norms[i] = exp(cb_gauss(3, 77, 0, (uint64_t)i)); /* lognormal */
   memcpy(sorted, norms, sizeof norms);
   double q50 = cb_percentile(sorted, n, 50), q90 = cb_percentile(sorted, n, 90);
   double targets[2] = {0.5, 0.9}, want[2] = {q50, q90};
@@ -443,7 +458,8 @@ static void adaptive_converges(void **s) {
     double C = 0.01, avg = 0;
     for (int t = 0; t < 600; t++) {
       double unclipped = 0;
-      for (int i = 0; i < n; i++) unclipped += norms[i] <= C;
+      for (int i = 0; i < n; i++)
+        unclipped += norms[i] <= C;
       double z = cb_gauss(5, CB_STREAM_COUNT, (uint32_t)t, 0) * (n / 20.0);
       C = cb_adaptive_next_bound(C, unclipped, n, n, z, 0.2, targets[k]);
       if (t >= 400) avg += log(C) / 200;
@@ -479,14 +495,16 @@ static void poisson(void **s) {
   (void)s;
   int idx[1000], idx2[1000];
   long total = 0;
-  for (uint32_t st = 0; st < 200; st++) total += cb_poisson_batch(9, st, 1000, 0.1, idx);
+  for (uint32_t st = 0; st < 200; st++)
+    total += cb_poisson_batch(9, st, 1000, 0.1, idx);
   double rate = total / 200000.0;
   assert_true(fabs(rate - 0.1) < 5 * sqrt(0.1 * 0.9 / 200000.0));
   int a = cb_poisson_batch(9, 3, 1000, 0.1, idx), b = cb_poisson_batch(9, 3, 1000, 0.1, idx2);
   assert_int_equal(a, b);
   assert_memory_equal(idx, idx2, sizeof(int) * a);
   int empty = 0;
-  for (uint32_t st = 0; st < 100; st++) empty += cb_poisson_batch(1, st, 10, 0.05, idx) == 0;
+  for (uint32_t st = 0; st < 100; st++)
+    empty += cb_poisson_batch(1, st, 10, 0.05, idx) == 0;
   assert_true(empty > 40); /* (0.95)^10 = 0.6 */
 }
 
@@ -500,7 +518,8 @@ static void statistics(void **s) {
   cb_dp *dp = step(&f, &c, 0, NB);
   double p[CB_NPCT];
   cb_dp_stats_percentiles(dp, p);
-  for (int k = 1; k < CB_NPCT; k++) assert_true(p[k] >= p[k - 1]);
+  for (int k = 1; k < CB_NPCT; k++)
+    assert_true(p[k] >= p[k - 1]);
   const double *tot = cb_dp_last_total_norms(dp);
   double mx = 0;
   int over = 0;
@@ -521,12 +540,18 @@ static void statistics(void **s) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(per_sample_unet),       cmocka_unit_test(per_sample_nested),
-      cmocka_unit_test(ghost_equals_materialised), cmocka_unit_test(flat_bound_holds),
-      cmocka_unit_test(flat_sum_by_hand),      cmocka_unit_test(per_layer_bounds),
-      cmocka_unit_test(automatic_bounds),      cmocka_unit_test(noise_statistics),
-      cmocka_unit_test(sparsification),        cmocka_unit_test(adaptive_converges),
-      cmocka_unit_test(refuses_unknown_layer), cmocka_unit_test(poisson),
+      cmocka_unit_test(per_sample_unet),
+      cmocka_unit_test(per_sample_nested),
+      cmocka_unit_test(ghost_equals_materialised),
+      cmocka_unit_test(flat_bound_holds),
+      cmocka_unit_test(flat_sum_by_hand),
+      cmocka_unit_test(per_layer_bounds),
+      cmocka_unit_test(automatic_bounds),
+      cmocka_unit_test(noise_statistics),
+      cmocka_unit_test(sparsification),
+      cmocka_unit_test(adaptive_converges),
+      cmocka_unit_test(refuses_unknown_layer),
+      cmocka_unit_test(poisson),
       cmocka_unit_test(statistics),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

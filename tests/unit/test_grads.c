@@ -2,23 +2,22 @@
  * with the clipping mode: total norm = L2 of the per-tensor norms = L2 of the
  * per-layer norms; the clipped sum is within n*C (flat); with clipping none
  * it is the plain sum; the batch is the first Poisson batch. */
-#include <math.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
 #include "core/base/error.h"
 #include "core/cli/commands.h"
 #include "core/io/safetensors.h"
 #include "tests/unit/support.h"
 
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 static const char *write_cfg(const char *clipping) {
   static char path[512];
   snprintf(path, sizeof path, "%s/%s.yaml", tst_tmpdir(), clipping);
   FILE *f = fopen(path, "w");
-  fprintf(f,
-          "seed: 4\ndata: {size: [32, 32], count: 30}\nmodel: {arch: nested_unet, width: 4, "
-          "depth: 2}\ntrain: {epochs: 1, batch_size: 6, lr: 0.01}\n");
+  fprintf(f, "seed: 4\ndata: {size: [32, 32], count: 30}\nmodel: {arch: nested_unet, width: 4, "
+             "depth: 2}\ntrain: {epochs: 1, batch_size: 6, lr: 0.01}\n");
   if (strcmp(clipping, "none") != 0)
     fprintf(f, "dp: {clipping: %s, clip_bound: 0.5, noise_multiplier: 1.0}\n", clipping);
   fclose(f);
@@ -33,7 +32,8 @@ static int run_grads(const char *cfg, const char *out) {
 static double l2_rows(const cb_st_tensor *t, int r) {
   const double *v = (const double *)t->data + (int64_t)r * t->shape[1];
   double s = 0;
-  for (int64_t k = 0; k < t->shape[1]; k++) s += v[k] * v[k];
+  for (int64_t k = 0; k < t->shape[1]; k++)
+    s += v[k] * v[k];
   return sqrt(s);
 }
 
@@ -48,7 +48,8 @@ static double sum_norm(const cb_st_file *f) {
   double s = 0;
   for (int i = 0; i < f->n; i++) {
     const float *v = (const float *)f->t[i].data;
-    for (int64_t k = 0; k < f->t[i].numel; k++) s += (double)v[k] * v[k];
+    for (int64_t k = 0; k < f->t[i].numel; k++)
+      s += (double)v[k] * v[k];
   }
   return sqrt(s);
 }

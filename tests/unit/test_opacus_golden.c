@@ -6,14 +6,14 @@
  * for the sums (norm of the difference over the norm of Opacus' tensor). The
  * U-Net has ConvTranspose2d layers, for which Opacus uses its functorch
  * fallback. */
-#include <math.h>
-#include <stdlib.h>
-#include <string.h>
-
 #include "core/dp/dp.h"
 #include "core/io/json_parse.h"
 #include "core/io/safetensors.h"
 #include "tests/unit/support.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
 #define TOL 1e-4
 

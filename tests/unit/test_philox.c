@@ -2,14 +2,14 @@
  * Random123's published known-answer vectors, the uniform and normal
  * transforms, stream independence, the noise kernel against the header, and
  * secure mode (OS-seeded key, rounding-resistant sampler). */
-#include <math.h>
-#include <stdlib.h>
-#include <string.h>
-
 #include "core/backend/backend.h"
 #include "core/dp/dp.h"
 #include "core/kernels/philox.h"
 #include "tests/unit/support.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
 /* Random123 kat_vectors, "philox4x32 10" lines: counter, key, expected. */
 static void known_answers(void **s) {
@@ -25,7 +25,8 @@ static void known_answers(void **s) {
     cb_philox_ctr c = {{kat[k][0], kat[k][1], kat[k][2], kat[k][3]}};
     cb_philox_key key = {{kat[k][4], kat[k][5]}};
     cb_philox_ctr r = cb_philox4x32_10(c, key);
-    for (int w = 0; w < 4; w++) assert_int_equal(r.v[w], kat[k][6 + w]);
+    for (int w = 0; w < 4; w++)
+      assert_int_equal(r.v[w], kat[k][6 + w]);
   }
 }
 
@@ -68,7 +69,8 @@ static void streams_independent(void **s) {
   const int n = 100000;
   double c = 0;
   for (int i = 0; i < n; i++)
-    c += cb_gauss(5, CB_STREAM_NOISE, 0, (uint64_t)i) * cb_gauss(5, CB_STREAM_SAMPLE, 0, (uint64_t)i);
+    c += cb_gauss(5, CB_STREAM_NOISE, 0, (uint64_t)i) *
+         cb_gauss(5, CB_STREAM_SAMPLE, 0, (uint64_t)i);
   assert_true(fabs(c / n) < 5 / sqrt((double)n));
 }
 
@@ -127,22 +129,24 @@ static void secure_mode_engine(void **s) {
     cb_dp_accumulate(dp, 0);
     cb_dp_finish_step(dp, NULL);
     double v = 0;
-    for (int64_t j = 0; j < m->n_params; j++) v += (double)m->grads[j] * m->grads[j];
+    for (int64_t j = 0; j < m->n_params; j++)
+      v += (double)m->grads[j] * m->grads[j];
     var[k] = v / m->n_params;
     if (k == 0) memcpy(first, m->grads, sizeof(float) * m->n_params);
     cb_dp_free(dp);
   }
   assert_true(memcmp(first, m->grads, sizeof(float) * m->n_params) != 0);
-  for (int k = 0; k < 2; k++) assert_true(fabs(var[k] / 4.0 - 1) < 0.1);
+  for (int k = 0; k < 2; k++)
+    assert_true(fabs(var[k] / 4.0 - 1) < 0.1);
   free(first);
   cb_model_free(m);
 }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(known_answers),   cmocka_unit_test(uniform_and_normal),
+      cmocka_unit_test(known_answers),       cmocka_unit_test(uniform_and_normal),
       cmocka_unit_test(streams_independent), cmocka_unit_test(secure_sampler),
-      cmocka_unit_test(noise_kernel),    cmocka_unit_test(secure_mode_engine),
+      cmocka_unit_test(noise_kernel),        cmocka_unit_test(secure_mode_engine),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,11 +8,11 @@
 #include <math.h>
 #include <stdlib.h>
 
-#define CHECK_REL(got, want, rtol)                                                                 \
-  do {                                                                                             \
-    double g_ = (got), w_ = (want);                                                                \
-    if (!(fabs(g_ - w_) <= (rtol)*fabs(w_)))                                                       \
-      fail_msg("%s = %.15g, expected %.15g (rtol %g)", #got, g_, w_, (double)(rtol));              \
+#define CHECK_REL(got, want, rtol)                                                    \
+  do {                                                                                \
+    double g_ = (got), w_ = (want);                                                   \
+    if (!(fabs(g_ - w_) <= (rtol)*fabs(w_)))                                          \
+      fail_msg("%s = %.15g, expected %.15g (rtol %g)", #got, g_, w_, (double)(rtol)); \
   } while (0)
 
 /* ---- helpers: RDP over custom order lists (the public API uses Opacus's) ---- */
