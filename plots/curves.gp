@@ -49,7 +49,7 @@ do for [p = 1:NP] {
          using "epoch":(column(METRIC . "_min")):(column(METRIC . "_max")) \
          with filledcurves lc rgb method_color(B_RANK[int(w)]) notitle, \
        for [w in LIST] FILE index (int(w) - 1) using "epoch":(column(METRIC)) \
-         with linespoints lw 1.4 pt 7 ps 0.35 lc rgb method_color(B_RANK[int(w)]) \
+         with linespoints lw 1.4 pt method_pt(B_RANK[int(w)]) ps 0.45 lc rgb method_color(B_RANK[int(w)]) \
          notitle
 }
 load "plots/method_key.gp"

@@ -65,7 +65,7 @@ do for [p = 1:2] {
   if (XHI > 0) { set xrange [XLO / 1.6 : XHI * 1.6] }
   plot for [w in PRIV] FILE index (int(w) - 1) \
          using "epsilon":(column(YCOL[p])):(column(YCOL[p] . "_min")):(column(YCOL[p] . "_max")) \
-         with yerrorlines lw 1.4 pt 7 ps 0.5 lc rgb method_color(B_RANK[int(w)]) notitle
+         with yerrorlines lw 1.4 pt method_pt(B_RANK[int(w)]) ps 0.6 lc rgb method_color(B_RANK[int(w)]) notitle
 }
 KEY_NO_NONPRIVATE = 1
 load "plots/method_key.gp"

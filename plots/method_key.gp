@@ -9,5 +9,5 @@ set tmargin at screen 0.12
 unset border; unset tics; unset arrow; unset label; unset logscale; unset xlabel; unset ylabel; unset title; unset grid
 set xrange [0:1]; set yrange [0:1]
 set key center center horizontal maxrows 1 samplen 2.5
-plot for [r in RANKS] NaN with linespoints lw 1.4 pt 7 ps 0.5 lc rgb method_color(int(r)) \
+plot for [r in RANKS] NaN with linespoints lw 1.4 pt method_pt(int(r)) ps 0.6 lc rgb method_color(int(r)) \
      title method_name(int(r))

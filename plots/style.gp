@@ -1,7 +1,7 @@
 # The look of every figure, in one place: restyle here.
 #
-# Colours: the Okabe-Ito palette (colour-blind safe), one colour per method,
-# the same in every figure. Line types: one per noise multiplier (solid,
+# Colours: the Okabe-Ito palette (colour-blind safe), one colour and one point
+# type per method, the same in every figure. Line types: one per noise multiplier (solid,
 # dashed, dotted, dash-dot). Sizes: SIZE = "single" (3.5 in wide, one column of
 # a two-column paper) or "double" (7.16 in, full width).
 
@@ -18,6 +18,10 @@ array METHOD_RGB[7] = [0x000000, 0xE69F00, 0x0072B2, 0x009E73, 0xD55E00, 0xCC79A
 method_rgb(rank) = METHOD_RGB[int(rank) + 1]
 array METHOD_NAME[7] = ["non-private", "flat (Abadi)", "per-layer", "automatic (AUTO-S)", "random sparsification", "adaptive", "other"]
 method_name(rank) = METHOD_NAME[int(rank) + 1]
+# Point types, one per method as well: methods stay apart in greyscale print
+# and for readers who cannot tell orange from vermillion.
+array METHOD_PT[7] = [7, 5, 9, 11, 13, 15, 1]
+method_pt(rank) = METHOD_PT[int(rank) + 1]
 arch_name(a) = a eq "unet" ? "U-Net" : (a eq "nested_unet" ? "Nested U-Net" : a)
 array SIGMA_DT[6] = [1, 2, 3, 4, 5, 6]
 
