@@ -375,6 +375,56 @@ static void noise_statistics(void **s) {
 /* Random sparsification: masked coordinates get neither signal nor noise,
  * kept ones get both; masks change exactly at the period boundaries; the
  * rate follows r_k = r* k / (refresh E - 1). */
+/* Privacy promise: every parameter tensor of both architectures receives
+ * noise of the mode's standard deviation (a tensor left out of the noise
+ * would pass a test over all coordinates pooled together). */
+static void noise_reaches_every_tensor(void **s) {
+  (void)s;
+  const int modes[] = {CB_CLIP_FLAT, CB_CLIP_PER_LAYER, CB_CLIP_AUTOMATIC, CB_CLIP_ADAPTIVE};
+  const int archs[][2] = {{CB_ARCH_UNET, CB_UP_TRANSPOSE}, {CB_ARCH_NESTED_UNET, CB_UP_BILINEAR}};
+  for (int a = 0; a < 2; a++) {
+    fixture f = make(archs[a][0], 1, archs[a][1]);
+    cb_model *m = f.m;
+    for (size_t k = 0; k < sizeof modes / sizeof *modes; k++) {
+      cb_dp_cfg c;
+      cb_dp_cfg_default(&c);
+      c.mode = (cb_clip_mode)modes[k];
+      c.clip_bound = 1.5;
+      c.noise_multiplier = 0.8;
+      c.expected_batch = 2.0;
+      c.seed = 99 + (uint64_t)k;
+      cb_dp *dp = cb_dp_create(m, &c);
+      assert_non_null(dp);
+      cb_dp_step_info info = {3, 0, 3};
+      assert_int_equal(cb_dp_begin_step(dp, &info), 0);
+      assert_int_equal(cb_dp_accumulate(dp, 0), 0); /* empty batch: noise only */
+      assert_int_equal(cb_dp_finish_step(dp, NULL), 0);
+      const double want = cb_dp_noise_std(dp) / c.expected_batch;
+      assert_true(want > 0);
+      for (int t = 0; t < m->n_tensors; t++) {
+        const cb_tensor *tt = &m->tensors[t];
+        const float *g = m->grads + tt->offset;
+        double ss = 0;
+        for (int64_t j = 0; j < tt->numel; j++) {
+          if (g[j] == 0.0f || !(fabs(g[j]) < 7 * want))
+            fail_msg("%s, mode %s: %s[%lld] = %g (noise std %g)",
+                     archs[a][0] == CB_ARCH_UNET ? "unet" : "nested_unet", CB_CLIP_NAMES[modes[k]],
+                     tt->name, (long long)j, g[j], want);
+          ss += (double)g[j] * g[j];
+        }
+        double sd = sqrt(ss / (double)tt->numel);
+        /* sd of n draws: relative error ~ 1/sqrt(2n); 5 of those for n >= 256 */
+        if (tt->numel >= 256 && fabs(sd / want - 1) > 5 / sqrt(2.0 * (double)tt->numel))
+          fail_msg("%s, mode %s: %s has noise sd %g, expected %g",
+                   archs[a][0] == CB_ARCH_UNET ? "unet" : "nested_unet", CB_CLIP_NAMES[modes[k]],
+                   tt->name, sd, want);
+      }
+      cb_dp_free(dp);
+    }
+    release(&f);
+  }
+}
+
 static void sparsification(void **s) {
   (void)s;
   fixture f = make(CB_ARCH_UNET, 1, CB_UP_TRANSPOSE);
@@ -548,6 +598,7 @@ int main(void) {
       cmocka_unit_test(per_layer_bounds),
       cmocka_unit_test(automatic_bounds),
       cmocka_unit_test(noise_statistics),
+      cmocka_unit_test(noise_reaches_every_tensor),
       cmocka_unit_test(sparsification),
       cmocka_unit_test(adaptive_converges),
       cmocka_unit_test(refuses_unknown_layer),
