@@ -166,7 +166,11 @@ static char *filtered_sql(cb_store *s, const char *sql, const cb_export_args *a)
     cb_store_err(s, sqlite3_errcode(cb_store_db(s)), "export query");
     return NULL;
   }
-  size_t cap = strlen(sql) + 64 + (size_t)a->n_filters * 160;
+  /* Each filter adds its column name (at most the filter's length) and
+   * about 30 characters of SQL. */
+  size_t cap = strlen(sql) + 64;
+  for (int k = 0; k < a->n_filters; k++)
+    cap += strlen(a->filters[k]) + 48;
   char *out = cb_malloc(cap, "query");
   if (!out) return sqlite3_finalize(st), NULL;
   size_t used = (size_t)snprintf(out, cap, "SELECT * FROM (%s) WHERE 1", sql);
@@ -251,15 +255,20 @@ long cb_export(cb_store *s, const cb_export_args *a, FILE *f) {
   sqlite3_stmt *st;
   const char *tail = NULL;
   int rc = sqlite3_prepare_v2(cb_store_db(s), sql, -1, &st, &tail);
+  /* tail points into sql, which may be `wrapped`: read it before freeing. */
+  while (rc == SQLITE_OK && tail &&
+         (*tail == ' ' || *tail == ';' || *tail == '\n' || *tail == '\t'))
+    tail++;
+  int more = rc == SQLITE_OK && tail && *tail;
+  char rest[41] = "";
+  if (more) snprintf(rest, sizeof rest, "%.40s", tail);
   free(wrapped);
   wrapped = NULL;
   if (rc != SQLITE_OK) return cb_store_err(s, rc, named ? "export query" : "your query");
   if (!st) return cb_error("the query is empty");
-  while (tail && (*tail == ' ' || *tail == ';' || *tail == '\n' || *tail == '\t'))
-    tail++;
-  if (tail && *tail) {
+  if (more) {
     sqlite3_finalize(st);
-    return cb_error("export runs one statement; remove what follows '%.40s'", tail);
+    return cb_error("export runs one statement; remove what follows '%s'", rest);
   }
   if (!sqlite3_stmt_readonly(st)) {
     sqlite3_finalize(st);
