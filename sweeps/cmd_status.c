@@ -145,8 +145,12 @@ static int list_sweeps(cb_store *s, int64_t **ids, int *n) {
     (*ids)[(*n)++] = sqlite3_column_int64(st, 0);
   }
   sqlite3_finalize(st);
-  return rc == SQLITE_DONE
-             ? 0
+  if (rc == SQLITE_DONE) return 0;
+  free(*ids);
+  *ids = NULL;
+  *n = 0;
+  return rc == SQLITE_ROW
+             ? cb_error("out of memory listing sweeps")
              : cb_error("%s: listing sweeps: %s", cb_store_path(s), sqlite3_errmsg(db));
 }
 

@@ -77,6 +77,13 @@ static void run_mode(const bench_args *a, int mode, bench_result *r) {
   int64_t T = (int64_t)a->H * a->W, n = (int64_t)a->batch * a->cfg.in_channels * T;
   float *x = malloc(sizeof(float) * n);
   unsigned char *y = malloc((size_t)a->batch * T);
+  if (!x || !y) {
+    snprintf(r->err, sizeof r->err, "out of memory for the benchmark batch");
+    free(x);
+    free(y);
+    cb_model_free(m);
+    return;
+  }
   for (int64_t i = 0; i < n; i++)
     x[i] = (float)cb_gauss(5, CB_STREAM_DATA, 0, (uint64_t)i);
   for (int64_t i = 0; i < a->batch * T; i++)

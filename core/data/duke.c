@@ -439,7 +439,7 @@ int cb_duke_import(const char *src_dir, const char *out_dir, const cb_duke_opts 
     rc = cb_error("%s: no Subject_XX.mat files (unpack the Duke DME archive 2015_BOE_Chiu and "
                   "point at the folder holding Subject_01.mat ... Subject_10.mat)",
                   src_dir);
-  if (!rc) qsort(files, (size_t)nf, sizeof *files, cmp_str);
+  if (!rc && nf > 1) qsort(files, (size_t)nf, sizeof *files, cmp_str);
   cb_npyw *w = NULL;
   if (!rc && cb_npyw_begin(&w, out_dir)) rc = -1;
   int total = 0, seen[4096] = {0};
