@@ -5,6 +5,7 @@
 # missing packages)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+ROOT=$(pwd)
 bash .ci/install-deps
 JOBS=${JOBS:-$(nproc)}
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
@@ -20,6 +21,7 @@ trap 'rm -rf "$SAN_LOGS"' EXIT
 (cd build-asan &&
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:log_path=$SAN_LOGS/asan \
   UBSAN_OPTIONS=print_stacktrace=1:log_path=$SAN_LOGS/ubsan \
+  LSAN_OPTIONS=suppressions=$ROOT/tests/lsan.supp \
   ctest --output-on-failure -j "$JOBS" -L 'unit|e2e' --timeout 1800) || status=1
 if compgen -G "$SAN_LOGS/*" > /dev/null; then
   echo "sanitizer reports (tests/run.sh, ASan+UBSan pass):"
