@@ -21,9 +21,9 @@ trap 'rm -rf "$SAN_LOGS"' EXIT
 (cd build-asan &&
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:log_path=$SAN_LOGS/asan \
   UBSAN_OPTIONS=print_stacktrace=1:log_path=$SAN_LOGS/ubsan \
-  LSAN_OPTIONS=suppressions=$ROOT/tests/lsan.supp \
+  LSAN_OPTIONS=suppressions=$ROOT/tests/lsan.supp:print_suppressions=0 \
   ctest --output-on-failure -j "$JOBS" -L 'unit|e2e' --timeout 1800) || status=1
-if compgen -G "$SAN_LOGS/*" > /dev/null; then
+if compgen -G "$SAN_LOGS/*" > /dev/null && grep -lqE "ERROR|runtime error" "$SAN_LOGS"/*; then
   echo "sanitizer reports (tests/run.sh, ASan+UBSan pass):"
   cat "$SAN_LOGS"/*
   status=1
