@@ -29,18 +29,22 @@ static int setup(void **state) {
 }
 
 /* Runs the export into a string; returns rows (or -1). */
-static long run(const char *db, const char *query, const char *sweep, int format, const char *group,
-                char **text) {
+static long run_args(const char *db, const cb_export_args *a, char **text) {
   cb_store *s = cb_store_open(db, CB_STORE_CREATE);
   if (!s) fail_msg("%s", cb_last_error());
   size_t len;
   *text = NULL;
   FILE *f = open_memstream(text, &len);
-  cb_export_args a = {.query = query, .sweep = sweep, .format = format, .group = group};
-  long rows = cb_export(s, &a, f);
+  long rows = cb_export(s, a, f);
   fclose(f);
   cb_store_close(s);
   return rows;
+}
+
+static long run(const char *db, const char *query, const char *sweep, int format, const char *group,
+                char **text) {
+  cb_export_args a = {.query = query, .sweep = sweep, .format = format, .group = group};
+  return run_args(db, &a, text);
 }
 
 static const char VALUES[] =
@@ -142,16 +146,8 @@ static void test_named_queries(void **state) {
  * of the statement was read (a use-after-free ASan found through the figures'
  * Makefile), and a long column name fits. */
 static long run_filtered(const char *query, const char *const *filters, int n, char **text) {
-  cb_store *s = cb_store_open(g_db, CB_STORE_CREATE);
-  if (!s) fail_msg("%s", cb_last_error());
-  size_t len;
-  *text = NULL;
-  FILE *f = open_memstream(text, &len);
   cb_export_args a = {.query = query, .format = CB_EXPORT_TSV, .filters = filters, .n_filters = n};
-  long rows = cb_export(s, &a, f);
-  fclose(f);
-  cb_store_close(s);
-  return rows;
+  return run_args(g_db, &a, text);
 }
 
 static void test_filters(void **state) {
