@@ -63,6 +63,25 @@ static void json_run(const cb_sweep_snapshot *ss, const cb_sweep_item *it) {
   printf("\n");
 }
 
+/* The sweep's one-line JSON summary (name, file, counts). */
+static void json_sweep(const cb_sweep_snapshot *ss) {
+  cb_json j;
+  cb_json_init_file(&j, stdout);
+  cb_json_obj_begin(&j);
+  cb_json_kv_str(&j, "sweep", ss->name);
+  cb_json_kv_str(&j, "file", ss->file);
+  json_counts(&j, ss);
+  cb_json_obj_end(&j);
+  printf("\n");
+}
+
+/* A sweep's runs as the store has them, with what SLURM knows laid over. */
+static int take_snapshot(cb_store *s, int64_t id, cb_sweep_snapshot *ss) {
+  int rc = cb_sweep_snapshot_take(s, id, ss);
+  if (!rc && (rc = cb_sweep_slurm_overlay(s, ss))) cb_sweep_snapshot_free(ss);
+  return rc;
+}
+
 static void fmt_num(double v, const char *fmt, char *buf, size_t n) {
   if (isfinite(v))
     snprintf(buf, n, fmt, v);
@@ -162,20 +181,9 @@ static int status_all(cb_store *s, int json) {
   int rc = 0;
   for (int i = 0; !rc && i < n; i++) {
     cb_sweep_snapshot ss;
-    if ((rc = cb_sweep_snapshot_take(s, ids[i], &ss))) break;
-    if ((rc = cb_sweep_slurm_overlay(s, &ss))) {
-      cb_sweep_snapshot_free(&ss);
-      break;
-    }
+    if ((rc = take_snapshot(s, ids[i], &ss))) break;
     if (json) {
-      cb_json j;
-      cb_json_init_file(&j, stdout);
-      cb_json_obj_begin(&j);
-      cb_json_kv_str(&j, "sweep", ss.name);
-      cb_json_kv_str(&j, "file", ss.file);
-      json_counts(&j, &ss);
-      cb_json_obj_end(&j);
-      printf("\n");
+      json_sweep(&ss);
     } else {
       text_header(&ss, cb_store_path(s));
       for (int k = 0; k < ss.n; k++)
@@ -238,18 +246,10 @@ int cb_cmd_status(int argc, char **argv) {
                                 c.pos[0], db);
   }
   cb_sweep_snapshot ss;
-  rc = cb_sweep_snapshot_take(s, id, &ss);
-  if (!rc && (rc = cb_sweep_slurm_overlay(s, &ss))) cb_sweep_snapshot_free(&ss);
+  rc = take_snapshot(s, id, &ss);
   if (!rc) {
     if (json) {
-      cb_json j;
-      cb_json_init_file(&j, stdout);
-      cb_json_obj_begin(&j);
-      cb_json_kv_str(&j, "sweep", ss.name);
-      cb_json_kv_str(&j, "file", ss.file);
-      json_counts(&j, &ss);
-      cb_json_obj_end(&j);
-      printf("\n");
+      json_sweep(&ss);
       for (int k = 0; k < ss.n; k++)
         json_run(&ss, &ss.items[k]);
     } else {
