@@ -1,8 +1,10 @@
 #include "tests/unit/support.h"
 
 #include "core/kernels/philox.h"
+#include "results/store.h"
 
 #include <math.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,4 +45,41 @@ const char *tst_src_path(const char *rel) {
   static char buf[1024];
   snprintf(buf, sizeof buf, "%s/%s", CB_SOURCE_DIR, rel);
   return buf;
+}
+
+const char *tst_tmp_path(const char *name) {
+  static char buf[8][512];
+  static int k;
+  k = (k + 1) % 8;
+  snprintf(buf[k], sizeof buf[k], "%s/%s", tst_tmpdir(), name);
+  return buf[k];
+}
+
+static sqlite3_stmt *q_step(cb_store *s, const char *sql) {
+  sqlite3_stmt *st;
+  if (sqlite3_prepare_v2(cb_store_db(s), sql, -1, &st, NULL))
+    fail_msg("%s: %s", sql, sqlite3_errmsg(cb_store_db(s)));
+  if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) return st;
+  sqlite3_finalize(st);
+  return NULL;
+}
+
+long long tst_q_int(cb_store *s, const char *sql) {
+  sqlite3_stmt *st = q_step(s, sql);
+  long long v = st ? sqlite3_column_int64(st, 0) : -999;
+  sqlite3_finalize(st);
+  return v;
+}
+
+double tst_q_num(cb_store *s, const char *sql) {
+  sqlite3_stmt *st = q_step(s, sql);
+  double v = st ? sqlite3_column_double(st, 0) : NAN;
+  sqlite3_finalize(st);
+  return v;
+}
+
+void tst_q_text(cb_store *s, const char *sql, char *out, size_t n) {
+  sqlite3_stmt *st = q_step(s, sql);
+  snprintf(out, n, "%s", st ? (const char *)sqlite3_column_text(st, 0) : "(null)");
+  sqlite3_finalize(st);
 }

@@ -17,5 +17,14 @@ double tst_rel_err(double a, double b, double floor);
 const char *tst_tmpdir(void);
 /* Source tree path joined with rel (static buffer). */
 const char *tst_src_path(const char *rel);
+/* tst_tmpdir()/name in one of 8 rotating static buffers. */
+const char *tst_tmp_path(const char *name);
+
+/* One-value queries on a results database; a failing statement fails the
+ * test. No row or NULL gives -999 (int), NaN (num) or "(null)" (text). */
+typedef struct cb_store cb_store;
+long long tst_q_int(cb_store *s, const char *sql);
+double tst_q_num(cb_store *s, const char *sql);
+void tst_q_text(cb_store *s, const char *sql, char *out, size_t n);
 
 #endif

@@ -24,46 +24,17 @@ static const char ID2[] = "00000000000000c2";
 static const char CFG[] = "{\"seed\":3,\"train\":{\"epochs\":4},\"dp\":{\"clipping\":\"flat\"}}";
 static const char CFG2[] = "{\"seed\":4,\"train\":{\"epochs\":4},\"dp\":{\"clipping\":\"flat\"}}";
 
+/* A fresh database path: nothing left from an earlier test. */
 static const char *path(const char *name) {
-  static char buf[8][512];
-  static int k;
-  k = (k + 1) % 8;
-  snprintf(buf[k], sizeof buf[k], "%s/%s", tst_tmpdir(), name);
-  unlink(buf[k]);
-  return buf[k];
+  const char *p = tst_tmp_path(name);
+  unlink(p);
+  return p;
 }
 
 static cb_store *open_ok(const char *p) {
   cb_store *s = cb_store_open(p, CB_STORE_CREATE);
   if (!s) fail_msg("%s", cb_last_error());
   return s;
-}
-
-static long long q_int(cb_store *s, const char *sql) {
-  sqlite3_stmt *st;
-  if (sqlite3_prepare_v2(cb_store_db(s), sql, -1, &st, NULL))
-    fail_msg("%s: %s", sql, sqlite3_errmsg(cb_store_db(s)));
-  long long v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -999;
-  sqlite3_finalize(st);
-  return v;
-}
-
-static double q_num(cb_store *s, const char *sql) {
-  sqlite3_stmt *st;
-  if (sqlite3_prepare_v2(cb_store_db(s), sql, -1, &st, NULL))
-    fail_msg("%s: %s", sql, sqlite3_errmsg(cb_store_db(s)));
-  double v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_double(st, 0) : NAN;
-  sqlite3_finalize(st);
-  return v;
-}
-
-static void q_text(cb_store *s, const char *sql, char *out, size_t n) {
-  sqlite3_stmt *st;
-  if (sqlite3_prepare_v2(cb_store_db(s), sql, -1, &st, NULL))
-    fail_msg("%s: %s", sql, sqlite3_errmsg(cb_store_db(s)));
-  const unsigned char *t = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_text(st, 0) : NULL;
-  snprintf(out, n, "%s", t ? (const char *)t : "(null)");
-  sqlite3_finalize(st);
 }
 
 typedef struct {
@@ -139,7 +110,7 @@ static char *dump(cb_store *s) {
   char *out = calloc(cap, 1);
   for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++) {
     char part[8192];
-    q_text(s, sql[i], part, sizeof part);
+    tst_q_text(s, sql[i], part, sizeof part);
     len += (size_t)snprintf(out + len, cap - len, "%s|", part);
   }
   return out;
@@ -157,14 +128,14 @@ static void test_add_then_nothing_new(void **state) {
   assert_int_equal(st.sweeps_added, 1);
   assert_int_equal(st.positions_added, 1);
   assert_int_equal(st.n_conflicts, 0);
-  assert_int_equal(q_int(m, "SELECT count(*) FROM epochs"), 4);
-  assert_int_equal(q_int(m, "SELECT count(*) FROM epoch_classes"), 8);
-  assert_int_equal(q_int(m, "SELECT count(*) FROM layer_norms"), 4);
-  assert_int_equal(q_int(m, "SELECT idx FROM sweep_runs JOIN sweeps ON id = sweep_id WHERE "
-                            "name = 'sw'"),
+  assert_int_equal(tst_q_int(m, "SELECT count(*) FROM epochs"), 4);
+  assert_int_equal(tst_q_int(m, "SELECT count(*) FROM epoch_classes"), 8);
+  assert_int_equal(tst_q_int(m, "SELECT count(*) FROM layer_norms"), 4);
+  assert_int_equal(tst_q_int(m, "SELECT idx FROM sweep_runs JOIN sweeps ON id = sweep_id WHERE "
+                                "name = 'sw'"),
                    0);
   char status[32];
-  q_text(m, "SELECT status FROM runs", status, sizeof status);
+  tst_q_text(m, "SELECT status FROM runs", status, sizeof status);
   assert_string_equal(status, "finished");
   char *before = dump(m);
   /* Twice: nothing is added or changed. */
@@ -204,11 +175,11 @@ static void test_prefix_rules(void **state) {
   assert_int_equal(st.runs_updated, 1);
   assert_int_equal(st.epochs_added, 2);
   char status[32];
-  q_text(m, "SELECT status FROM runs", status, sizeof status);
+  tst_q_text(m, "SELECT status FROM runs", status, sizeof status);
   assert_string_equal(status, "finished");
-  assert_int_equal(q_int(m, "SELECT count(*) FROM epochs"), 4);
-  assert_int_equal(q_int(m, "SELECT count(*) FROM epoch_classes"), 8);
-  assert_true(fabs(q_num(m, "SELECT sum(epoch_seconds) FROM epochs") - 12.0) < 1e-12);
+  assert_int_equal(tst_q_int(m, "SELECT count(*) FROM epochs"), 4);
+  assert_int_equal(tst_q_int(m, "SELECT count(*) FROM epoch_classes"), 8);
+  assert_true(fabs(tst_q_num(m, "SELECT sum(epoch_seconds) FROM epochs") - 12.0) < 1e-12);
   /* Finished in main, partial in the shard: nothing changes. */
   char *before = dump(m);
   assert_int_equal(merge(m, part, &st), 0);
@@ -232,28 +203,28 @@ static void test_killed_and_failed(void **state) {
   assert_int_equal(merge(m, killed, &st), 0);
   assert_int_equal(st.runs_added, 1);
   char status[32];
-  q_text(m, "SELECT status FROM runs", status, sizeof status);
+  tst_q_text(m, "SELECT status FROM runs", status, sizeof status);
   assert_string_equal(status, "pending");
   cb_store_close(m);
   m = open_ok(path("k_main.db"));
   assert_int_equal(merge(m, fresh, &st), 0);
   assert_int_equal(merge(m, killed, &st), 0);
   assert_int_equal(st.runs_updated, 1);
-  q_text(m, "SELECT status FROM runs", status, sizeof status);
+  tst_q_text(m, "SELECT status FROM runs", status, sizeof status);
   assert_string_equal(status, "pending");
   /* A failure at the same epoch beats pending, with its error. */
   const char *failed = path("k_failed.db");
   make_db(failed, &(run_spec){ID, CFG, 0, 1, "failed", 0, 0, 0, 1.0});
   assert_int_equal(merge(m, failed, &st), 0);
   assert_int_equal(st.runs_updated, 1);
-  q_text(m, "SELECT status || ': ' || error FROM runs", status, sizeof status);
+  tst_q_text(m, "SELECT status || ': ' || error FROM runs", status, sizeof status);
   assert_string_equal(status, "failed: boom");
   /* A retry that got further (pending at epoch 3) beats the failure. */
   const char *retry = path("k_retry.db");
   make_db(retry, &(run_spec){ID, CFG, 0, 3, "pending", 0, 0, 0, 1.0});
   assert_int_equal(merge(m, retry, &st), 0);
-  q_text(m, "SELECT status || ' ' || (SELECT count(*) FROM epochs) FROM runs", status,
-         sizeof status);
+  tst_q_text(m, "SELECT status || ' ' || (SELECT count(*) FROM epochs) FROM runs", status,
+             sizeof status);
   assert_string_equal(status, "pending 3");
   cb_store_close(m);
 }
@@ -332,7 +303,7 @@ static void test_schema_versions(void **state) {
            latest + 1, latest);
   assert_non_null(strstr(cb_last_error(), "cannot merge"));
   assert_non_null(strstr(cb_last_error(), want));
-  assert_int_equal(q_int(m, "SELECT count(*) FROM runs"), 0);
+  assert_int_equal(tst_q_int(m, "SELECT count(*) FROM runs"), 0);
   cb_store_close(m);
   /* An older shard is migrated first, then merged. */
   const char *older = path("v_older.db");
@@ -342,7 +313,7 @@ static void test_schema_versions(void **state) {
   assert_int_equal(cb_store_merge_with(m, older, next, CB_N_MIGRATIONS + 1, &st), 0);
   assert_int_equal(st.migrated_from, latest);
   assert_int_equal(st.runs_added, 1);
-  assert_int_equal(q_int(m, "SELECT count(*) FROM epochs"), 2);
+  assert_int_equal(tst_q_int(m, "SELECT count(*) FROM epochs"), 2);
   cb_store_close(m);
   /* Not a clipbench database. */
   const char *other = path("v_other.db");

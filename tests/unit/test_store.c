@@ -22,42 +22,6 @@ static const char CFG[] =
     "\"train\":{\"batch_size\":10,\"epochs\":4,\"lr\":0.001,\"optimizer\":\"adam\","
     "\"weight_decay\":0}}";
 
-static const char *db_path(const char *name) {
-  static char buf[4][512];
-  static int k;
-  k = (k + 1) % 4;
-  snprintf(buf[k], sizeof buf[k], "%s/%s", tst_tmpdir(), name);
-  return buf[k];
-}
-
-static long long q_int(cb_store *s, const char *sql) {
-  sqlite3_stmt *st;
-  if (sqlite3_prepare_v2(cb_store_db(s), sql, -1, &st, NULL))
-    fail_msg("%s: %s", sql, sqlite3_errmsg(cb_store_db(s)));
-  long long v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -999;
-  sqlite3_finalize(st);
-  return v;
-}
-
-static double q_num(cb_store *s, const char *sql) {
-  sqlite3_stmt *st;
-  if (sqlite3_prepare_v2(cb_store_db(s), sql, -1, &st, NULL)) fail_msg("%s", sql);
-  double v = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL
-                 ? sqlite3_column_double(st, 0)
-                 : NAN;
-  sqlite3_finalize(st);
-  return v;
-}
-
-static void q_text(cb_store *s, const char *sql, char *buf, size_t n) {
-  sqlite3_stmt *st;
-  if (sqlite3_prepare_v2(cb_store_db(s), sql, -1, &st, NULL)) fail_msg("%s", sql);
-  buf[0] = 0;
-  if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
-    snprintf(buf, n, "%s", (const char *)sqlite3_column_text(st, 0));
-  sqlite3_finalize(st);
-}
-
 static cb_store *open_ok(const char *path) {
   cb_store *s = cb_store_open(path, CB_STORE_CREATE);
   if (!s) fail_msg("%s", cb_last_error());
@@ -66,27 +30,27 @@ static cb_store *open_ok(const char *path) {
 
 static void test_fresh_database(void **state) {
   (void)state;
-  const char *p = db_path("new/sub/fresh.db"); /* folders are created */
+  const char *p = tst_tmp_path("new/sub/fresh.db"); /* folders are created */
   cb_store *s = open_ok(p);
   assert_int_equal(cb_store_schema_version(s), cb_store_code_schema_version());
   char mode[16];
-  q_text(s, "PRAGMA journal_mode", mode, sizeof mode);
+  tst_q_text(s, "PRAGMA journal_mode", mode, sizeof mode);
   assert_string_equal(mode, "wal");
-  assert_int_equal(q_int(s, "PRAGMA foreign_keys"), 1);
-  assert_int_equal(q_int(s, "PRAGMA synchronous"), 1); /* NORMAL */
-  assert_int_equal(q_int(s, "PRAGMA busy_timeout"), 10000);
-  assert_int_equal(q_int(s, "PRAGMA application_id"), CB_STORE_APPLICATION_ID);
-  assert_int_equal(q_int(s, "SELECT count(*) FROM schema_migrations"), CB_N_MIGRATIONS);
+  assert_int_equal(tst_q_int(s, "PRAGMA foreign_keys"), 1);
+  assert_int_equal(tst_q_int(s, "PRAGMA synchronous"), 1); /* NORMAL */
+  assert_int_equal(tst_q_int(s, "PRAGMA busy_timeout"), 10000);
+  assert_int_equal(tst_q_int(s, "PRAGMA application_id"), CB_STORE_APPLICATION_ID);
+  assert_int_equal(tst_q_int(s, "SELECT count(*) FROM schema_migrations"), CB_N_MIGRATIONS);
   cb_store_close(s);
   /* Opening again applies nothing. */
   s = open_ok(p);
-  assert_int_equal(q_int(s, "SELECT count(*) FROM schema_migrations"), CB_N_MIGRATIONS);
+  assert_int_equal(tst_q_int(s, "SELECT count(*) FROM schema_migrations"), CB_N_MIGRATIONS);
   cb_store_close(s);
 }
 
 static void test_runs_and_claims(void **state) {
   (void)state;
-  cb_store *s = open_ok(db_path("runs.db"));
+  cb_store *s = open_ok(tst_tmp_path("runs.db"));
   int64_t sw, sw2;
   assert_int_equal(cb_store_add_sweep(s, "study", "sweeps/study.yaml", "grid: {}", &sw), 0);
   assert_int_equal(cb_store_add_sweep(s, "study", "other.yaml", "x", &sw2), 0);
@@ -99,19 +63,22 @@ static void test_runs_and_claims(void **state) {
   assert_int_equal(created, 0); /* upsert: never a duplicate */
   assert_int_equal(cb_store_add_run(s, "aaaaaaaaaaaaaaa2", "r2", CFG, sw, 1, NULL, NULL), 0);
   assert_int_equal(cb_store_add_run(s, "aaaaaaaaaaaaaaa3", "r3", CFG, 0, 0, NULL, NULL), 0);
-  assert_int_equal(q_int(s, "SELECT count(*) FROM runs"), 3);
-  assert_int_equal(q_int(s, "SELECT count(*) FROM sweep_runs"), 2);
+  assert_int_equal(tst_q_int(s, "SELECT count(*) FROM runs"), 3);
+  assert_int_equal(tst_q_int(s, "SELECT count(*) FROM sweep_runs"), 2);
   /* Main fields are copied from the config. */
   char t[128];
-  q_text(s,
-         "SELECT arch || ' ' || clipping || ' ' || accountant || ' ' || optimizer || ' ' || name "
-         "FROM runs WHERE id = 'aaaaaaaaaaaaaaa1'",
-         t, sizeof t);
+  tst_q_text(
+      s,
+      "SELECT arch || ' ' || clipping || ' ' || accountant || ' ' || optimizer || ' ' || name "
+      "FROM runs WHERE id = 'aaaaaaaaaaaaaaa1'",
+      t, sizeof t);
   assert_string_equal(t, "nested_unet flat rdp adam r1");
-  assert_true(q_num(s, "SELECT noise_multiplier FROM runs WHERE id = 'aaaaaaaaaaaaaaa1'") == 0.7);
-  assert_true(q_num(s, "SELECT clip_bound * seed * image_h * image_w * epochs FROM runs LIMIT 1") ==
-              0.5 * 3 * 64 * 32 * 4);
-  assert_true(isnan(q_num(s, "SELECT target_epsilon FROM runs LIMIT 1")));
+  assert_true(tst_q_num(s, "SELECT noise_multiplier FROM runs WHERE id = 'aaaaaaaaaaaaaaa1'") ==
+              0.7);
+  assert_true(
+      tst_q_num(s, "SELECT clip_bound * seed * image_h * image_w * epochs FROM runs LIMIT 1") ==
+      0.5 * 3 * 64 * 32 * 4);
+  assert_true(isnan(tst_q_num(s, "SELECT target_epsilon FROM runs LIMIT 1")));
   /* Invalid JSON is refused with the file name. */
   assert_int_equal(cb_store_add_run(s, "aaaaaaaaaaaaaaa9", "bad", "{not json", 0, 0, NULL, NULL),
                    -1);
@@ -143,14 +110,15 @@ static void test_runs_and_claims(void **state) {
   assert_int_equal(cb_store_claim_run(s, "aaaaaaaaaaaaaaa1", "w3:3", 1, &c), 0);
   assert_string_equal(c.status, "finished");
   assert_int_equal(cb_store_fail(s, "aaaaaaaaaaaaaaa2", "w2:2", "loss is NaN at epoch 3"), 0);
-  q_text(s, "SELECT status || ': ' || error FROM runs WHERE id = 'aaaaaaaaaaaaaaa2'", t, sizeof t);
+  tst_q_text(s, "SELECT status || ': ' || error FROM runs WHERE id = 'aaaaaaaaaaaaaaa2'", t,
+             sizeof t);
   assert_string_equal(t, "failed: loss is NaN at epoch 3");
   assert_int_equal(cb_store_claim_run(s, "aaaaaaaaaaaaaaa2", "w3:3", 0, &c), 0);
   assert_string_equal(c.status, "failed");
   assert_int_equal(cb_store_claim_run(s, "aaaaaaaaaaaaaaa2", "w3:3", 1, &c), 1); /* retry */
   assert_int_equal(c.attempts, 2);
   cb_claim_free(&c);
-  assert_true(isnan(q_num(s, "SELECT error FROM runs WHERE id = 'aaaaaaaaaaaaaaa2'")));
+  assert_true(isnan(tst_q_num(s, "SELECT error FROM runs WHERE id = 'aaaaaaaaaaaaaaa2'")));
   /* Release gives it back. */
   assert_int_equal(cb_store_release(s, "aaaaaaaaaaaaaaa2", "w3:3"), 0);
   int counts[4];
@@ -172,7 +140,7 @@ static void test_runs_and_claims(void **state) {
                NULL, NULL, NULL);
   assert_int_equal(cb_store_requeue_stale(s, 60, 0, &n), 0);
   assert_int_equal(n, 1);
-  q_text(s, "SELECT status FROM runs WHERE id = 'aaaaaaaaaaaaaaa3'", t, sizeof t);
+  tst_q_text(s, "SELECT status FROM runs WHERE id = 'aaaaaaaaaaaaaaa3'", t, sizeof t);
   assert_string_equal(t, "pending");
   /* The dead worker wakes up: its writes are refused. */
   assert_int_equal(cb_store_heartbeat(s, "aaaaaaaaaaaaaaa3", "dead:9"), -1);
@@ -183,7 +151,8 @@ static void test_runs_and_claims(void **state) {
                "UPDATE runs SET heartbeat_at = heartbeat_at - 120 WHERE id = 'aaaaaaaaaaaaaaa3'",
                NULL, NULL, NULL);
   assert_int_equal(cb_store_requeue_stale(s, 60, 2, &n), 0);
-  q_text(s, "SELECT status || ': ' || error FROM runs WHERE id = 'aaaaaaaaaaaaaaa3'", t, sizeof t);
+  tst_q_text(s, "SELECT status || ': ' || error FROM runs WHERE id = 'aaaaaaaaaaaaaaa3'", t,
+             sizeof t);
   assert_string_equal(
       t, "failed: worker dead:10 stopped sending heartbeats; gave up after 2 attempts");
   /* Informational columns. */
@@ -215,7 +184,7 @@ static void fill_epoch(cb_epoch_row *r, int epoch, double val, double *dice, cb_
 
 static void test_epochs_idempotent(void **state) {
   (void)state;
-  cb_store *s = open_ok(db_path("epochs.db"));
+  cb_store *s = open_ok(tst_tmp_path("epochs.db"));
   assert_int_equal(cb_store_add_run(s, "bbbbbbbbbbbbbbb1", "r", CFG, 0, 0, NULL, NULL), 0);
   cb_claim c;
   assert_int_equal(cb_store_claim_run(s, "bbbbbbbbbbbbbbb1", "w:1", 0, &c), 1);
@@ -227,25 +196,25 @@ static void test_epochs_idempotent(void **state) {
     fill_epoch(&r, e, 10.0 * e, dice, L);
     if (cb_store_put_epoch(s, "bbbbbbbbbbbbbbb1", "w:1", &r)) fail_msg("%s", cb_last_error());
   }
-  assert_int_equal(q_int(s, "SELECT count(*) FROM epochs"), 3);
-  assert_int_equal(q_int(s, "SELECT count(*) FROM epoch_classes"), 9);
-  assert_int_equal(q_int(s, "SELECT count(*) FROM layer_norms"), 6);
+  assert_int_equal(tst_q_int(s, "SELECT count(*) FROM epochs"), 3);
+  assert_int_equal(tst_q_int(s, "SELECT count(*) FROM epoch_classes"), 9);
+  assert_int_equal(tst_q_int(s, "SELECT count(*) FROM layer_norms"), 6);
   /* NaN is stored as NULL. */
   assert_int_equal(
-      q_int(s, "SELECT count(*) FROM epochs WHERE val_dice IS NULL AND eps_prv IS NULL"), 3);
+      tst_q_int(s, "SELECT count(*) FROM epochs WHERE val_dice IS NULL AND eps_prv IS NULL"), 3);
   /* A resumed attempt recomputes epoch 2 (killed after writing epoch 3 but
    * before its checkpoint): epoch 2 is replaced as a unit, epoch 3's rows go. */
   fill_epoch(&r, 2, 99, dice, L);
   assert_int_equal(cb_store_put_epoch(s, "bbbbbbbbbbbbbbb1", "w:1", &r), 0);
-  assert_int_equal(q_int(s, "SELECT count(*) FROM epochs"), 2);
-  assert_int_equal(q_int(s, "SELECT count(*) FROM epoch_classes"), 6);
-  assert_int_equal(q_int(s, "SELECT count(*) FROM layer_norms"), 4);
-  assert_true(q_num(s, "SELECT train_loss FROM epochs WHERE epoch = 2") == 99);
-  assert_true(q_num(s, "SELECT sum(dice) FROM epoch_classes WHERE epoch = 2") == 99 * 3 + 3);
+  assert_int_equal(tst_q_int(s, "SELECT count(*) FROM epochs"), 2);
+  assert_int_equal(tst_q_int(s, "SELECT count(*) FROM epoch_classes"), 6);
+  assert_int_equal(tst_q_int(s, "SELECT count(*) FROM layer_norms"), 4);
+  assert_true(tst_q_num(s, "SELECT train_loss FROM epochs WHERE epoch = 2") == 99);
+  assert_true(tst_q_num(s, "SELECT sum(dice) FROM epoch_classes WHERE epoch = 2") == 99 * 3 + 3);
   /* The same epoch twice: still one row of each. */
   assert_int_equal(cb_store_put_epoch(s, "bbbbbbbbbbbbbbb1", "w:1", &r), 0);
-  assert_int_equal(q_int(s, "SELECT count(*) FROM epochs"), 2);
-  assert_int_equal(q_int(s, "SELECT count(*) FROM layer_norms WHERE epoch = 2"), 2);
+  assert_int_equal(tst_q_int(s, "SELECT count(*) FROM epochs"), 2);
+  assert_int_equal(tst_q_int(s, "SELECT count(*) FROM layer_norms WHERE epoch = 2"), 2);
   /* Gaps are refused. */
   fill_epoch(&r, 4, 1, dice, L);
   assert_int_equal(cb_store_put_epoch(s, "bbbbbbbbbbbbbbb1", "w:1", &r), -1);
@@ -254,7 +223,7 @@ static void test_epochs_idempotent(void **state) {
   fill_epoch(&r, 3, 1, dice, L);
   assert_int_equal(cb_store_put_epoch(s, "bbbbbbbbbbbbbbb1", "other:2", &r), -1);
   assert_non_null(strstr(cb_last_error(), "no longer held by other:2"));
-  assert_int_equal(q_int(s, "SELECT count(*) FROM epochs"), 2);
+  assert_int_equal(tst_q_int(s, "SELECT count(*) FROM epochs"), 2);
   /* Progress. */
   cb_run_progress p;
   assert_int_equal(cb_store_progress(s, "bbbbbbbbbbbbbbb1", &p), 0);
@@ -264,13 +233,13 @@ static void test_epochs_idempotent(void **state) {
   assert_string_equal(p.status, "running");
   assert_string_equal(p.worker, "w:1");
   assert_int_equal(cb_store_truncate_epochs(s, "bbbbbbbbbbbbbbb1", 1), 0);
-  assert_int_equal(q_int(s, "SELECT count(*) FROM epochs"), 1);
-  assert_int_equal(q_int(s, "SELECT count(*) FROM epoch_classes"), 3);
+  assert_int_equal(tst_q_int(s, "SELECT count(*) FROM epochs"), 1);
+  assert_int_equal(tst_q_int(s, "SELECT count(*) FROM epoch_classes"), 3);
   /* Explicit transactions group writes and roll back as a whole. */
   assert_int_equal(cb_store_begin(s), 0);
   assert_int_equal(cb_store_add_run(s, "bbbbbbbbbbbbbbb2", "r", CFG, 0, 0, NULL, NULL), 0);
   cb_store_rollback(s);
-  assert_int_equal(q_int(s, "SELECT count(*) FROM runs"), 1);
+  assert_int_equal(tst_q_int(s, "SELECT count(*) FROM runs"), 1);
   cb_store_close(s);
 }
 
@@ -292,13 +261,14 @@ static void make_v1(const char *path) {
 
 static void test_migrations(void **state) {
   (void)state;
-  const char *p = db_path("v1.db");
+  const char *p = tst_tmp_path("v1.db");
   /* The released version 1 opens with the current code and keeps its rows. */
   make_v1(p);
   cb_store *s = open_ok(p);
   assert_int_equal(cb_store_schema_version(s), cb_store_code_schema_version());
-  assert_int_equal(q_int(s, "SELECT count(*) FROM epochs WHERE run_id = '00000000000000a1'"), 2);
-  assert_int_equal(q_int(s, "SELECT count(*) FROM layer_norms"), 4);
+  assert_int_equal(tst_q_int(s, "SELECT count(*) FROM epochs WHERE run_id = '00000000000000a1'"),
+                   2);
+  assert_int_equal(tst_q_int(s, "SELECT count(*) FROM layer_norms"), 4);
   /* ... and works: the pending fixture run can be claimed and finished. */
   cb_claim c;
   assert_int_equal(cb_store_claim_next(s, 0, "w:1", &c), 1);
@@ -318,13 +288,13 @@ static void test_migrations(void **state) {
   if (!s) fail_msg("%s", cb_last_error());
   assert_int_equal(cb_store_schema_version(s), latest + 1);
   char t[64];
-  q_text(s, "SELECT note FROM runs WHERE id = '00000000000000a1'", t, sizeof t);
+  tst_q_text(s, "SELECT note FROM runs WHERE id = '00000000000000a1'", t, sizeof t);
   assert_string_equal(t, "migrated 00000000000000a1");
-  assert_int_equal(q_int(s, "SELECT count(*) FROM epochs"), 2);
+  assert_int_equal(tst_q_int(s, "SELECT count(*) FROM epochs"), 2);
   cb_store_close(s);
   s = cb_store_open_with(p, 0, next, CB_N_MIGRATIONS + 1); /* nothing left to apply */
   assert_non_null(s);
-  assert_int_equal(q_int(s, "SELECT count(*) FROM schema_migrations"), CB_N_MIGRATIONS + 1);
+  assert_int_equal(tst_q_int(s, "SELECT count(*) FROM schema_migrations"), CB_N_MIGRATIONS + 1);
   cb_store_close(s);
   /* Older code refuses the newer file with a clear message. */
   s = cb_store_open(p, 0);
@@ -340,18 +310,18 @@ static void test_migrations(void **state) {
   assert_null(cb_store_open_with(p, 0, next, CB_N_MIGRATIONS + 1));
   assert_non_null(strstr(cb_last_error(), "applying schema migration"));
   s = open_ok(p);
-  assert_int_equal(q_int(s, "SELECT count(*) FROM pragma_table_info('runs') WHERE name = 'note2'"),
-                   0);
+  assert_int_equal(
+      tst_q_int(s, "SELECT count(*) FROM pragma_table_info('runs') WHERE name = 'note2'"), 0);
   cb_store_close(s);
 }
 
 static void test_wrong_files(void **state) {
   (void)state;
   /* Missing without create. */
-  assert_null(cb_store_open(db_path("missing.db"), 0));
+  assert_null(cb_store_open(tst_tmp_path("missing.db"), 0));
   assert_non_null(strstr(cb_last_error(), "missing.db: no such database"));
   /* Not a database. */
-  const char *junk = db_path("junk.db");
+  const char *junk = tst_tmp_path("junk.db");
   FILE *f = fopen(junk, "wb");
   for (int i = 0; i < 4096; i++)
     fputc("not sqlite "[i % 11], f);
@@ -360,7 +330,7 @@ static void test_wrong_files(void **state) {
   assert_non_null(strstr(cb_last_error(), "junk.db"));
   assert_non_null(strstr(cb_last_error(), "not an SQLite database"));
   /* Someone else's database. */
-  const char *other = db_path("other.db");
+  const char *other = tst_tmp_path("other.db");
   sqlite3 *db;
   sqlite3_open(other, &db);
   sqlite3_exec(db, "CREATE TABLE invoices (x)", NULL, NULL, NULL);
@@ -431,7 +401,7 @@ static int child(const char *path, int me, int go_fd, int out_fd) {
 
 static void test_concurrent_claims(void **state) {
   (void)state;
-  const char *path = db_path("shared.db");
+  const char *path = tst_tmp_path("shared.db");
   int go[2], out[2];
   assert_int_equal(pipe(go), 0);
   assert_int_equal(pipe(out), 0);
@@ -477,13 +447,13 @@ static void test_concurrent_claims(void **state) {
   for (int i = 0; i < N_RUNS; i++)
     assert_int_equal(seen[i], 1);
   cb_store *s = open_ok(path);
-  assert_int_equal(q_int(s, "SELECT count(*) FROM runs"), N_RUNS);
-  assert_int_equal(q_int(s, "SELECT count(*) FROM runs WHERE status = 'finished' AND attempts = 1"),
-                   N_RUNS);
-  assert_int_equal(q_int(s, "SELECT count(*) FROM epochs"), 2 * N_RUNS);
-  assert_int_equal(q_int(s, "SELECT count(*) FROM schema_migrations"), CB_N_MIGRATIONS);
+  assert_int_equal(tst_q_int(s, "SELECT count(*) FROM runs"), N_RUNS);
+  assert_int_equal(
+      tst_q_int(s, "SELECT count(*) FROM runs WHERE status = 'finished' AND attempts = 1"), N_RUNS);
+  assert_int_equal(tst_q_int(s, "SELECT count(*) FROM epochs"), 2 * N_RUNS);
+  assert_int_equal(tst_q_int(s, "SELECT count(*) FROM schema_migrations"), CB_N_MIGRATIONS);
   /* They really competed: more than one process did work. */
-  assert_true(q_int(s, "SELECT count(DISTINCT worker) FROM runs") > 1);
+  assert_true(tst_q_int(s, "SELECT count(DISTINCT worker) FROM runs") > 1);
   cb_store_close(s);
 }
 

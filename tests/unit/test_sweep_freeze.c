@@ -20,16 +20,8 @@ static const char BASE[] = "seed: 3\n"
                            "train: {epochs: 1, batch_size: 6}\n"
                            "dp: {clipping: flat, noise_multiplier: 0.5, accountants: [rdp]}\n";
 
-static const char *path_of(const char *name) {
-  static char buf[8][512];
-  static int k;
-  k = (k + 1) % 8;
-  snprintf(buf[k], sizeof buf[k], "%s/%s", tst_tmpdir(), name);
-  return buf[k];
-}
-
 static void write_file(const char *name, const char *text) {
-  FILE *f = fopen(path_of(name), "w");
+  FILE *f = fopen(tst_tmp_path(name), "w");
   assert_non_null(f);
   fputs(text, f);
   fclose(f);
@@ -43,31 +35,13 @@ static int setup(void **state) {
 
 static void load(cb_sweep *sw, const char *name, const char *text) {
   write_file(name, text);
-  if (cb_sweep_load(sw, path_of(name), 0, NULL)) fail_msg("%s", cb_last_error());
+  if (cb_sweep_load(sw, tst_tmp_path(name), 0, NULL)) fail_msg("%s", cb_last_error());
 }
 
 static cb_store *open_db(const char *name) {
-  cb_store *s = cb_store_open(path_of(name), CB_STORE_CREATE);
+  cb_store *s = cb_store_open(tst_tmp_path(name), CB_STORE_CREATE);
   if (!s) fail_msg("%s", cb_last_error());
   return s;
-}
-
-static long long q_int(cb_store *s, const char *sql) {
-  sqlite3_stmt *st;
-  if (sqlite3_prepare_v2(cb_store_db(s), sql, -1, &st, NULL))
-    fail_msg("%s: %s", sql, sqlite3_errmsg(cb_store_db(s)));
-  long long v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -999;
-  sqlite3_finalize(st);
-  return v;
-}
-
-static void q_text(cb_store *s, const char *sql, char *buf, size_t n) {
-  sqlite3_stmt *st;
-  if (sqlite3_prepare_v2(cb_store_db(s), sql, -1, &st, NULL)) fail_msg("%s", sql);
-  buf[0] = 0;
-  if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
-    snprintf(buf, n, "%s", (const char *)sqlite3_column_text(st, 0));
-  sqlite3_finalize(st);
 }
 
 static void freeze_ok(cb_store *s, cb_sweep *sw, int retry, cb_sweep_frozen *fz) {
@@ -100,13 +74,13 @@ static void test_freeze_idempotent(void **state) {
     assert_int_equal(sw.runs[i].idx, i);
     assert_string_equal(sw.runs[i].status, "pending");
   }
-  assert_int_equal(q_int(s, "SELECT count(*) FROM runs"), 3);
-  assert_int_equal(q_int(s, "SELECT count(*) FROM sweep_runs"), 3);
+  assert_int_equal(tst_q_int(s, "SELECT count(*) FROM runs"), 3);
+  assert_int_equal(tst_q_int(s, "SELECT count(*) FROM sweep_runs"), 3);
   char point[256];
-  q_text(s, "SELECT point FROM sweep_runs WHERE idx = 2", point, sizeof point);
+  tst_q_text(s, "SELECT point FROM sweep_runs WHERE idx = 2", point, sizeof point);
   assert_string_equal(point, "{\"arm\":\"flat\",\"dp.noise_multiplier\":1}");
-  q_text(s, "SELECT name FROM runs r JOIN sweep_runs sr ON sr.run_id = r.id WHERE idx = 2", point,
-         sizeof point);
+  tst_q_text(s, "SELECT name FROM runs r JOIN sweep_runs sr ON sr.run_id = r.id WHERE idx = 2",
+             point, sizeof point);
   assert_string_equal(point, "flat noise_multiplier=1");
   /* Again: nothing new, same positions, same rows. */
   cb_sweep again;
@@ -118,9 +92,9 @@ static void test_freeze_idempotent(void **state) {
     assert_int_equal(again.runs[i].idx, i);
     assert_int_equal(again.runs[i].is_new, 0);
   }
-  assert_int_equal(q_int(s, "SELECT count(*) FROM runs"), 3);
-  assert_int_equal(q_int(s, "SELECT count(*) FROM sweep_runs"), 3);
-  assert_int_equal(q_int(s, "SELECT count(*) FROM sweeps"), 1);
+  assert_int_equal(tst_q_int(s, "SELECT count(*) FROM runs"), 3);
+  assert_int_equal(tst_q_int(s, "SELECT count(*) FROM sweep_runs"), 3);
+  assert_int_equal(tst_q_int(s, "SELECT count(*) FROM sweeps"), 1);
   cb_sweep_free(&sw);
   cb_sweep_free(&again);
   cb_store_close(s);
@@ -156,7 +130,7 @@ static void test_grow_and_shrink(void **state) {
   assert_string_equal(find(&v2, "{\"arm\":\"nonprivate\"}")->status, "finished");
   assert_int_equal(find(&v2, "{\"arm\":\"flat\",\"dp.noise_multiplier\":1}")->idx, 2);
   char spec[512];
-  q_text(s, "SELECT spec FROM sweeps", spec, sizeof spec);
+  tst_q_text(s, "SELECT spec FROM sweeps", spec, sizeof spec);
   assert_non_null(strstr(spec, "[2, 1, 0.5]"));
   /* A point dropped from the file stays listed. */
   load(&v3, "grow.yaml",
@@ -165,9 +139,9 @@ static void test_grow_and_shrink(void **state) {
   assert_int_equal(fz.n_new, 0);
   assert_int_equal(fz.n_not_in_file, 1);
   assert_int_equal(fz.n_listed, 4);
-  assert_int_equal(q_int(s, "SELECT count(*) FROM sweep_runs"), 4);
-  assert_int_equal(q_int(s, "SELECT max(idx) FROM sweep_runs"), 3);
-  q_text(s, "SELECT spec FROM sweeps", spec, sizeof spec);
+  assert_int_equal(tst_q_int(s, "SELECT count(*) FROM sweep_runs"), 4);
+  assert_int_equal(tst_q_int(s, "SELECT max(idx) FROM sweep_runs"), 3);
+  tst_q_text(s, "SELECT spec FROM sweeps", spec, sizeof spec);
   assert_non_null(strstr(spec, "nonprivate")); /* no new points: the spec stays */
   cb_sweep_free(&v1);
   cb_sweep_free(&v2);
@@ -196,8 +170,8 @@ static void test_retry_failed_and_sharing(void **state) {
   load(&b, "b.yaml", "name: b\nbase: base.yaml\ngrid: {dp.noise_multiplier: [1, 2]}\n");
   freeze_ok(s, &b, 0, &fz);
   assert_int_equal(fz.n_new, 2); /* new to sweep b */
-  assert_int_equal(q_int(s, "SELECT count(*) FROM runs"), 3);
-  assert_int_equal(q_int(s, "SELECT count(*) FROM sweep_runs"), 4);
+  assert_int_equal(tst_q_int(s, "SELECT count(*) FROM runs"), 3);
+  assert_int_equal(tst_q_int(s, "SELECT count(*) FROM sweep_runs"), 4);
   assert_string_equal(b.runs[0].id, a.runs[1].id);
   cb_sweep_free(&a);
   cb_sweep_free(&b);
@@ -216,8 +190,8 @@ static void test_plan_writes_nothing(void **state) {
     assert_int_equal(sw.runs[i].is_new, 1);
     assert_string_equal(sw.runs[i].status, "");
   }
-  assert_int_equal(q_int(s, "SELECT count(*) FROM sweeps"), 0);
-  assert_int_equal(q_int(s, "SELECT count(*) FROM runs"), 0);
+  assert_int_equal(tst_q_int(s, "SELECT count(*) FROM sweeps"), 0);
+  assert_int_equal(tst_q_int(s, "SELECT count(*) FROM runs"), 0);
   cb_sweep_free(&sw);
   cb_store_close(s);
 }
@@ -254,15 +228,15 @@ static void test_reclaim(void **state) {
   assert_int_equal(n, 1);
   char q[256], st[32];
   snprintf(q, sizeof q, "SELECT status FROM runs WHERE id = '%s'", sw.runs[0].id);
-  q_text(s, q, st, sizeof st);
+  tst_q_text(s, q, st, sizeof st);
   assert_string_equal(st, "pending");
-  assert_int_equal(q_int(s, "SELECT count(*) FROM runs WHERE status = 'running'"), 2);
+  assert_int_equal(tst_q_int(s, "SELECT count(*) FROM runs WHERE status = 'running'"), 2);
   /* After the grace period, other hosts' runs come back too (not ours: we are alive, but
    * with no heartbeat for longer than the grace period we are treated as dead). */
   sleep(1);
   assert_int_equal(cb_sweep_reclaim(s, fz.sweep_id, 0.5, 5, &n), 0);
   assert_int_equal(n, 2);
-  assert_int_equal(q_int(s, "SELECT count(*) FROM runs WHERE status = 'pending'"), 3);
+  assert_int_equal(tst_q_int(s, "SELECT count(*) FROM runs WHERE status = 'pending'"), 3);
   /* A run whose dead worker used its last attempt is failed, with the reason. */
   for (int k = 0; k < 2; k++) {
     snprintf(dead, sizeof dead, "%s:%ld", host, (long)dead_pid());
@@ -270,11 +244,11 @@ static void test_reclaim(void **state) {
     cb_claim_free(&c);
     assert_int_equal(cb_sweep_reclaim(s, fz.sweep_id, 3600, 3, &n), 0);
   }
-  q_text(s, q, st, sizeof st);
+  tst_q_text(s, q, st, sizeof st);
   assert_string_equal(st, "failed");
   char err[512];
   snprintf(q, sizeof q, "SELECT error FROM runs WHERE id = '%s'", sw.runs[0].id);
-  q_text(s, q, err, sizeof err);
+  tst_q_text(s, q, err, sizeof err);
   assert_non_null(strstr(err, "died during attempt 3; not retried after 3 attempts"));
   cb_sweep_free(&sw);
   cb_store_close(s);
