@@ -182,6 +182,10 @@ void cb_exp_init(cb_experiment *e);
  * Files (and sweep files) larger than CB_EXP_FILE_MAX bytes are refused. */
 #define CB_EXP_FILE_MAX (16 << 20)
 int cb_exp_load_file(cb_experiment *e, const char *path);
+/* The whole of a YAML text file (malloc'ed, NUL-terminated), or NULL with an
+ * error naming it as a `kind` ("experiment file", "sweep file"): a folder,
+ * unreadable, over CB_EXP_FILE_MAX, or holding a NUL byte. */
+char *cb_exp_read_text(const char *path, const char *kind);
 int cb_exp_load_string(cb_experiment *e, const char *text, const char *origin);
 
 /* Applies one override "dotted.key=value"; value is YAML (`[64, 64]`,

@@ -405,12 +405,18 @@ int cb_exp_load_string(cb_experiment *e, const char *text, const char *origin_na
   return rc;
 }
 
-int cb_exp_load_file(cb_experiment *e, const char *path) {
+char *cb_exp_read_text(const char *path, const char *kind) {
+  const char *a = strchr("aeiou", kind[0]) ? "an" : "a";
   struct stat st;
-  if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-    return cb_error("%s is a folder, not an experiment file", path);
+  if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+    cb_error("%s is a folder, not %s %s", path, a, kind);
+    return NULL;
+  }
   FILE *f = fopen(path, "rb");
-  if (!f) return cb_error("cannot read experiment file %s: %s", path, strerror(errno));
+  if (!f) {
+    cb_error("cannot read %s %s: %s", kind, path, strerror(errno));
+    return NULL;
+  }
   char *buf = NULL;
   size_t len = 0, cap = 0;
   for (;;) {
@@ -418,8 +424,8 @@ int cb_exp_load_file(cb_experiment *e, const char *path) {
     if (len > CB_EXP_FILE_MAX) {
       free(buf);
       fclose(f);
-      return cb_error("%s: larger than %d MB; is it an experiment file?", path,
-                      CB_EXP_FILE_MAX >> 20);
+      cb_error("%s: larger than %d MB; is it %s %s?", path, CB_EXP_FILE_MAX >> 20, a, kind);
+      return NULL;
     }
     if (len + 4096 + 1 > cap) {
       cap = cap ? cap * 2 : 8192;
@@ -427,7 +433,8 @@ int cb_exp_load_file(cb_experiment *e, const char *path) {
       if (!nb) {
         free(buf);
         fclose(f);
-        return cb_error("out of memory reading %s", path);
+        cb_error("out of memory reading %s", path);
+        return NULL;
       }
       buf = nb;
     }
@@ -439,13 +446,21 @@ int cb_exp_load_file(cb_experiment *e, const char *path) {
   fclose(f);
   if (failed) {
     free(buf);
-    return cb_error("cannot read experiment file %s: %s", path, strerror(err));
+    cb_error("cannot read %s %s: %s", kind, path, strerror(err));
+    return NULL;
   }
   buf[len] = 0;
   if (strlen(buf) != len) {
     free(buf);
-    return cb_error("%s: contains a NUL byte; is it a YAML text file?", path);
+    cb_error("%s: contains a NUL byte; is it a YAML text file?", path);
+    return NULL;
   }
+  return buf;
+}
+
+int cb_exp_load_file(cb_experiment *e, const char *path) {
+  char *buf = cb_exp_read_text(path, "experiment file");
+  if (!buf) return -1;
   /* An unnamed experiment is called after its file. */
   int name_index;
   cb_field_find("name", &name_index);

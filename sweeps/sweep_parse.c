@@ -622,52 +622,6 @@ static int check_layers(const cb_sw_spec *sp) {
 
 /* ---- the file ---------------------------------------------------------------- */
 
-static char *read_text(const char *path) {
-  struct stat st;
-  if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-    cb_error("%s is a folder, not a sweep file", path);
-    return NULL;
-  }
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    cb_error("cannot read sweep file %s: %s", path, strerror(errno));
-    return NULL;
-  }
-  char *buf = NULL;
-  size_t len = 0, cap = 0;
-  for (;;) {
-    if (len > CB_EXP_FILE_MAX) {
-      free(buf);
-      fclose(f);
-      cb_error("%s: larger than %d MB; is it a sweep file?", path, CB_EXP_FILE_MAX >> 20);
-      return NULL;
-    }
-    if (len + 4097 > cap) {
-      cap = cap ? 2 * cap : 8192;
-      char *nb = realloc(buf, cap);
-      if (!nb) {
-        free(buf);
-        fclose(f);
-        cb_error("out of memory reading %s", path);
-        return NULL;
-      }
-      buf = nb;
-    }
-    size_t got = fread(buf + len, 1, cap - len - 1, f);
-    len += got;
-    if (!got) break;
-  }
-  int bad = ferror(f);
-  fclose(f);
-  buf[len] = 0;
-  if (bad || strlen(buf) != len) {
-    free(buf);
-    cb_error("cannot read sweep file %s%s", path, bad ? "" : ": it contains a NUL byte");
-    return NULL;
-  }
-  return buf;
-}
-
 static int load_doc(cb_sw_spec *sp) {
   yaml_parser_t p;
   if (!yaml_parser_initialize(&p)) return cb_error("out of memory creating a YAML parser");
@@ -711,7 +665,7 @@ int cb_sw_parse(cb_sw_spec *sp, const char *path, int n_sets, const char *const 
   else if (bl > 4 && !strcmp(b + bl - 4, ".yml"))
     bl -= 4;
   snprintf(sp->name, sizeof sp->name, "%.*s", (int)bl, b);
-  if (!(sp->text = read_text(path)) || load_doc(sp)) return -1;
+  if (!(sp->text = cb_exp_read_text(path, "sweep file")) || load_doc(sp)) return -1;
   yaml_node_t *root = yaml_document_get_root_node(&sp->doc);
   if (!root || is_null(root))
     return cb_error("%s: empty sweep file; it needs at least base: or grid:", path);
