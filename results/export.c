@@ -159,20 +159,16 @@ static int check_sweep(cb_store *s, const char *name) {
 #define MAX_FILTERS 16
 
 /* Wraps sql in SELECT * FROM (sql) WHERE ... for the filters, after checking
- * every filter names one of the query's columns. Returns a malloc'ed SQL. */
-static char *filtered_sql(cb_store *s, const char *sql, const cb_export_args *a) {
-  sqlite3_stmt *st;
-  if (sqlite3_prepare_v2(cb_store_db(s), sql, -1, &st, NULL) != SQLITE_OK || !st) {
-    cb_store_err(s, sqlite3_errcode(cb_store_db(s)), "export query");
-    return NULL;
-  }
+ * every filter names one of the columns of st (sql prepared). Returns a
+ * malloc'ed SQL. */
+static char *filtered_sql(sqlite3_stmt *st, const char *sql, const cb_export_args *a) {
   /* Each filter adds its column name (at most the filter's length) and
    * about 30 characters of SQL. */
   size_t cap = strlen(sql) + 64;
   for (int k = 0; k < a->n_filters; k++)
     cap += strlen(a->filters[k]) + 48;
   char *out = cb_malloc(cap, "query");
-  if (!out) return sqlite3_finalize(st), NULL;
+  if (!out) return NULL;
   size_t used = (size_t)snprintf(out, cap, "SELECT * FROM (%s) WHERE 1", sql);
   for (int k = 0; k < a->n_filters; k++) {
     const char *eq = strchr(a->filters[k], '=');
@@ -185,7 +181,6 @@ static char *filtered_sql(cb_store *s, const char *sql, const cb_export_args *a)
           found = 1;
       }
     if (!eq || !found || strchr(a->filters[k], '"')) {
-      sqlite3_finalize(st);
       free(out);
       cb_error(eq ? "--filter %s: the query has no column '%.*s'"
                   : "--filter %s: expected COLUMN=VALUE",
@@ -200,8 +195,14 @@ static char *filtered_sql(cb_store *s, const char *sql, const cb_export_args *a)
       used += (size_t)snprintf(out + used, cap - used, " AND \"%.*s\" = :f%d",
                                (int)(eq - a->filters[k]), a->filters[k], k);
   }
-  sqlite3_finalize(st);
   return out;
+}
+
+/* What follows a statement besides blanks and semicolons ("" if nothing). */
+static const char *after_blanks(const char *tail) {
+  while (tail && (*tail == ' ' || *tail == ';' || *tail == '\n' || *tail == '\t'))
+    tail++;
+  return tail ? tail : "";
 }
 
 static void bind_filters(sqlite3_stmt *st, const cb_export_args *a) {
@@ -243,12 +244,14 @@ long cb_export(cb_store *s, const cb_export_args *a, FILE *f) {
     const char *ptail = NULL;
     int prc = sqlite3_prepare_v2(cb_store_db(s), sql, -1, &probe, &ptail);
     if (prc != SQLITE_OK) return cb_store_err(s, prc, named ? "export query" : "your query");
+    if (!probe) return cb_error("the query is empty");
+    if (*after_blanks(ptail)) {
+      sqlite3_finalize(probe);
+      return cb_error("export runs one statement; remove what follows '%.40s'",
+                      after_blanks(ptail));
+    }
+    wrapped = filtered_sql(probe, sql, a);
     sqlite3_finalize(probe);
-    while (ptail && (*ptail == ' ' || *ptail == ';' || *ptail == '\n' || *ptail == '\t'))
-      ptail++;
-    if (ptail && *ptail)
-      return cb_error("export runs one statement; remove what follows '%.40s'", ptail);
-    wrapped = filtered_sql(s, sql, a);
     if (!wrapped) return -1;
     sql = wrapped;
   }
@@ -256,17 +259,13 @@ long cb_export(cb_store *s, const cb_export_args *a, FILE *f) {
   const char *tail = NULL;
   int rc = sqlite3_prepare_v2(cb_store_db(s), sql, -1, &st, &tail);
   /* tail points into sql, which may be `wrapped`: read it before freeing. */
-  while (rc == SQLITE_OK && tail &&
-         (*tail == ' ' || *tail == ';' || *tail == '\n' || *tail == '\t'))
-    tail++;
-  int more = rc == SQLITE_OK && tail && *tail;
   char rest[41] = "";
-  if (more) snprintf(rest, sizeof rest, "%.40s", tail);
+  if (rc == SQLITE_OK) snprintf(rest, sizeof rest, "%.40s", after_blanks(tail));
   free(wrapped);
   wrapped = NULL;
   if (rc != SQLITE_OK) return cb_store_err(s, rc, named ? "export query" : "your query");
   if (!st) return cb_error("the query is empty");
-  if (more) {
+  if (rest[0]) {
     sqlite3_finalize(st);
     return cb_error("export runs one statement; remove what follows '%s'", rest);
   }
