@@ -407,17 +407,15 @@ static void noise_reaches_every_tensor(void **s) {
         double ss = 0;
         for (int64_t j = 0; j < tt->numel; j++) {
           if (g[j] == 0.0f || !(fabs(g[j]) < 7 * want))
-            fail_msg("%s, mode %s: %s[%lld] = %g (noise std %g)",
-                     archs[a][0] == CB_ARCH_UNET ? "unet" : "nested_unet", CB_CLIP_NAMES[modes[k]],
-                     tt->name, (long long)j, g[j], want);
+            fail_msg("%s, mode %s: %s[%lld] = %g (noise std %g)", CB_ARCH_NAMES[archs[a][0]],
+                     CB_CLIP_NAMES[modes[k]], tt->name, (long long)j, g[j], want);
           ss += (double)g[j] * g[j];
         }
         double sd = sqrt(ss / (double)tt->numel);
         /* sd of n draws: relative error ~ 1/sqrt(2n); 5 of those for n >= 256 */
         if (tt->numel >= 256 && fabs(sd / want - 1) > 5 / sqrt(2.0 * (double)tt->numel))
-          fail_msg("%s, mode %s: %s has noise sd %g, expected %g",
-                   archs[a][0] == CB_ARCH_UNET ? "unet" : "nested_unet", CB_CLIP_NAMES[modes[k]],
-                   tt->name, sd, want);
+          fail_msg("%s, mode %s: %s has noise sd %g, expected %g", CB_ARCH_NAMES[archs[a][0]],
+                   CB_CLIP_NAMES[modes[k]], tt->name, sd, want);
       }
       cb_dp_free(dp);
     }
