@@ -216,17 +216,27 @@ static int copy_epochs(cb_store *s, const char *id) {
                "INSERT INTO main.epoch_classes SELECT * FROM shard.epoch_classes WHERE run_id = ?1",
                id, NULL, "copying per-class scores") ||
          exec2(s, "INSERT INTO main.layer_norms SELECT * FROM shard.layer_norms WHERE run_id = ?1",
-               id, NULL, "copying per-layer norms");
+               id, NULL, "copying per-layer norms") ||
+         exec2(s, "DELETE FROM main.test_metrics WHERE run_id = ?1", id, NULL,
+               "replacing test-split metrics") ||
+         exec2(s,
+               "INSERT INTO main.test_metrics SELECT * FROM shard.test_metrics WHERE run_id = ?1",
+               id, NULL, "copying test-split metrics") ||
+         exec2(s,
+               "INSERT INTO main.test_classes SELECT * FROM shard.test_classes WHERE run_id = ?1",
+               id, NULL, "copying test-split per-class scores");
 }
 
 /* A run the shard left running was stopped without giving it back (its task
  * was killed); in the main database nobody holds it. */
 static const char UPDATE_RUN[] =
     "UPDATE main.runs SET (status, worker, host, backend, git_rev, attempts, started_at,"
-    " heartbeat_at, finished_at, error, checkpoint, slurm_job_id, slurm_task_id, slurm_log) ="
+    " heartbeat_at, finished_at, error, checkpoint, slurm_job_id, slurm_task_id, slurm_log,"
+    " sample_rate, dataset_size, sampling, dp_guarantee, dp_caveat) ="
     " (SELECT CASE status WHEN 'running' THEN 'pending' ELSE status END, worker, host, backend,"
     " git_rev, attempts, started_at, heartbeat_at, finished_at, error, checkpoint, slurm_job_id,"
-    " slurm_task_id, slurm_log FROM shard.runs WHERE id = ?1) WHERE id = ?1";
+    " slurm_task_id, slurm_log, sample_rate, dataset_size, sampling, dp_guarantee, dp_caveat"
+    " FROM shard.runs WHERE id = ?1) WHERE id = ?1";
 
 static int merge_run(cb_store *s, const char *id, const char *main_name, cb_merge_stats *st) {
   side m, sh;
@@ -396,8 +406,9 @@ static int file_version(const char *path) {
 /* The same columns in the same order in every table, so INSERT ... SELECT *
  * copies column for column. */
 static int same_columns(cb_store *s, const char *shard) {
-  static const char *const tables[] = {"sweeps", "runs",          "sweep_runs",
-                                       "epochs", "epoch_classes", "layer_norms"};
+  static const char *const tables[] = {"sweeps",       "runs",          "sweep_runs",
+                                       "epochs",       "epoch_classes", "layer_norms",
+                                       "test_metrics", "test_classes"};
   sqlite3_stmt *st;
   if (cb_store_prepare(s,
                        "SELECT (SELECT group_concat(name) FROM pragma_table_info(?1, 'main')),"

@@ -88,7 +88,36 @@ static const char V1[] =
     "  FOREIGN KEY (run_id, epoch) REFERENCES epochs (run_id, epoch) ON DELETE CASCADE"
     ") WITHOUT ROWID;";
 
+/* What a run's epsilon stands on, and the held-out test split. sample_rate
+ * is the q the accountant was given, dataset_size the N it was derived from,
+ * sampling 'poisson' or 'shuffle'; dp_guarantee is 0 for a run whose epsilon
+ * is not a DP guarantee (dp_caveat says why: shuffled fixed-size batches,
+ * a batch-level loss, ...). test_metrics holds the test split evaluated with
+ * the final weights and with the best-validation ones. */
+static const char V2[] =
+    "ALTER TABLE runs ADD COLUMN sample_rate REAL;"
+    "ALTER TABLE runs ADD COLUMN dataset_size INTEGER;"
+    "ALTER TABLE runs ADD COLUMN sampling TEXT;"
+    "ALTER TABLE runs ADD COLUMN dp_guarantee INTEGER CHECK (dp_guarantee IN (0, 1));"
+    "ALTER TABLE runs ADD COLUMN dp_caveat TEXT;"
+    "CREATE TABLE test_metrics ("
+    "  run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,"
+    "  weights TEXT NOT NULL CHECK (weights IN ('final', 'best_val')),"
+    "  epoch INTEGER NOT NULL," /* the epoch whose weights were evaluated */
+    "  loss REAL, pixel_acc REAL, dice REAL, dice_fg REAL, iou REAL, iou_fg REAL,"
+    "  written_at REAL NOT NULL,"
+    "  PRIMARY KEY (run_id, weights)"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE test_classes ("
+    "  run_id TEXT NOT NULL, weights TEXT NOT NULL, class INTEGER NOT NULL,"
+    "  dice REAL, iou REAL,"
+    "  PRIMARY KEY (run_id, weights, class),"
+    "  FOREIGN KEY (run_id, weights) REFERENCES test_metrics (run_id, weights) ON DELETE CASCADE"
+    ") WITHOUT ROWID;";
+
 const cb_migration CB_MIGRATIONS[] = {
     {1, "sweeps, runs, sweep_runs, epochs, epoch_classes, layer_norms", V1},
+    {2, "runs.sample_rate/dataset_size/sampling/dp_guarantee/dp_caveat, test_metrics, test_classes",
+     V2},
 };
 const int CB_N_MIGRATIONS = (int)(sizeof CB_MIGRATIONS / sizeof CB_MIGRATIONS[0]);
