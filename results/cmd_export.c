@@ -26,7 +26,8 @@ static const char *summary(void) {
 
 int cb_cmd_export(int argc, char **argv) {
   cb_cli c;
-  const char *db = CB_DEFAULT_DB, *query = "epochs", *sweep = NULL, *out = NULL, *group = NULL;
+  const char *db = CB_DEFAULT_DB, *query = "epochs", *sweep = NULL, *out = NULL, *group = NULL,
+             *by = NULL;
   int format = 0, json = 0;
   cb_cli_init(&c, "clipbench export", "[--db DB] [--query NAME|SQL] [options]", summary());
   cb_cli_add(&c, "db", CB_OPT_STR, &db, "DB", "results database (" CB_DEFAULT_DB ")");
@@ -34,6 +35,9 @@ int cb_cmd_export(int argc, char **argv) {
   cb_cli_add_choice(&c, "format", &format, CB_EXPORT_FORMAT_NAMES, "output format (tsv)");
   cb_cli_add(&c, "json", CB_OPT_FLAG, &json, NULL, "the same as --format json");
   cb_cli_add(&c, "sweep", CB_OPT_STR, &sweep, "NAME", "only the runs of this sweep");
+  cb_cli_add(&c, "by", CB_OPT_STR, &by, "KEY[,KEY]",
+             "facet the figure queries by these configuration keys (facet column); other keys "
+             "that vary stay in the series names (default: every key that varies)");
   cb_cli_add(&c, "group", CB_OPT_STR, &group, "COLUMN",
              "tsv: a new gnuplot block (index) whenever COLUMN changes, e.g. run_id or label");
   cb_strlist filters = {0};
@@ -49,6 +53,7 @@ int cb_cmd_export(int argc, char **argv) {
   if (!s) return -1;
   cb_export_args a = {.query = query,
                       .sweep = sweep,
+                      .by = by,
                       .format = format,
                       .group = group,
                       .filters = filters.v,

@@ -221,6 +221,52 @@ static void bind_filters(sqlite3_stmt *st, const cb_export_args *a) {
   }
 }
 
+void cb_export_bind(sqlite3_stmt *st, const char *sweep, const char *by) {
+  int k = sqlite3_bind_parameter_index(st, ":sweep");
+  if (k) {
+    if (sweep)
+      sqlite3_bind_text(st, k, sweep, -1, SQLITE_STATIC);
+    else
+      sqlite3_bind_null(st, k);
+  }
+  k = sqlite3_bind_parameter_index(st, ":by");
+  if (k) {
+    if (by)
+      sqlite3_bind_text(st, k, by, -1, SQLITE_STATIC);
+    else
+      sqlite3_bind_null(st, k);
+  }
+}
+
+int cb_export_check_by(cb_store *s, const char *by) {
+  const char *sql = "SELECT count(*) FROM runs WHERE json_type(config, '$.' || ?1) NOT IN "
+                    "('object') AND json_type(config, '$.' || ?1) IS NOT NULL";
+  char key[256];
+  for (const char *p = by; *p;) {
+    size_t n = strcspn(p, ",");
+    if (n == 0 || n >= sizeof key || strspn(p, "abcdefghijklmnopqrstuvwxyz0123456789_.") < n)
+      return cb_error("--by %s: expected configuration keys separated by commas, such as "
+                      "train.lr,model.width",
+                      by);
+    memcpy(key, p, n);
+    key[n] = 0;
+    sqlite3_stmt *st;
+    if (cb_store_prepare(s, sql, &st, "checking --by")) return -1;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    int rc = cb_store_step(s, st);
+    long long found = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW) return cb_store_err(s, rc, "checking --by");
+    if (!found)
+      return cb_error("--by %s: no run in %s has a configuration key '%s' (dotted keys as in "
+                      "the experiment file, such as train.lr or dp.per_layer.group_by)",
+                      by, cb_store_path(s), key);
+    p += n;
+    if (*p == ',') p++;
+  }
+  return 0;
+}
+
 long cb_export(cb_store *s, const cb_export_args *a, FILE *f) {
   const char *sql = a->query;
   const cb_export_query *named = cb_export_find(a->query);
@@ -236,6 +282,7 @@ long cb_export(cb_store *s, const cb_export_args *a, FILE *f) {
   if (a->group && a->format != CB_EXPORT_TSV)
     return cb_error("--group makes gnuplot blocks and applies to --format tsv only");
   if (a->sweep && check_sweep(s, a->sweep)) return -1;
+  if (a->by && cb_export_check_by(s, a->by)) return -1;
   char *wrapped = NULL;
   if (a->n_filters > 0) {
     if (a->n_filters > MAX_FILTERS) return cb_error("at most %d --filter options", MAX_FILTERS);
@@ -278,13 +325,12 @@ long cb_export(cb_store *s, const cb_export_args *a, FILE *f) {
     sqlite3_finalize(st);
     return cb_error("--sweep needs a query that uses :sweep (the named queries do)");
   }
-  bind_filters(st, a);
-  if (sweep_param) {
-    if (a->sweep)
-      sqlite3_bind_text(st, sweep_param, a->sweep, -1, SQLITE_STATIC);
-    else
-      sqlite3_bind_null(st, sweep_param);
+  if (a->by && !sqlite3_bind_parameter_index(st, ":by")) {
+    sqlite3_finalize(st);
+    return cb_error("--by needs a query that uses :by (the named queries do)");
   }
+  bind_filters(st, a);
+  cb_export_bind(st, a->sweep, a->by);
   int group_col = -1;
   if (a->group) {
     for (int i = 0; i < sqlite3_column_count(st); i++)

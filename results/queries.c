@@ -38,208 +38,584 @@
   ".target_epsilon IS NULL, '', printf(' ε=%g', " r ".target_epsilon)) || iif(" r                  \
   ".clip_bound IS NULL, '', printf(' C=%g', " r ".clip_bound))"
 
-#define RUN_COLS(r)                                                                                \
-  r ".id AS run_id, " LABEL(r) " AS label, " r ".arch, " r ".clipping, " r ".noise_multiplier, " r \
-                               ".target_epsilon, " r ".clip_bound, " r ".seed, " r ".lr, " r       \
-                               ".batch_size"
+/* The configuration keys already named by LABEL and TITLE. */
+#define STD_KEYS \
+  "('model.arch', 'dp.clipping', 'dp.noise_multiplier', 'dp.target_epsilon', 'dp.clip_bound')"
+
+/* What tells one configuration from another, from the runs' resolved
+ * configs (the frozen expansion, arms and includes, as run): v_run has, per
+ * run in scope, config_key (the config without seed and name: runs sharing it
+ * differ only by seed, and only they are averaged), varies ("train.lr=0.01
+ * model.width=8": every key outside LABEL whose value differs between the
+ * runs in scope), facet_keys (the varying keys a figure splits into its own
+ * figure: those in :by, a comma-separated list, or without :by every varying
+ * key outside LABEL) and series_keys (the other varying keys outside LABEL,
+ * named in legend entries). Arrays count as one value. */
+#define VARIANTS                                                                                   \
+  "v_leaf AS (SELECT r.id AS run_id, substr(t.fullkey, 3) AS key, CASE t.type WHEN 'real' THEN "   \
+  "printf('%.15g', t.atom) WHEN 'integer' THEN CAST(t.atom AS TEXT) WHEN 'text' THEN t.atom WHEN " \
+  "'array' THEN t.value ELSE t.type END AS value FROM runs r, json_tree(r.config) t WHERE "        \
+  "t.type <> 'object' AND t.fullkey NOT LIKE '%]%' AND t.fullkey NOT IN ('$.seed', '$.name') "     \
+  "AND " IN_SWEEP(                                                                                 \
+      "r") "),"                                                                                    \
+           " v_key AS (SELECT key, key NOT IN " STD_KEYS                                           \
+           " AS extra, CASE WHEN :by IS NULL THEN key NOT "                                        \
+           "IN " STD_KEYS                                                                          \
+           " ELSE instr(',' || :by || ',', ',' || key || ',') > 0 AND key <> 'model.arch' "        \
+           "END AS facet FROM v_leaf GROUP BY key HAVING count(DISTINCT value) > 1),"              \
+           " v_kv AS (SELECT l.run_id, l.key || '=' || l.value AS kv, k.extra, k.facet FROM "      \
+           "v_leaf l JOIN "                                                                        \
+           "v_key k ON k.key = l.key ORDER BY l.run_id, l.key),"                                   \
+           " v_run AS (SELECT r.id AS run_id, json_remove(r.config, '$.seed', '$.name') AS "       \
+           "config_key,"                                                                           \
+           " x.varies, x.facet_keys, x.series_keys FROM runs r LEFT JOIN (SELECT run_id,"          \
+           " group_concat(iif(extra, kv, NULL), ' ') AS varies, group_concat(iif(facet, kv, "      \
+           "NULL), ' ') AS"                                                                        \
+           " facet_keys, group_concat(iif(extra AND NOT facet, kv, NULL), ' ') AS series_keys "    \
+           "FROM v_kv"                                                                             \
+           " GROUP BY run_id) x ON x.run_id = r.id WHERE " IN_SWEEP("r") ")"
+
+/* A row's label: LABEL, then every other varying key. */
+#define VLABEL(r, v) LABEL(r) " || coalesce('/' || replace(" v ".varies, ' ', '/'), '')"
+/* A legend entry: TITLE, then the varying keys the figure does not split by. */
+#define VTITLE(r, v) TITLE(r) " || coalesce(' ' || " v ".series_keys, '')"
+/* A figure: the architecture and the keys split by; and a file-name form. */
+#define FACET(r, v) r ".arch || coalesce(' ' || " v ".facet_keys, '')"
+#define FACET_FILE(r, v)                                                                         \
+  r ".arch || coalesce('_' || replace(replace(replace(replace(replace(replace(replace(replace("  \
+    "replace(" v ".facet_keys, ' ', '_'), '=', '-'), '/', '_'), ',', '_'), '[', ''), ']', ''), " \
+    "'\"', ''), ':', '_'), '%', '_'), '')"
+
+/* Mean, sample sd (NULL for one value) and the half-width of the 95%
+ * confidence interval of the mean (Student t; NULL for one value). */
+#define SD(x)                                                                                  \
+  "iif(count(" x ") > 1, sqrt(max(avg(" x " * " x ") - avg(" x ") * avg(" x "), 0) * count(" x \
+  ") / (count(" x ") - 1)), NULL)"
+#define T95(n)                                                                                   \
+  "CASE " n " WHEN 2 THEN 12.706 WHEN 3 THEN 4.303 WHEN 4 THEN 3.182 WHEN 5 THEN 2.776 WHEN 6 "  \
+  "THEN 2.571 WHEN 7 THEN 2.447 WHEN 8 THEN 2.365 WHEN 9 THEN 2.306 WHEN 10 THEN 2.262 WHEN 11 " \
+  "THEN 2.228 WHEN 12 THEN 2.201 WHEN 13 THEN 2.179 WHEN 14 THEN 2.160 WHEN 15 THEN 2.145 WHEN " \
+  "16 "                                                                                          \
+  "THEN 2.131 ELSE iif(" n " <= 21, 2.12, iif(" n " <= 31, 2.08, iif(" n                         \
+  " <= 61, 2.04, 2.0))) END"
+#define CI95(x) "(" T95("count(" x ")") ") * " SD(x) " / sqrt(count(" x "))"
+
+#define RUN_COLS(r)                                                                \
+  r ".id AS run_id, " VLABEL(r, "v") " AS label, " r ".arch, " r ".clipping, " r   \
+                                     ".noise_multiplier, " r ".target_epsilon, " r \
+                                     ".clip_bound, " r ".seed, " r ".lr, " r ".batch_size"
 
 #define RUN_ORDER(r)                                                                            \
   r ".arch, " r ".clipping, " r ".noise_multiplier, " r ".target_epsilon, " r ".clip_bound, " r \
-    ".seed, " r ".id"
+    ".lr, v.varies, " r ".seed, " r ".id"
 
 const cb_export_query CB_EXPORT_QUERIES[] = {
     {"runs", "one row per run: configuration, status, progress, times, host, error",
-     "SELECT " RUN_COLS(
+     "WITH " VARIANTS " SELECT " RUN_COLS(
          "r") ", r.name, r.status, r.epochs,"
               " (SELECT max(epoch) FROM epochs e WHERE e.run_id = r.id) AS epochs_done, r.attempts,"
               " r.optimizer, r.weight_decay, r.delta, r.width, r.image_h, r.image_w, r.data_source,"
               " r.worker, r.host, r.backend, r.git_rev,"
               " strftime('%Y-%m-%dT%H:%M:%SZ', r.started_at, 'unixepoch') AS started,"
-              " strftime('%Y-%m-%dT%H:%M:%SZ', r.finished_at, 'unixepoch') AS finished, "
-              "r.checkpoint, r.error FROM runs r WHERE " IN_SWEEP("r") " ORDER BY " RUN_ORDER("r")},
+              " strftime('%Y-%m-%dT%H:%M:%SZ', r.finished_at, 'unixepoch') AS finished,"
+              " r.checkpoint, r.error, v.varies, r.accountant, r.sampling, r.sample_rate, "
+              "r.dataset_size,"
+              " r.dp_guarantee, r.dp_caveat FROM runs r JOIN v_run v ON v.run_id = r.id"
+              " ORDER BY " RUN_ORDER("r")},
 
     {"epochs", "every epoch of every run with the run's fields (learning curves, epsilon)",
-     "SELECT " RUN_COLS(
-         "r") ", e.epoch, e.step, e.steps, e.train_loss, e.train_pixel_acc,"
-              " e.val_loss, e.val_pixel_acc, e.val_dice, e.val_dice_fg, e.val_iou, e.val_iou_fg,"
-              " e.epsilon, e.accountant, e.eps_rdp, e.eps_prv, e.eps_gdp, e.delta,"
+     "WITH " VARIANTS " SELECT " RUN_COLS(
+         "r") ", e.epoch, e.step, e.steps, e.train_loss,"
+              " e.train_pixel_acc, e.val_loss, e.val_pixel_acc, e.val_dice, e.val_dice_fg, "
+              "e.val_iou,"
+              " e.val_iou_fg, e.epsilon, e.accountant, e.eps_rdp, e.eps_prv, e.eps_gdp, e.delta,"
               " e.clip_bound AS clip_bound_now, e.noise_multiplier AS noise_multiplier_now,"
               " e.frac_clipped, e.epoch_seconds, e.samples_per_s, e.expected_batch, "
               "e.realised_batch,"
-              " e.lr AS lr_now FROM epochs e JOIN runs r ON r.id = e.run_id WHERE " IN_SWEEP(
-                  "r") " ORDER BY " RUN_ORDER("r") ", e.epoch"},
+              " e.lr AS lr_now, v.varies FROM epochs e JOIN runs r ON r.id = e.run_id"
+              " JOIN v_run v ON v.run_id = r.id ORDER BY " RUN_ORDER("r") ", e.epoch"},
 
     {"final", "the last epoch of each run (privacy-utility frontier, tables)",
-     "SELECT " RUN_COLS(
-         "r") ", r.status, e.epoch AS epochs_done, r.epochs, e.train_loss,"
-              " e.val_loss, e.val_pixel_acc, e.val_dice, e.val_dice_fg, e.val_iou, e.val_iou_fg,"
-              " e.epsilon, e.accountant, e.delta, e.noise_multiplier AS noise_multiplier_now,"
+     "WITH " VARIANTS " SELECT " RUN_COLS(
+         "r") ", r.status, e.epoch AS epochs_done, r.epochs,"
+              " e.train_loss, e.val_loss, e.val_pixel_acc, e.val_dice, e.val_dice_fg, e.val_iou,"
+              " e.val_iou_fg, e.epsilon, e.accountant, e.delta, e.noise_multiplier AS "
+              "noise_multiplier_now,"
               " (SELECT sum(x.epoch_seconds) FROM epochs x WHERE x.run_id = r.id) AS train_seconds,"
-              " (SELECT avg(x.samples_per_s) FROM epochs x WHERE x.run_id = r.id) AS samples_per_s"
-              " FROM runs r JOIN epochs e ON e.run_id = r.id AND e.epoch = (SELECT max(epoch) FROM"
-              " epochs x WHERE x.run_id = r.id) WHERE " IN_SWEEP("r") " ORDER BY " RUN_ORDER("r")},
+              " (SELECT avg(x.samples_per_s) FROM epochs x WHERE x.run_id = r.id) AS samples_per_s,"
+              " v.varies, r.sampling, r.sample_rate, r.dataset_size, e.steps, r.dp_guarantee, "
+              "r.dp_caveat,"
+              " (SELECT t.dice FROM test_metrics t WHERE t.run_id = r.id AND t.weights = 'final')"
+              " AS test_dice,"
+              " (SELECT t.dice FROM test_metrics t WHERE t.run_id = r.id AND t.weights = "
+              "'best_val')"
+              " AS test_dice_best_val"
+              " FROM runs r JOIN v_run v ON v.run_id = r.id JOIN epochs e ON e.run_id = r.id AND "
+              "e.epoch ="
+              " (SELECT max(epoch) FROM epochs x WHERE x.run_id = r.id) ORDER BY " RUN_ORDER("r")},
 
-    {"arms", "final metrics averaged over seeds per configuration (mean, sd, n; error bars)",
-     "WITH f AS (SELECT r.*, e.val_dice, e.val_pixel_acc, e.val_loss, e.epsilon, e.train_loss"
-     " FROM runs r JOIN epochs e ON e.run_id = r.id AND e.epoch = (SELECT max(epoch) FROM"
-     " epochs x WHERE x.run_id = r.id) WHERE r.status = 'finished' AND " IN_SWEEP(
-         "r") ")"
-              " SELECT " LABEL(
-                  "f") " AS label, f.arch, f.clipping, f.noise_multiplier, f.target_epsilon,"
-                       " f.clip_bound, count(*) AS n, avg(f.val_dice) AS val_dice,"
-                       " sqrt(max(avg(f.val_dice * f.val_dice) - avg(f.val_dice) * "
-                       "avg(f.val_dice), 0) * count(*)"
-                       " / max(count(*) - 1, 1)) AS val_dice_sd, avg(f.val_pixel_acc) AS "
-                       "val_pixel_acc,"
-                       " sqrt(max(avg(f.val_pixel_acc * f.val_pixel_acc) - avg(f.val_pixel_acc) *"
-                       " avg(f.val_pixel_acc), 0) * count(*) / max(count(*) - 1, 1)) AS "
-                       "val_pixel_acc_sd,"
-                       " avg(f.val_loss) AS val_loss, avg(f.train_loss) AS train_loss, "
-                       "avg(f.epsilon) AS epsilon"
-                       " FROM f GROUP BY f.arch, f.clipping, f.noise_multiplier, f.target_epsilon, "
-                       "f.clip_bound,"
-                       " f.lr, f.batch_size, f.epochs ORDER BY f.arch, f.clipping, "
-                       "f.noise_multiplier,"
-                       " f.target_epsilon, f.clip_bound"},
+    {"arms",
+     "finished runs averaged over seeds, one row per configuration (every key but the seed): "
+     "mean, sd, 95% CI, n",
+     "WITH " VARIANTS ", f AS (SELECT r.*, v.config_key, v.varies, " VLABEL(
+         "r", "v") " AS vlabel,"
+                   " " FACET(
+                       "r",
+                       "v") " AS facet, e.val_dice, e.val_pixel_acc, e.val_loss, e.epsilon,"
+                            " e.train_loss, e.steps AS steps_done, e.accountant AS eps_accountant, "
+                            "e.delta AS eps_delta,"
+                            " (SELECT t.dice FROM test_metrics t WHERE t.run_id = r.id AND "
+                            "t.weights = 'final') AS"
+                            " test_dice FROM runs r JOIN v_run v ON v.run_id = r.id JOIN epochs e "
+                            "ON e.run_id = r.id AND"
+                            " e.epoch = (SELECT max(epoch) FROM epochs x WHERE x.run_id = r.id) "
+                            "WHERE"
+                            " r.status = 'finished')"
+                            " SELECT f.vlabel AS label, f.arch, f.clipping, f.noise_multiplier, "
+                            "f.target_epsilon,"
+                            " f.clip_bound, count(*) AS n, avg(f.val_dice) AS val_dice, " SD(
+                                "f.val_dice") " AS"
+                                              " val_dice_sd, avg(f.val_pixel_acc) AS "
+                                              "val_pixel_acc, " SD(
+                                                  "f.val_pixel_acc") " AS"
+                                                                     " val_pixel_acc_sd, "
+                                                                     "avg(f.val_loss) AS val_loss, "
+                                                                     "avg(f.train_loss) AS "
+                                                                     "train_loss,"
+                                                                     " avg(f.epsilon) AS "
+                                                                     "epsilon, " CI95("f.val_dice") " AS val_dice_ci95, " CI95(
+                                                                         "f.val_pixel_acc") " AS "
+                                                                                            "val_"
+                                                                                            "pixel_"
+                                                                                            "acc_"
+                                                                                            "ci95, "
+                                                                                            "f."
+                                                                                            "varies"
+                                                                                            ", "
+                                                                                            "f."
+                                                                                            "facet,"
+                                                                                            " f.lr,"
+                                                                                            " f."
+                                                                                            "batch_"
+                                                                                            "size,"
+                                                                                            " f."
+                                                                                            "epochs"
+                                                                                            ", "
+                                                                                            "max(f."
+                                                                                            "eps_"
+                                                                                            "delta)"
+                                                                                            " AS "
+                                                                                            "delta,"
+                                                                                            " max("
+                                                                                            "f.eps_"
+                                                                                            "accoun"
+                                                                                            "tant) "
+                                                                                            "AS "
+                                                                                            "accoun"
+                                                                                            "tant, "
+                                                                                            "f."
+                                                                                            "sampli"
+                                                                                            "ng,"
+                                                                                            " f."
+                                                                                            "sample"
+                                                                                            "_rate,"
+                                                                                            " f."
+                                                                                            "datase"
+                                                                                            "t_"
+                                                                                            "size, "
+                                                                                            "max(f."
+                                                                                            "steps_"
+                                                                                            "done) "
+                                                                                            "AS "
+                                                                                            "steps,"
+                                                                                            " f.dp_"
+                                                                                            "guaran"
+                                                                                            "tee, "
+                                                                                            "f.dp_"
+                                                                                            "caveat"
+                                                                                            ","
+                                                                                            " avg("
+                                                                                            "f."
+                                                                                            "test_"
+                                                                                            "dice) "
+                                                                                            "AS "
+                                                                                            "test_"
+                                                                                            "dice,"
+                                                                                            " " CI95(
+                                                                                                "f."
+                                                                                                "te"
+                                                                                                "st"
+                                                                                                "_d"
+                                                                                                "ic"
+                                                                                                "e") " AS test_dice_ci95,"
+                                                                                                     " group_concat(f.seed, ' ') AS seeds"
+                                                                                                     " FROM f GROUP BY f.config_key ORDER BY f.arch, f.clipping, f.noise_multiplier,"
+                                                                                                     " f.target_epsilon, f.clip_bound, f.varies"},
 
     {"norms", "per-sample gradient norm percentiles per epoch with the clip bound in force",
-     "SELECT " RUN_COLS(
-         "r") ", e.epoch, e.clip_bound AS clip_bound_now, e.frac_clipped,"
-              " e.norm_p10, e.norm_p25, e.norm_p50, e.norm_p75, e.norm_p90, e.norm_p99, e.norm_max"
-              " FROM epochs e JOIN runs r ON r.id = e.run_id WHERE r.clipping <> 'none' "
-              "AND " IN_SWEEP("r") " ORDER BY " RUN_ORDER("r") ", e.epoch"},
+     "WITH " VARIANTS
+     " SELECT " RUN_COLS("r") ", e.epoch, e.clip_bound AS clip_bound_now,"
+                              " e.frac_clipped, e.norm_p10, e.norm_p25, e.norm_p50, e.norm_p75, "
+                              "e.norm_p90, e.norm_p99,"
+                              " e.norm_max, v.varies FROM epochs e JOIN runs r ON r.id = e.run_id"
+                              " JOIN v_run v ON v.run_id = r.id WHERE r.clipping <> 'none'"
+                              " ORDER BY " RUN_ORDER("r") ", e.epoch"},
 
-    {"layer_norms", "per-layer median (p90, max) gradient norms per epoch",
-     "SELECT " RUN_COLS("r") ", l.epoch, l.layer, l.name, l.median, l.p90, l.max,"
-                             " l.clip_bound AS clip_bound_now, l.frac_clipped FROM layer_norms l "
-                             "JOIN runs r ON r.id ="
-                             " l.run_id WHERE " IN_SWEEP("r") " ORDER BY " RUN_ORDER(
-                                 "r") ", l.epoch, l.layer"},
+    {"layer_norms",
+     "per clipping group (tensor or layer, as clipped) and epoch: median, p90, max per-sample "
+     "norm, the bound in force and the fraction clipped",
+     "WITH " VARIANTS " SELECT " RUN_COLS(
+         "r") ", l.epoch, l.layer, l.name, l.median, l.p90,"
+              " l.max, l.clip_bound AS clip_bound_now, l.frac_clipped, v.varies FROM layer_norms l"
+              " JOIN runs r ON r.id = l.run_id JOIN v_run v ON v.run_id = r.id"
+              " ORDER BY " RUN_ORDER("r") ", l.epoch, l.layer"},
 
     {"classes", "per-class Dice and IoU per evaluated epoch",
-     "SELECT " RUN_COLS("r") ", c.epoch, c.class, c.dice, c.iou FROM epoch_classes c JOIN runs r"
-                             " ON r.id = c.run_id WHERE " IN_SWEEP("r") " ORDER BY " RUN_ORDER(
-                                 "r") ", c.epoch, c.class"},
+     "WITH " VARIANTS " SELECT " RUN_COLS(
+         "r") ", c.epoch, c.class, c.dice, c.iou, v.varies"
+              " FROM epoch_classes c JOIN runs r ON r.id = c.run_id JOIN v_run v ON v.run_id = r.id"
+              " ORDER BY " RUN_ORDER("r") ", c.epoch, c.class"},
 
     {"timing", "seconds per epoch and samples/s per run (mean, min, max), with host and backend",
-     "SELECT " RUN_COLS(
-         "r") ", r.width, r.image_h, r.image_w, r.backend, r.host,"
-              " count(e.epoch) AS epochs_done, avg(e.epoch_seconds) AS epoch_seconds,"
+     "WITH " VARIANTS " SELECT " RUN_COLS(
+         "r") ", r.width, r.image_h, r.image_w, r.backend,"
+              " r.host, count(e.epoch) AS epochs_done, avg(e.epoch_seconds) AS epoch_seconds,"
               " min(e.epoch_seconds) AS epoch_seconds_min, max(e.epoch_seconds) AS "
               "epoch_seconds_max,"
-              " avg(e.samples_per_s) AS samples_per_s, sum(e.epoch_seconds) AS train_seconds"
-              " FROM runs r JOIN epochs e ON e.run_id = r.id WHERE " IN_SWEEP(
-                  "r") " GROUP BY r.id ORDER BY " RUN_ORDER("r")},
+              " avg(e.samples_per_s) AS samples_per_s, sum(e.epoch_seconds) AS train_seconds, "
+              "v.varies"
+              " FROM runs r JOIN v_run v ON v.run_id = r.id JOIN epochs e ON e.run_id = r.id"
+              " GROUP BY r.id ORDER BY " RUN_ORDER("r")},
 
     /* ---- the data behind the figures (the gnuplot scripts in plots/); a series is one
-     * configuration over its seeds, summarised as mean with the min-max range ---- */
+     * configuration over its seeds, summarised as mean with the min-max range; a facet
+     * (one figure) is an architecture and the varying keys split by (--by) ---- */
 
     {"curves", "per series (configuration over seeds) and epoch: mean/min/max of the curves",
-     "WITH s AS (SELECT r.*, " TITLE("r") " AS series, " METHOD_RANK(
-         "r") " AS method_rank FROM runs r"
-              " WHERE " IN_SWEEP(
-                  "r") ")"
-                       " SELECT s.series, s.arch, s.clipping AS method, s.noise_multiplier AS "
-                       "sigma,"
-                       " s.target_epsilon, s.clip_bound, s.method_rank, e.epoch, count(*) AS n,"
-                       " avg(e.train_loss) AS train_loss, min(e.train_loss) AS train_loss_min,"
-                       " max(e.train_loss) AS train_loss_max, avg(e.val_loss) AS val_loss,"
-                       " min(e.val_loss) AS val_loss_min, max(e.val_loss) AS val_loss_max,"
-                       " avg(e.val_pixel_acc) AS val_acc, min(e.val_pixel_acc) AS val_acc_min,"
-                       " max(e.val_pixel_acc) AS val_acc_max, avg(e.val_dice) AS val_dice,"
-                       " min(e.val_dice) AS val_dice_min, max(e.val_dice) AS val_dice_max,"
-                       " avg(e.epsilon) AS epsilon, avg(e.epoch_seconds) AS epoch_seconds"
-                       " FROM epochs e JOIN s ON s.id = e.run_id"
-                       " GROUP BY s.arch, s.clipping, s.noise_multiplier, s.target_epsilon, "
-                       "s.clip_bound, s.lr,"
-                       " s.batch_size, s.epochs, e.epoch"
-                       " ORDER BY s.arch, s.method_rank, s.noise_multiplier, s.target_epsilon, "
-                       "s.clip_bound, e.epoch"},
+     "WITH " VARIANTS ", s AS (SELECT r.*, " VTITLE("r", "v") " AS series, " METHOD_RANK(
+         "r") " AS method_rank, v.config_key, " FACET("r",
+                                                      "v") " AS facet, " FACET_FILE("r",
+                                                                                    "v") " AS "
+                                                                                         "facet_"
+                                                                                         "file "
+                                                                                         "FROM "
+                                                                                         "runs r "
+                                                                                         "JOIN "
+                                                                                         "v_run v "
+                                                                                         "ON "
+                                                                                         "v.run_id "
+                                                                                         "= r.id)"
+                                                                                         " SELECT "
+                                                                                         "s.series,"
+                                                                                         " s.arch, "
+                                                                                         "s."
+                                                                                         "clipping "
+                                                                                         "AS "
+                                                                                         "method, "
+                                                                                         "s.noise_"
+                                                                                         "multiplie"
+                                                                                         "r AS "
+                                                                                         "sigma,"
+                                                                                         " s."
+                                                                                         "target_"
+                                                                                         "epsilon, "
+                                                                                         "s.clip_"
+                                                                                         "bound, "
+                                                                                         "s.method_"
+                                                                                         "rank, "
+                                                                                         "e.epoch, "
+                                                                                         "count(*) "
+                                                                                         "AS n,"
+                                                                                         " avg(e."
+                                                                                         "train_"
+                                                                                         "loss) AS "
+                                                                                         "train_"
+                                                                                         "loss, "
+                                                                                         "min(e."
+                                                                                         "train_"
+                                                                                         "loss) AS "
+                                                                                         "train_"
+                                                                                         "loss_min,"
+                                                                                         " max(e."
+                                                                                         "train_"
+                                                                                         "loss) AS "
+                                                                                         "train_"
+                                                                                         "loss_max,"
+                                                                                         " avg(e."
+                                                                                         "val_loss)"
+                                                                                         " AS "
+                                                                                         "val_loss,"
+                                                                                         " min(e."
+                                                                                         "val_loss)"
+                                                                                         " AS "
+                                                                                         "val_loss_"
+                                                                                         "min, "
+                                                                                         "max(e."
+                                                                                         "val_loss)"
+                                                                                         " AS "
+                                                                                         "val_loss_"
+                                                                                         "max,"
+                                                                                         " avg(e."
+                                                                                         "val_"
+                                                                                         "pixel_"
+                                                                                         "acc) AS "
+                                                                                         "val_acc, "
+                                                                                         "min(e."
+                                                                                         "val_"
+                                                                                         "pixel_"
+                                                                                         "acc) AS "
+                                                                                         "val_acc_"
+                                                                                         "min,"
+                                                                                         " max(e."
+                                                                                         "val_"
+                                                                                         "pixel_"
+                                                                                         "acc) AS "
+                                                                                         "val_acc_"
+                                                                                         "max, "
+                                                                                         "avg(e."
+                                                                                         "val_dice)"
+                                                                                         " AS "
+                                                                                         "val_dice,"
+                                                                                         " min(e."
+                                                                                         "val_dice)"
+                                                                                         " AS "
+                                                                                         "val_dice_"
+                                                                                         "min, "
+                                                                                         "max(e."
+                                                                                         "val_dice)"
+                                                                                         " AS "
+                                                                                         "val_dice_"
+                                                                                         "max,"
+                                                                                         " avg(e."
+                                                                                         "epsilon) "
+                                                                                         "AS "
+                                                                                         "epsilon, "
+                                                                                         "avg(e."
+                                                                                         "epoch_"
+                                                                                         "seconds) "
+                                                                                         "AS "
+                                                                                         "epoch_"
+                                                                                         "seconds, "
+                                                                                         "s.facet, "
+                                                                                         "s.facet_"
+                                                                                         "file"
+                                                                                         " FROM "
+                                                                                         "epochs e "
+                                                                                         "JOIN s "
+                                                                                         "ON s.id "
+                                                                                         "= "
+                                                                                         "e.run_id "
+                                                                                         "GROUP BY "
+                                                                                         "s.config_"
+                                                                                         "key, "
+                                                                                         "e.epoch"
+                                                                                         " ORDER "
+                                                                                         "BY "
+                                                                                         "s.facet, "
+                                                                                         "s.method_"
+                                                                                         "rank, "
+                                                                                         "s.noise_"
+                                                                                         "multiplie"
+                                                                                         "r, "
+                                                                                         "s.target_"
+                                                                                         "epsilon, "
+                                                                                         "s.clip_"
+                                                                                         "bound,"
+                                                                                         " s."
+                                                                                         "series, "
+                                                                                         "e.epoch"},
 
-    {"epsilon", "epsilon per epoch for each noise multiplier (private runs; mean/min/max)",
-     "SELECT printf('σ = %g', r.noise_multiplier) AS series, r.noise_multiplier AS sigma,"
-     " e.epoch, count(*) AS n, avg(e.epsilon) AS epsilon, min(e.epsilon) AS epsilon_min,"
-     " max(e.epsilon) AS epsilon_max, max(e.accountant) AS accountant, avg(e.delta) AS delta"
-     " FROM epochs e JOIN runs r ON r.id = e.run_id WHERE r.clipping <> 'none'"
-     " AND e.epsilon IS NOT NULL AND r.noise_multiplier IS NOT NULL AND " IN_SWEEP(
-         "r") " GROUP BY r.noise_multiplier, e.epoch ORDER BY r.noise_multiplier, e.epoch"},
+    {"epsilon",
+     "cumulative epsilon per epoch for each noise multiplier and privacy setting (private runs)",
+     "WITH " VARIANTS ", p AS (SELECT r.*, json_extract(r.config, '$.train.sampling') AS"
+     " sampling_cfg, json_extract(r.config, '$.data.count') AS data_count FROM runs r"
+     " WHERE r.clipping <> 'none' AND r.noise_multiplier IS NOT NULL),"
+     " k AS (SELECT count(DISTINCT delta) > 1 AS d, count(DISTINCT batch_size) > 1 AS b,"
+     " count(DISTINCT epochs) > 1 AS ep, count(DISTINCT sampling_cfg) > 1 AS sa,"
+     " count(DISTINCT coalesce(data_count, -1)) > 1 AS dc, count(DISTINCT data_source) > 1 AS ds,"
+     " count(DISTINCT coalesce(dataset_size, -1)) > 1 AS n, count(DISTINCT accountant) > 1 AS ac"
+     " FROM p)"
+     " SELECT printf('σ = %g', p.noise_multiplier) || iif(k.d, printf(' δ=%g', p.delta), '')"
+     " || iif(k.b, printf(' batch=%d', p.batch_size), '') || iif(k.ep, printf(' epochs=%d',"
+     " p.epochs), '') || iif(k.sa, ' ' || p.sampling_cfg, '') || iif(k.dc, printf(' N=%s',"
+     " p.data_count), '') || iif(k.ds, ' ' || p.data_source, '') || iif(k.n, printf(' N=%d',"
+     " p.dataset_size), '') || iif(k.ac, ' ' || p.accountant, '') AS series,"
+     " p.noise_multiplier AS sigma, e.epoch, count(*) AS n, avg(e.epsilon) AS epsilon,"
+     " min(e.epsilon) AS epsilon_min, max(e.epsilon) AS epsilon_max, max(e.accountant) AS"
+     " accountant, avg(e.delta) AS delta, p.batch_size, p.epochs, p.sampling_cfg AS sampling,"
+     " avg(e.steps) AS steps FROM epochs e JOIN p ON p.id = e.run_id JOIN k"
+     " WHERE e.epsilon IS NOT NULL GROUP BY p.noise_multiplier, p.delta, p.batch_size, p.epochs,"
+     " p.sampling_cfg, p.data_count, p.data_source, p.dataset_size, p.accountant, e.epoch"
+     " ORDER BY p.noise_multiplier, series, e.epoch"},
 
     {"norm_bands", "per series and epoch: mean per-sample norm percentiles and the clip bound",
-     "WITH s AS (SELECT r.*, " TITLE("r") " AS series, " METHOD_RANK(
-         "r") " AS method_rank FROM runs r"
-              " WHERE r.clipping <> 'none' AND " IN_SWEEP(
-                  "r") ")"
-                       " SELECT s.series, s.arch, s.clipping AS method, s.noise_multiplier AS "
-                       "sigma, s.clip_bound,"
-                       " s.method_rank, e.epoch, count(*) AS n, avg(e.norm_p10) AS p10, "
-                       "avg(e.norm_p25) AS p25,"
-                       " avg(e.norm_p50) AS p50, avg(e.norm_p75) AS p75, avg(e.norm_p90) AS p90,"
-                       " avg(e.norm_p99) AS p99, avg(e.norm_max) AS pmax, avg(e.clip_bound) AS "
-                       "clip_bound_now,"
-                       " avg(e.frac_clipped) AS frac_clipped"
-                       " FROM epochs e JOIN s ON s.id = e.run_id WHERE e.norm_p50 IS NOT NULL"
-                       " GROUP BY s.arch, s.clipping, s.noise_multiplier, s.target_epsilon, "
-                       "s.clip_bound, s.lr,"
-                       " s.batch_size, s.epochs, e.epoch"
-                       " ORDER BY s.arch, s.method_rank, s.noise_multiplier, s.clip_bound, "
-                       "e.epoch"},
+     "WITH " VARIANTS ", s AS (SELECT r.*, " VTITLE("r", "v") " AS series, " METHOD_RANK(
+         "r") " AS method_rank, v.config_key, " FACET("r",
+                                                      "v") " AS facet, " FACET_FILE("r",
+                                                                                    "v") " AS "
+                                                                                         "facet_"
+                                                                                         "file "
+                                                                                         "FROM "
+                                                                                         "runs r "
+                                                                                         "JOIN "
+                                                                                         "v_run v "
+                                                                                         "ON "
+                                                                                         "v.run_id "
+                                                                                         "= r.id "
+                                                                                         "WHERE "
+                                                                                         "r."
+                                                                                         "clipping "
+                                                                                         "<> "
+                                                                                         "'none')"
+                                                                                         " SELECT "
+                                                                                         "s.series,"
+                                                                                         " s.arch, "
+                                                                                         "s."
+                                                                                         "clipping "
+                                                                                         "AS "
+                                                                                         "method, "
+                                                                                         "s.noise_"
+                                                                                         "multiplie"
+                                                                                         "r AS "
+                                                                                         "sigma, "
+                                                                                         "s.clip_"
+                                                                                         "bound,"
+                                                                                         " s."
+                                                                                         "method_"
+                                                                                         "rank, "
+                                                                                         "e.epoch, "
+                                                                                         "count(*) "
+                                                                                         "AS n, "
+                                                                                         "avg(e."
+                                                                                         "norm_p10)"
+                                                                                         " AS p10, "
+                                                                                         "avg(e."
+                                                                                         "norm_p25)"
+                                                                                         " AS p25,"
+                                                                                         " avg(e."
+                                                                                         "norm_p50)"
+                                                                                         " AS p50, "
+                                                                                         "avg(e."
+                                                                                         "norm_p75)"
+                                                                                         " AS p75, "
+                                                                                         "avg(e."
+                                                                                         "norm_p90)"
+                                                                                         " AS p90,"
+                                                                                         " avg(e."
+                                                                                         "norm_p99)"
+                                                                                         " AS p99, "
+                                                                                         "avg(e."
+                                                                                         "norm_max)"
+                                                                                         " AS "
+                                                                                         "pmax, "
+                                                                                         "avg(e."
+                                                                                         "clip_"
+                                                                                         "bound) "
+                                                                                         "AS "
+                                                                                         "clip_"
+                                                                                         "bound_"
+                                                                                         "now,"
+                                                                                         " avg(e."
+                                                                                         "frac_"
+                                                                                         "clipped) "
+                                                                                         "AS "
+                                                                                         "frac_"
+                                                                                         "clipped, "
+                                                                                         "s.facet, "
+                                                                                         "s.facet_"
+                                                                                         "file"
+                                                                                         " FROM "
+                                                                                         "epochs e "
+                                                                                         "JOIN s "
+                                                                                         "ON s.id "
+                                                                                         "= "
+                                                                                         "e.run_id "
+                                                                                         "WHERE "
+                                                                                         "e.norm_"
+                                                                                         "p50 IS "
+                                                                                         "NOT NULL"
+                                                                                         " GROUP "
+                                                                                         "BY "
+                                                                                         "s.config_"
+                                                                                         "key, "
+                                                                                         "e.epoch "
+                                                                                         "ORDER BY "
+                                                                                         "s.facet, "
+                                                                                         "s.method_"
+                                                                                         "rank, "
+                                                                                         "s.noise_"
+                                                                                         "multiplie"
+                                                                                         "r,"
+                                                                                         " s.clip_"
+                                                                                         "bound, "
+                                                                                         "s.series,"
+                                                                                         " e."
+                                                                                         "epoch"},
 
     {"frontier", "final validation Dice and accuracy vs epsilon per method (one row per sigma)",
-     "WITH f AS (SELECT r.*, e.val_dice, e.val_pixel_acc, e.epsilon, " METHOD_RANK(
-         "r") " AS method_rank FROM runs r JOIN epochs e ON e.run_id = r.id AND e.epoch = (SELECT"
-              " max(epoch) FROM epochs x WHERE x.run_id = r.id) WHERE r.status = 'finished' "
-              "AND " IN_SWEEP(
-                  "r") ")"
-                       " SELECT " METHOD_TITLE(
-                           "f") " || iif(f.clip_bound IS NULL, '', printf(' C=%g', f.clip_bound))"
-                                " AS series, f.arch, f.clipping AS method, f.method_rank,"
-                                " f.noise_multiplier AS sigma, f.clip_bound, count(*) AS n, "
-                                "avg(f.epsilon) AS epsilon,"
-                                " avg(f.val_dice) AS val_dice, min(f.val_dice) AS val_dice_min,"
-                                " max(f.val_dice) AS val_dice_max, avg(f.val_pixel_acc) AS val_acc,"
-                                " min(f.val_pixel_acc) AS val_acc_min, max(f.val_pixel_acc) AS "
-                                "val_acc_max"
-                                " FROM f GROUP BY f.arch, f.clipping, f.noise_multiplier, "
-                                "f.target_epsilon, f.clip_bound,"
-                                " f.lr, f.batch_size, f.epochs"
-                                " ORDER BY f.arch, f.method_rank, f.clip_bound, "
-                                "f.noise_multiplier"},
+     "WITH " VARIANTS ", f AS (SELECT r.*, e.val_dice, e.val_pixel_acc, e.epsilon, " METHOD_RANK("r") " AS method_rank, v.config_key, v.series_keys, " FACET(
+         "r",
+         "v") " AS facet, " FACET_FILE("r",
+                                       "v") " AS facet_file FROM runs r JOIN v_run v ON v.run_id = "
+                                            "r.id JOIN"
+                                            " epochs e ON e.run_id = r.id AND e.epoch = (SELECT "
+                                            "max(epoch) FROM epochs x WHERE"
+                                            " x.run_id = r.id) WHERE r.status = 'finished')"
+                                            " SELECT " METHOD_TITLE(
+                                                "f") " || iif(f.clip_bound IS NULL, '', printf(' "
+                                                     "C=%g',"
+                                                     " f.clip_bound)) || coalesce(' ' || "
+                                                     "f.series_keys, '') AS series, f.arch, "
+                                                     "f.clipping AS"
+                                                     " method, f.method_rank, f.noise_multiplier "
+                                                     "AS sigma, f.clip_bound, count(*) AS n,"
+                                                     " avg(f.epsilon) AS epsilon, avg(f.val_dice) "
+                                                     "AS val_dice, min(f.val_dice) AS val_dice_min,"
+                                                     " max(f.val_dice) AS val_dice_max, "
+                                                     "avg(f.val_pixel_acc) AS val_acc,"
+                                                     " min(f.val_pixel_acc) AS val_acc_min, "
+                                                     "max(f.val_pixel_acc) AS val_acc_max, f.facet,"
+                                                     " f.facet_file FROM f GROUP BY f.config_key "
+                                                     "ORDER BY f.facet, f.method_rank, "
+                                                     "f.clip_bound,"
+                                                     " f.series_keys, f.noise_multiplier"},
 
-    {"method_time", "per architecture and method: seconds per epoch (mean, min, max) and per run",
-     "WITH t AS (SELECT r.id, r.arch, r.clipping, " METHOD_RANK(
-         "r") " AS method_rank,"
-              " avg(e.epoch_seconds) AS sec, sum(e.epoch_seconds) AS total, count(*) AS epochs"
-              " FROM runs r JOIN epochs e ON e.run_id = r.id WHERE " IN_SWEEP(
-                  "r") " GROUP BY r.id)"
-                       " SELECT " METHOD_TITLE(
-                           "t") " AS series, t.arch, t.clipping AS method, t.method_rank,"
-                                " dense_rank() OVER (ORDER BY t.arch) AS arch_rank, count(*) AS "
-                                "runs, avg(t.sec) AS epoch_seconds, min(t.sec) AS "
-                                "epoch_seconds_min,"
-                                " max(t.sec) AS epoch_seconds_max, avg(t.total) AS run_seconds,"
-                                " min(t.total) AS run_seconds_min, max(t.total) AS run_seconds_max"
-                                " FROM t GROUP BY t.arch, t.clipping ORDER BY t.arch, "
-                                "t.method_rank"},
+    {"method_time",
+     "per architecture and method (and varying keys): seconds per epoch (mean, min, max) and per "
+     "run",
+     "WITH " VARIANTS ", t AS (SELECT r.id, r.arch, r.clipping, " METHOD_RANK(
+         "r") " AS method_rank, v.varies, avg(e.epoch_seconds) AS sec, sum(e.epoch_seconds) AS "
+              "total,"
+              " count(*) AS epochs FROM runs r JOIN v_run v ON v.run_id = r.id JOIN epochs e ON"
+              " e.run_id = r.id GROUP BY r.id)"
+              " SELECT " METHOD_TITLE("t") " || coalesce(' ' || t.varies, '') AS series, t.arch,"
+                                           " t.clipping AS method, t.method_rank, dense_rank() "
+                                           "OVER (ORDER BY t.arch, t.varies) AS"
+                                           " arch_rank, count(*) AS runs, avg(t.sec) AS "
+                                           "epoch_seconds, min(t.sec) AS epoch_seconds_min,"
+                                           " max(t.sec) AS epoch_seconds_max, avg(t.total) AS "
+                                           "run_seconds, min(t.total) AS"
+                                           " run_seconds_min, max(t.total) AS run_seconds_max, "
+                                           "t.arch || coalesce(' ' || t.varies, '')"
+                                           " AS facet FROM t GROUP BY t.arch, t.varies, t.clipping "
+                                           "ORDER BY t.arch, t.varies,"
+                                           " t.method_rank"},
 
     {"heatmap", "final Dice on a clip bound x sigma grid, for methods swept over both axes",
-     "WITH f AS (SELECT r.*, e.val_dice FROM runs r JOIN epochs e ON e.run_id = r.id AND"
-     " e.epoch = (SELECT max(epoch) FROM epochs x WHERE x.run_id = r.id)"
-     " WHERE r.status = 'finished' AND r.clipping <> 'none' AND r.noise_multiplier IS NOT NULL"
-     " AND " IN_SWEEP(
-         "r") "),"
-              " g AS (SELECT arch, clipping FROM f GROUP BY arch, clipping"
-              " HAVING count(DISTINCT clip_bound) > 1 AND count(DISTINCT noise_multiplier) > 1)"
-              " SELECT f.arch || '/' || f.clipping AS series, f.arch, f.clipping AS method, "
-              "f.clip_bound,"
-              " f.noise_multiplier AS sigma,"
-              " dense_rank() OVER (PARTITION BY f.arch, f.clipping ORDER BY f.clip_bound) - 1 AS "
-              "xi,"
-              " dense_rank() OVER (PARTITION BY f.arch, f.clipping ORDER BY f.noise_multiplier) - "
-              "1 AS yi,"
-              " count(*) AS n, avg(f.val_dice) AS val_dice"
-              " FROM f JOIN g ON g.arch = f.arch AND g.clipping = f.clipping"
-              " GROUP BY f.arch, f.clipping, f.clip_bound, f.noise_multiplier"
-              " ORDER BY f.arch, f.clipping, f.clip_bound, f.noise_multiplier"},
+     "WITH " VARIANTS ", f AS (SELECT r.*, e.val_dice, v.config_key, r.arch || '/' || r.clipping"
+     " || coalesce(' ' || v.varies, '') AS grp FROM runs r JOIN v_run v ON v.run_id = r.id JOIN"
+     " epochs e ON e.run_id = r.id AND e.epoch = (SELECT max(epoch) FROM epochs x WHERE"
+     " x.run_id = r.id) WHERE r.status = 'finished' AND r.clipping <> 'none' AND"
+     " r.noise_multiplier IS NOT NULL),"
+     " g AS (SELECT grp FROM f GROUP BY grp"
+     " HAVING count(DISTINCT clip_bound) > 1 AND count(DISTINCT noise_multiplier) > 1)"
+     " SELECT f.grp AS series, f.arch, f.clipping AS method, f.clip_bound,"
+     " f.noise_multiplier AS sigma,"
+     " dense_rank() OVER (PARTITION BY f.grp ORDER BY f.clip_bound) - 1 AS xi,"
+     " dense_rank() OVER (PARTITION BY f.grp ORDER BY f.noise_multiplier) - 1 AS yi,"
+     " count(*) AS n, avg(f.val_dice) AS val_dice"
+     " FROM f JOIN g ON g.grp = f.grp GROUP BY f.config_key"
+     " ORDER BY f.grp, f.clip_bound, f.noise_multiplier"},
 };
 const int CB_N_EXPORT_QUERIES = (int)(sizeof CB_EXPORT_QUERIES / sizeof CB_EXPORT_QUERIES[0]);
 
