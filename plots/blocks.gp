@@ -31,3 +31,14 @@ do for [i = 1:NB] {
 }
 # sigma index (1-based) of a block, for its dash type
 sigma_index(i) = (B_SIGMA[i] != B_SIGMA[i]) ? 1 : sum [k = 1:words(SIGMAS)] (abs(real(word(SIGMAS, k)) - B_SIGMA[i]) < 1e-12 * (1 + B_SIGMA[i]) ? k : 0)
+# With FACETED set, the data's facet column (architecture, then the values of
+# the other keys the sweep varies, e.g. "unet train.lr=0.01") leads the title,
+# so a figure names every key that tells it apart from its siblings.
+if (exists("FACETED")) {
+  FACET = ""
+  stats FILE index 0 using (FACET = strcol("facet"), 0) nooutput
+  FA = word(FACET, 1)
+  FACET_TITLE = (FA eq "nested_unet" ? "Nested U-Net" : FA eq "unet" ? "U-Net" : FA) . \
+                (strlen(FACET) > strlen(FA) ? ", " . FACET[strlen(FA) + 2:] : "")
+  TITLE = FACET_TITLE . ": " . TITLE
+}
