@@ -148,10 +148,14 @@ static int train(cb_store *s, const char *worker, cb_trainer *t, const cb_run_ar
                     e->train.epochs, t->epochs_done, a->quiet);
   int K = e->model.classes;
   double dice[CB_DATA_MAX_CLASSES], iou[CB_DATA_MAX_CLASSES];
-  cb_model *m = t->m;
-  double *med = cb_malloc((size_t)m->n_nodes * sizeof(double), "layer norms");
-  cb_layer_norm_row *layers = cb_calloc((size_t)m->n_nodes, sizeof *layers, "layer norms");
-  if (!med || !layers) return -1;
+  int max_groups = t->dp ? cb_dp_stats_max_groups(t->dp) : 0;
+  cb_dp_group_stats *groups = cb_calloc((size_t)max_groups + 1, sizeof *groups, "layer norms");
+  cb_layer_norm_row *layers = cb_calloc((size_t)max_groups + 1, sizeof *layers, "layer norms");
+  if (!groups || !layers) {
+    free(groups);
+    free(layers);
+    return -1;
+  }
   int rc = 0;
   while (t->epochs_done < e->train.epochs) {
     hook_ctx h = {s, worker, t->id, &pg, cb_now(), cb_now(), 0, (int)round(t->expected_batch)};
@@ -209,22 +213,16 @@ static int train(cb_store *s, const char *worker, cb_trainer *t, const cb_run_ar
       r.frac_clipped = st.frac_clipped;
       for (int k = 0; k < CB_NPCT; k++)
         r.norm[k] = st.norm_pct[k];
-      cb_dp_stats_layer_medians(t->dp, med);
-      int nl = 0;
-      for (int i = 0; i < m->n_nodes; i++) {
-        if (!cb_node_is_param(&m->nodes[i])) continue;
-        layers[nl].name = m->nodes[i].name;
-        layers[nl].median = med[i];
-        layers[nl].p90 = NAN;
-        layers[nl].max = NAN;
-        layers[nl].clip_bound =
-            e->dp.clipping == CB_CLIP_PER_LAYER
-                ? cb_dp_group_bound(t->dp, cb_dp_tensor_group(t->dp, m->nodes[i].w_tensor))
-                : NAN;
-        layers[nl].frac_clipped = NAN;
-        nl++;
+      int ng = cb_dp_stats_groups(t->dp, groups);
+      if (ng < 0) {
+        rc = -1;
+        break;
       }
-      r.n_layers = nl;
+      for (int g = 0; g < ng; g++)
+        layers[g] = (cb_layer_norm_row){groups[g].name, groups[g].median, groups[g].p90,
+                                        groups[g].max,  groups[g].bound,  groups[g].frac_clipped,
+                                        groups[g].scope};
+      r.n_layers = ng;
       r.layers = layers;
     }
     /* Rows first, then the checkpoint: every checkpointed epoch has rows. */
@@ -247,7 +245,7 @@ static int train(cb_store *s, const char *worker, cb_trainer *t, const cb_run_ar
     }
   }
   cb_progress_end(&pg);
-  free(med);
+  free(groups);
   free(layers);
   return rc;
 }

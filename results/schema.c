@@ -115,9 +115,25 @@ static const char V2[] =
     "  FOREIGN KEY (run_id, weights) REFERENCES test_metrics (run_id, weights) ON DELETE CASCADE"
     ") WITHOUT ROWID;";
 
+/* What the statistics explain themselves with. layer_norms.scope says what a
+ * row's clip_bound bounds: 'tensor' or 'layer' (that group's own C_k, as
+ * clipped by per_layer and per-layer automatic clipping) or 'model' (the
+ * whole gradient's C; the row is one layer of it). class_names names the
+ * classes of each data source. The views are the named export queries over
+ * every run (clipbench export --query NAME without --sweep), for sqlite3,
+ * pandas and R users; they are created by the store after the migrations
+ * (results/views.c), since their text follows the queries. */
+static const char V4[] = "ALTER TABLE layer_norms ADD COLUMN scope TEXT"
+                         "  CHECK (scope IN ('tensor', 'layer', 'model'));"
+                         "CREATE TABLE class_names ("
+                         "  data_source TEXT NOT NULL, class INTEGER NOT NULL, name TEXT NOT NULL,"
+                         "  PRIMARY KEY (data_source, class)"
+                         ") WITHOUT ROWID;";
+
 const cb_migration CB_MIGRATIONS[] = {
     {1, "sweeps, runs, sweep_runs, epochs, epoch_classes, layer_norms", V1},
     {2, "runs.sample_rate/dataset_size/sampling/dp_guarantee/dp_caveat, test_metrics, test_classes",
      V2},
+    {4, "layer_norms.scope, class_names", V4},
 };
 const int CB_N_MIGRATIONS = (int)(sizeof CB_MIGRATIONS / sizeof CB_MIGRATIONS[0]);

@@ -126,11 +126,16 @@ int cb_store_set_run_field(cb_store *s, const char *id, const char *field, const
 
 enum { CB_NORM_P10, CB_NORM_P25, CB_NORM_P50, CB_NORM_P75, CB_NORM_P90, CB_NORM_P99, CB_NORM_MAX };
 
+/* One clipping group's per-sample norms over an epoch (see
+ * cb_dp_group_stats): a tensor or layer clipped against its own C_k (scope
+ * "tensor"/"layer"), or a layer of a gradient clipped as a whole (scope
+ * "model", clip_bound the model-wide C). */
 typedef struct {
   const char *name; /* parameter tensor or layer, model order */
   double median, p90, max;
-  double clip_bound;   /* per-layer threshold in force, NaN if none */
-  double frac_clipped; /* NaN if not per-layer clipping */
+  double clip_bound;   /* bound in force (mean over the epoch's samples) */
+  double frac_clipped; /* fraction of samples whose group norm exceeded it */
+  const char *scope;   /* "tensor", "layer" or "model"; NULL = unknown */
 } cb_layer_norm_row;
 
 /* One epoch. NaN (or NULL pointers) mean "not measured" and are stored as

@@ -94,7 +94,7 @@ static int insert_layers(cb_store *s, const char *id, const cb_epoch_row *r) {
   sqlite3_stmt *st;
   if (cb_store_prepare(s,
                        "INSERT INTO layer_norms (run_id, epoch, layer, name, median, p90, max, "
-                       "clip_bound, frac_clipped) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       "clip_bound, frac_clipped, scope) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                        &st, "writing per-layer norms"))
     return -1;
   int rc = 0;
@@ -110,6 +110,10 @@ static int insert_layers(cb_store *s, const char *id, const cb_epoch_row *r) {
     cb_store_bind_num(st, 7, x->max);
     cb_store_bind_num(st, 8, x->clip_bound);
     cb_store_bind_num(st, 9, x->frac_clipped);
+    if (x->scope)
+      sqlite3_bind_text(st, 10, x->scope, -1, SQLITE_STATIC);
+    else
+      sqlite3_bind_null(st, 10);
     rc = run_one(s, st, "writing per-layer norms");
   }
   sqlite3_finalize(st);

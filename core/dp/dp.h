@@ -146,9 +146,23 @@ void cb_dp_stats_reset(cb_dp *dp);
 int cb_dp_stats_count(const cb_dp *dp);
 void cb_dp_stats_percentiles(const cb_dp *dp, double out[CB_NPCT]);
 double cb_dp_stats_frac_clipped(const cb_dp *dp);
-/* Median per-sample norm of each parameterised node (layer) over the epoch;
- * out has one entry per node of the model (NaN for nodes without params). */
-void cb_dp_stats_layer_medians(const cb_dp *dp, double *out);
+/* Per-group statistics of the epoch. A group is what was clipped: each
+ * clipping group (scope "tensor" or "layer") of per_layer and per-layer
+ * automatic clipping, or, for modes with one bound on the whole gradient,
+ * each parameter layer (scope "model": bound is the model-wide C and a layer
+ * counts as clipped when its sample was). Percentiles are of the pre-clip
+ * per-sample group norms; bound is the mean bound in force over the
+ * epoch's samples (adaptive clipping moves it); frac_clipped the fraction of
+ * samples whose norm exceeded it. */
+typedef struct {
+  const char *name;  /* tensor or layer name (the model's, valid while it lives) */
+  const char *scope; /* "tensor", "layer" or "model" */
+  double median, p90, max, bound, frac_clipped;
+} cb_dp_group_stats;
+/* Upper bound on the number of groups (size of out). */
+int cb_dp_stats_max_groups(const cb_dp *dp);
+/* Fills out in model order; returns the number of groups, or -1. */
+int cb_dp_stats_groups(const cb_dp *dp, cb_dp_group_stats *out);
 
 /* Percentile of x[0..n) (linear interpolation, numpy's default); sorts x. */
 double cb_percentile(double *x, int n, double pct);

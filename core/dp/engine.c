@@ -91,9 +91,11 @@ static int plan_groups(cb_dp *dp) {
   dp->tensor_group = cb_calloc((size_t)m->n_tensors, sizeof(int), "clip groups");
   dp->group_bound = cb_calloc((size_t)m->n_tensors + 1, sizeof(double), "clip groups");
   if (!dp->tensor_group || !dp->group_bound) return -1;
+  dp->stat_by_group = uses_groups(&dp->cfg);
   if (!uses_groups(&dp->cfg)) {
     dp->n_groups = 1;
     dp->group_bound[0] = dp->cfg.clip_bound;
+    dp->n_stat = m->n_nodes;
     return 0;
   }
   int g = 0;
@@ -110,6 +112,7 @@ static int plan_groups(cb_dp *dp) {
     }
   }
   dp->n_groups = g;
+  dp->n_stat = g;
   double ck = dp->cfg.clip_bound;
   if (dp->cfg.thresholds == CB_THRESH_SPLIT) ck /= sqrt((double)g);
   for (int k = 0; k < g; k++)
@@ -245,6 +248,8 @@ void cb_dp_free(cb_dp *dp) {
   free(dp->step_norms);
   free(dp->ep_norms);
   free(dp->ep_layer);
+  free(dp->ep_gclipped);
+  free(dp->ep_gbound);
   free(dp);
 }
 

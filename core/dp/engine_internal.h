@@ -40,7 +40,14 @@ struct cb_dp {
   /* epoch */
   double *ep_norms;
   int ep_n, ep_cap, ep_clipped;
-  double *ep_layer; /* [n_nodes][ep_cap] per-layer per-sample norms */
+  /* Per-group epoch statistics. A statistics group is a clipping group
+   * (tensor or layer) when the mode clips per group; otherwise a parameter
+   * layer under the model-wide bound. Rows are indexed by clipping group, or
+   * by node (NaN rows for nodes without parameters). */
+  int stat_by_group, n_stat;
+  double *ep_layer;    /* [n_stat][ep_cap] per-sample group norms */
+  double *ep_gclipped; /* [n_stat] samples whose group norm exceeded its bound */
+  double *ep_gbound;   /* [n_stat] sum over samples of the bound in force */
 };
 
 /* Appends the n samples of the current chunk to the step and epoch stats. */

@@ -577,12 +577,70 @@ static void statistics(void **s) {
   }
   assert_true(p[CB_NPCT - 1] == mx);
   assert_true(fabs(cb_dp_stats_frac_clipped(dp) - (double)over / NB) < 1e-12);
-  double *med = malloc(sizeof(double) * f.m->n_nodes);
-  cb_dp_stats_layer_medians(dp, med);
+  /* Flat: one row per parameter layer under the model-wide C, each scaled
+   * exactly when its sample was. */
+  cb_dp_group_stats *g = malloc(sizeof *g * (size_t)cb_dp_stats_max_groups(dp));
+  int ng = cb_dp_stats_groups(dp, g), layers = 0;
   for (int i = 0; i < f.m->n_nodes; i++)
-    assert_true(cb_node_is_param(&f.m->nodes[i]) ? med[i] >= 0 : isnan(med[i]));
-  free(med);
+    layers += cb_node_is_param(&f.m->nodes[i]);
+  assert_int_equal(ng, layers);
+  for (int k = 0; k < ng; k++) {
+    assert_string_equal(g[k].scope, "model");
+    assert_true(g[k].median >= 0 && g[k].p90 >= g[k].median && g[k].max >= g[k].p90);
+    assert_true(g[k].bound == 1.0);
+    assert_true(fabs(g[k].frac_clipped - (double)over / NB) < 1e-12);
+  }
+  free(g);
   cb_dp_free(dp);
+  release(&f);
+}
+
+/* Per-group statistics of per-layer clipping are those of the groups as
+ * clipped (each tensor, or each layer's weight and bias together), against
+ * each group's own bound: the fraction clipped and the max recomputed from the
+ * per-tensor squared norms. */
+static void group_statistics(void **s) {
+  (void)s;
+  fixture f = make(CB_ARCH_UNET, 1, CB_UP_TRANSPOSE);
+  cb_model *m = f.m;
+  for (int by = 0; by < 2; by++) {
+    cb_dp_cfg c;
+    cb_dp_cfg_default(&c);
+    c.mode = CB_CLIP_PER_LAYER;
+    c.group_by = by ? CB_GROUP_LAYER : CB_GROUP_TENSOR;
+    c.thresholds = CB_THRESH_SPLIT;
+    c.clip_bound = 0.5;
+    cb_dp *dp = step(&f, &c, 0, NB);
+    int ngr = cb_dp_n_groups(dp);
+    assert_true(cb_dp_stats_max_groups(dp) >= ngr);
+    cb_dp_group_stats *g = malloc(sizeof *g * (size_t)cb_dp_stats_max_groups(dp));
+    assert_int_equal(cb_dp_stats_groups(dp, g), ngr);
+    const double *tsq = cb_dp_last_tensor_sqnorms(dp);
+    int some_clipped = 0, some_not = 0;
+    for (int k = 0; k < ngr; k++) {
+      assert_string_equal(g[k].scope, by ? "layer" : "tensor");
+      assert_true(tst_rel_err(g[k].bound, cb_dp_group_bound(dp, k), 1e-12) < 1e-12);
+      int over = 0;
+      double mx = 0;
+      for (int i = 0; i < NB; i++) {
+        double sq = 0;
+        for (int t = 0; t < m->n_tensors; t++)
+          if (cb_dp_tensor_group(dp, t) == k) sq += tsq[(size_t)i * m->n_tensors + t];
+        over += sqrt(sq) > g[k].bound;
+        mx = fmax(mx, sqrt(sq));
+      }
+      assert_true(fabs(g[k].frac_clipped - (double)over / NB) < 1e-12);
+      assert_true(tst_rel_err(g[k].max, mx, 1e-12) < 1e-12);
+      assert_true(g[k].median <= g[k].p90 && g[k].p90 <= g[k].max);
+      some_clipped |= over > 0;
+      some_not |= over < NB;
+    }
+    assert_true(some_clipped && some_not);
+    /* Tensor groups are named after their tensors. */
+    if (!by) assert_string_equal(g[0].name, m->tensors[0].name);
+    free(g);
+    cb_dp_free(dp);
+  }
   release(&f);
 }
 
@@ -594,6 +652,7 @@ int main(void) {
       cmocka_unit_test(flat_bound_holds),
       cmocka_unit_test(flat_sum_by_hand),
       cmocka_unit_test(per_layer_bounds),
+      cmocka_unit_test(group_statistics),
       cmocka_unit_test(automatic_bounds),
       cmocka_unit_test(noise_statistics),
       cmocka_unit_test(noise_reaches_every_tensor),

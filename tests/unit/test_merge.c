@@ -70,7 +70,7 @@ static void write_run(cb_store *s, const run_spec *r) {
     row.n_classes = 2;
     row.class_dice = dice;
     row.class_iou = iou;
-    cb_layer_norm_row layer = {"conv1", 1.5 * e, NAN, NAN, NAN, NAN};
+    cb_layer_norm_row layer = {"conv1", 1.5 * e, NAN, NAN, NAN, NAN, "model"};
     row.n_layers = 1;
     row.layers = &layer;
     assert_int_equal(cb_store_put_epoch(s, r->id, "w:1", &row), 0);

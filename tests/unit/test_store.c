@@ -176,8 +176,8 @@ static void fill_epoch(cb_epoch_row *r, int epoch, double val, double *dice, cb_
     dice[c] = val + c;
   r->n_classes = 3;
   r->class_dice = dice;
-  L[0] = (cb_layer_norm_row){"a.weight", val, val, val, NAN, NAN};
-  L[1] = (cb_layer_norm_row){"b.weight", 2 * val, val, val, 1.0, 0.5};
+  L[0] = (cb_layer_norm_row){"a.weight", val, val, val, NAN, NAN, NULL};
+  L[1] = (cb_layer_norm_row){"b.weight", 2 * val, val, val, 1.0, 0.5, "tensor"};
   r->n_layers = 2;
   r->layers = L;
 }
