@@ -52,7 +52,8 @@
  * key outside LABEL) and series_keys (the other varying keys outside LABEL,
  * named in legend entries). Arrays count as one value. */
 #define VARIANTS                                                                                   \
-  "v_leaf AS (SELECT r.id AS run_id, substr(t.fullkey, 3) AS key, CASE t.type WHEN 'real' THEN "   \
+  "v_leaf AS (SELECT r.id AS run_id, replace(substr(t.fullkey, 3), '\"', '') AS key, CASE t.type " \
+  "WHEN 'real' THEN "                                                                              \
   "printf('%.15g', t.atom) WHEN 'integer' THEN CAST(t.atom AS TEXT) WHEN 'text' THEN t.atom WHEN " \
   "'array' THEN t.value ELSE t.type END AS value FROM runs r, json_tree(r.config) t WHERE "        \
   "t.type <> 'object' AND t.fullkey NOT LIKE '%]%' AND t.fullkey NOT IN ('$.seed', '$.name') "     \
@@ -264,11 +265,12 @@ const cb_export_query CB_EXPORT_QUERIES[] = {
     {"layer_norms",
      "per clipping group (tensor or layer, as clipped) and epoch: median, p90, max per-sample "
      "norm, the bound in force and the fraction clipped",
-     "WITH " VARIANTS " SELECT " RUN_COLS(
-         "r") ", l.epoch, l.layer, l.name, l.median, l.p90,"
-              " l.max, l.clip_bound AS clip_bound_now, l.frac_clipped, v.varies FROM layer_norms l"
-              " JOIN runs r ON r.id = l.run_id JOIN v_run v ON v.run_id = r.id"
-              " ORDER BY " RUN_ORDER("r") ", l.epoch, l.layer"},
+     "WITH " VARIANTS
+     " SELECT " RUN_COLS("r") ", l.epoch, l.layer, l.name, l.median, l.p90,"
+                              " l.max, l.clip_bound AS clip_bound_now, l.frac_clipped, v.varies, "
+                              "l.scope FROM layer_norms l"
+                              " JOIN runs r ON r.id = l.run_id JOIN v_run v ON v.run_id = r.id"
+                              " ORDER BY " RUN_ORDER("r") ", l.epoch, l.layer"},
 
     {"classes", "per-class Dice and IoU per evaluated epoch",
      "WITH " VARIANTS " SELECT " RUN_COLS(
@@ -286,6 +288,29 @@ const cb_export_query CB_EXPORT_QUERIES[] = {
               "v.varies"
               " FROM runs r JOIN v_run v ON v.run_id = r.id JOIN epochs e ON e.run_id = r.id"
               " GROUP BY r.id ORDER BY " RUN_ORDER("r")},
+
+    {"bounds",
+     "per run: clipping groups whose bound never binds (no sample above it) or always binds "
+     "(every sample above it), over the whole run and in its last epoch",
+     "WITH " VARIANTS ", g AS (SELECT l.run_id, l.layer AS grp, l.scope, l.epoch, l.frac_clipped"
+     " FROM layer_norms l WHERE l.scope IN ('tensor', 'layer') AND l.frac_clipped IS NOT NULL"
+     " UNION ALL SELECT e.run_id, 0, 'model', e.epoch, e.frac_clipped FROM epochs e"
+     " WHERE e.frac_clipped IS NOT NULL AND NOT EXISTS (SELECT 1 FROM layer_norms l WHERE"
+     " l.run_id = e.run_id AND l.scope IN ('tensor', 'layer'))),"
+     " last AS (SELECT run_id, max(epoch) AS epoch FROM g GROUP BY run_id),"
+     " pg AS (SELECT g.run_id, g.grp, g.scope, max(g.frac_clipped) AS fmax, min(g.frac_clipped)"
+     " AS fmin, max(iif(g.epoch = last.epoch, g.frac_clipped, NULL)) AS flast FROM g JOIN last"
+     " ON last.run_id = g.run_id GROUP BY g.run_id, g.grp),"
+     " pr AS (SELECT run_id, max(scope) AS scope, count(*) AS groups, sum(fmax = 0) AS"
+     " never_binds, sum(fmin = 1) AS always_binds, sum(flast = 0) AS never_binds_last,"
+     " sum(flast = 1) AS always_binds_last FROM pg GROUP BY run_id)"
+     " SELECT " RUN_COLS(
+         "r") ", pr.scope, pr.groups, last.epoch AS last_epoch, pr.never_binds,"
+              " pr.always_binds, pr.never_binds_last, pr.always_binds_last, v.varies FROM pr"
+              " JOIN runs r ON r.id = pr.run_id JOIN last ON last.run_id = r.id"
+              " JOIN v_run v ON v.run_id = r.id WHERE pr.never_binds_last > 0 OR "
+              "pr.always_binds_last > 0"
+              " ORDER BY " RUN_ORDER("r")},
 
     /* ---- the data behind the figures (the gnuplot scripts in plots/); a series is one
      * configuration over its seeds, summarised as mean with the min-max range; a facet

@@ -3,6 +3,7 @@
 #include "core/base/error.h"
 #include "core/base/json.h"
 #include "core/cli/commands.h"
+#include "results/bounds.h"
 #include "sweeps/slurm.h"
 #include "sweeps/sweep.h"
 
@@ -211,6 +212,21 @@ static int status_all(cb_store *s, int json) {
   return rc;
 }
 
+static void print_warning(void *ctx, const char *msg) {
+  int *n = ctx;
+  if ((*n)++ < 20) printf("  warning: %s\n", msg);
+}
+
+/* Bounds that never or always bind, after the text listing. */
+static int bound_warnings(cb_store *s, const char *sweep) {
+  int n = 0;
+  if (cb_bound_warnings(s, sweep, print_warning, &n) < 0) return -1;
+  if (n > 20)
+    printf("  ... and %d more (clipbench export --db %s --query bounds)\n", n - 20,
+           cb_store_path(s));
+  return 0;
+}
+
 int cb_cmd_status(int argc, char **argv) {
   cb_cli c;
   const char *db = CB_DEFAULT_DB;
@@ -234,6 +250,7 @@ int cb_cmd_status(int argc, char **argv) {
   if (!s) return -1;
   if (c.n_pos == 0) {
     rc = status_all(s, json);
+    if (!rc && !json) rc = bound_warnings(s, NULL);
     cb_store_close(s);
     return rc;
   }
@@ -255,6 +272,7 @@ int cb_cmd_status(int argc, char **argv) {
     } else {
       text_header(&ss, cb_store_path(s));
       text_runs(&ss);
+      rc = bound_warnings(s, c.pos[0]);
     }
     cb_sweep_snapshot_free(&ss);
   }
