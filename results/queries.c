@@ -43,38 +43,38 @@
   "('model.arch', 'dp.clipping', 'dp.noise_multiplier', 'dp.target_epsilon', 'dp.clip_bound')"
 
 /* What tells one configuration from another, from the runs' resolved
- * configs (the frozen expansion, arms and includes, as run): v_run has, per
- * run in scope, config_key (the config without seed and name: runs sharing it
+ * configs (the frozen expansion, arms and includes, as run). A key varies
+ * when two runs in scope with the same LABEL (architecture, method, sigma,
+ * target epsilon, C) differ in it: train.lr in a learning-rate sweep, not
+ * model.bias when it follows the architecture's defaults. v_run has, per run
+ * in scope, config_key (the config without seed and name: runs sharing it
  * differ only by seed, and only they are averaged), varies ("train.lr=0.01
- * model.width=8": every key outside LABEL whose value differs between the
- * runs in scope), facet_keys (the varying keys a figure splits into its own
- * figure: those in :by, a comma-separated list, or without :by every varying
- * key outside LABEL) and series_keys (the other varying keys outside LABEL,
- * named in legend entries). Arrays count as one value. */
+ * model.width=8", the varying keys outside LABEL), facet_keys (the varying
+ * keys a figure splits into figures of their own: those listed in :by,
+ * comma-separated, or without :by all of varies) and series_keys (the other
+ * keys of varies, named in legend entries). Arrays count as one value. */
+// clang-format off
 #define VARIANTS                                                                                   \
-  "v_leaf AS (SELECT r.id AS run_id, replace(substr(t.fullkey, 3), '\"', '') AS key, CASE t.type " \
-  "WHEN 'real' THEN "                                                                              \
-  "printf('%.15g', t.atom) WHEN 'integer' THEN CAST(t.atom AS TEXT) WHEN 'text' THEN t.atom WHEN " \
-  "'array' THEN t.value ELSE t.type END AS value FROM runs r, json_tree(r.config) t WHERE "        \
-  "t.type <> 'object' AND t.fullkey NOT LIKE '%]%' AND t.fullkey NOT IN ('$.seed', '$.name') "     \
-  "AND " IN_SWEEP(                                                                                 \
-      "r") "),"                                                                                    \
-           " v_key AS (SELECT key, key NOT IN " STD_KEYS                                           \
-           " AS extra, CASE WHEN :by IS NULL THEN key NOT "                                        \
-           "IN " STD_KEYS                                                                          \
-           " ELSE instr(',' || :by || ',', ',' || key || ',') > 0 AND key <> 'model.arch' "        \
-           "END AS facet FROM v_leaf GROUP BY key HAVING count(DISTINCT value) > 1),"              \
-           " v_kv AS (SELECT l.run_id, l.key || '=' || l.value AS kv, k.extra, k.facet FROM "      \
-           "v_leaf l JOIN "                                                                        \
-           "v_key k ON k.key = l.key ORDER BY l.run_id, l.key),"                                   \
-           " v_run AS (SELECT r.id AS run_id, json_remove(r.config, '$.seed', '$.name') AS "       \
-           "config_key,"                                                                           \
-           " x.varies, x.facet_keys, x.series_keys FROM runs r LEFT JOIN (SELECT run_id,"          \
-           " group_concat(iif(extra, kv, NULL), ' ') AS varies, group_concat(iif(facet, kv, "      \
-           "NULL), ' ') AS"                                                                        \
-           " facet_keys, group_concat(iif(extra AND NOT facet, kv, NULL), ' ') AS series_keys "    \
-           "FROM v_kv"                                                                             \
-           " GROUP BY run_id) x ON x.run_id = r.id WHERE " IN_SWEEP("r") ")"
+  "v_leaf AS (SELECT r.id AS run_id, " LABEL("r") " AS std,"                                       \
+  " replace(substr(t.fullkey, 3), '\"', '') AS key, CASE t.type WHEN 'real' THEN"                  \
+  " printf('%.15g', t.atom) WHEN 'integer' THEN CAST(t.atom AS TEXT) WHEN 'text' THEN t.atom"      \
+  " WHEN 'array' THEN t.value ELSE t.type END AS value FROM runs r, json_tree(r.config) t"         \
+  " WHERE t.type <> 'object' AND t.fullkey NOT LIKE '%]%'"                                         \
+  " AND t.fullkey NOT IN ('$.seed', '$.name') AND " IN_SWEEP("r") "),"                             \
+  " v_key AS (SELECT key, key NOT IN " STD_KEYS " AS extra, CASE WHEN :by IS NULL THEN"            \
+  " key NOT IN " STD_KEYS " ELSE instr(',' || :by || ',', ',' || key || ',') > 0"                  \
+  " AND key <> 'model.arch' END AS facet FROM (SELECT key, min(lo) <> max(hi) AS differ,"        \
+  " max(within) AS within FROM (SELECT key, count(DISTINCT value) AS within, min(value) AS lo,"    \
+  " max(value) AS hi FROM v_leaf GROUP BY key, std) GROUP BY key)"                                 \
+  " WHERE within > 1 OR (key IN " STD_KEYS " AND differ)),"                                        \
+  " v_kv AS (SELECT l.run_id, l.key || '=' || l.value AS kv, k.extra, k.facet FROM v_leaf l"       \
+  " JOIN v_key k ON k.key = l.key ORDER BY l.run_id, l.key),"                                      \
+  " v_run AS (SELECT r.id AS run_id, json_remove(r.config, '$.seed', '$.name') AS config_key,"     \
+  " x.varies, x.facet_keys, x.series_keys FROM runs r LEFT JOIN (SELECT run_id,"                   \
+  " group_concat(iif(extra, kv, NULL), ' ') AS varies, group_concat(iif(facet, kv, NULL), ' ')"    \
+  " AS facet_keys, group_concat(iif(extra AND NOT facet, kv, NULL), ' ') AS series_keys"           \
+  " FROM v_kv GROUP BY run_id) x ON x.run_id = r.id WHERE " IN_SWEEP("r") ")"
+// clang-format on
 
 /* A row's label: LABEL, then every other varying key. */
 #define VLABEL(r, v) LABEL(r) " || coalesce('/' || replace(" v ".varies, ' ', '/'), '')"

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Results never merge two configurations: a sweep over two learning rates
+# (two seeds each) gives two rows in `export --query arms`, each labelled with
+# its learning rate and averaged over its own seeds only; the figure data and
+# the figures keep them apart (a figure per learning rate, or with --by/BY a
+# series per learning rate). layer_norms has median, p90, max, bound and
+# fraction clipped for every private mode, per group as clipped; status warns
+# about bounds that never bind.
+# Usage: results_grouping.sh CLIPBENCH SOURCE_DIR
+set -euo pipefail
+CB=$1
+SRC=$2
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
+cat > "$T/base.yaml" <<'YAML'
+data: {size: [32, 32], count: 24}
+model: {arch: unet, width: 4, depth: 2}
+train: {epochs: 2, batch_size: 6, lr: 0.05, optimizer: sgd, momentum: 0.9}
+dp: {clipping: flat, clip_bound: 1.0, noise_multiplier: 1.0, delta: 1.0e-5, accountants: [rdp]}
+YAML
+cat > "$T/lr.yaml" <<'YAML'
+name: lr
+base: base.yaml
+grid:
+  train.lr: [0.01, 0.5]
+seeds: [1, 2]
+YAML
+cat > "$T/modes.yaml" <<'YAML'
+name: modes
+base: base.yaml
+arms:
+  flat: {dp.clipping: flat}
+  tensor: {dp.clipping: per_layer}
+  layer: {dp: {clipping: per_layer, per_layer: {group_by: layer}}}
+  auto: {dp: {clipping: automatic, automatic: {scope: per_layer}}}
+  rs: {dp: {clipping: random_sparsification, sparsification: {final_rate: 0.5}}}
+  adaptive: {dp.clipping: adaptive}
+YAML
+"$CB" sweep "$T/lr.yaml" --db "$T/r.db" --jobs 2 --quiet > /dev/null
+"$CB" sweep "$T/modes.yaml" --db "$T/m.db" --jobs 2 --quiet > /dev/null
+X="$CB export --db $T/r.db --sweep lr"
+q() { sqlite3 "$T/r.db" "$1"; }
+
+# arms: one row per learning rate, labelled with it, n = 2, the mean of its
+# own two seeds.
+$X --query arms --format csv > "$T/arms.csv"
+[[ $(($(wc -l < "$T/arms.csv") - 1)) -eq 2 ]] || { echo "arms: expected 2 rows"; cat "$T/arms.csv"; exit 1; }
+for lr in 0.01 0.5; do
+  row=$(grep "^unet/flat/sigma=1/C=1/train.lr=$lr," "$T/arms.csv") || { echo "arms: no row labelled train.lr=$lr"; cat "$T/arms.csv"; exit 1; }
+  n=$(echo "$row" | cut -d, -f7)
+  got=$(echo "$row" | cut -d, -f8)
+  want=$(q "SELECT avg(e.val_dice) FROM epochs e JOIN runs r ON r.id = e.run_id WHERE r.lr = $lr AND e.epoch = 2")
+  [[ $n == 2 ]] || { echo "arms lr=$lr: n=$n, expected 2 seeds"; exit 1; }
+  awk -v a="$got" -v b="$want" 'BEGIN { exit !(a - b < 1e-12 && b - a < 1e-12) }' || { echo "arms lr=$lr: val_dice $got, database $want"; exit 1; }
+done
+# Labels name every varying key; the runs query too.
+[[ $($X --query runs | awk -F'\t' 'NR > 1 {print $2}' | sort -u | wc -l) -eq 2 ]] || { echo "runs: labels do not tell the learning rates apart"; exit 1; }
+
+# Figure data: a facet per learning rate; with --by model.arch the learning
+# rate moves into the series names instead. Never one series over both.
+[[ $($X --query curves | awk -F'\t' 'NR > 1 {print $NF}' | sort -u | tr '\n' ' ') == "unet_train.lr-0.01 unet_train.lr-0.5 " ]] || { echo "curves: facets"; $X --query curves | cut -f1,24,25; exit 1; }
+[[ $($X --query curves | awk -F'\t' 'NR > 1 && $8 == 1 {print $9}' | sort -u) == 2 ]] || { echo "curves: a series must hold 2 seeds"; exit 1; }
+[[ $($X --query frontier --by model.arch | awk -F'\t' 'NR > 1 {print $1}' | sort -u | wc -l) -eq 2 ]] || { echo "--by: the learning rate must split the series"; exit 1; }
+$X --query frontier --by model.arch | grep -q 'flat C=1 train.lr=0.5' || { echo "--by: series name lacks the learning rate"; exit 1; }
+if $X --query arms --by train.lrr 2> "$T/err"; then echo "--by with an unknown key accepted"; exit 1; fi
+grep -q "no run in .* has a configuration key 'train.lrr'" "$T/err"
+
+# The figures: one set per learning rate, each naming it in its data.
+if command -v gnuplot > /dev/null; then
+  make --no-print-directory -C "$SRC" -f Makefile.plots DB="$T/r.db" SWEEP=lr OUT="$T/out" CLIPBENCH="$CB" FORMATS=png > /dev/null
+  for lr in 0.01 0.5; do
+    for f in curves_val_dice frontier norms; do
+      [[ -s "$T/out/${f}_unet_train.lr-$lr.png" ]] || { echo "no figure ${f}_unet_train.lr-$lr.png"; ls "$T/out"; exit 1; }
+    done
+    grep -q "unet train.lr=$lr" "$T/out/data/curves_unet_train.lr-$lr.tsv"
+    if grep -q "unet train.lr=$([[ $lr == 0.5 ]] && echo 0.01 || echo 0.5)" "$T/out/data/curves_unet_train.lr-$lr.tsv"; then
+      echo "curves data of lr=$lr holds the other learning rate"; exit 1; fi
+  done
+  make --no-print-directory -C "$SRC" -f Makefile.plots DB="$T/r.db" SWEEP=lr BY=model.arch OUT="$T/by" CLIPBENCH="$CB" FORMATS=png > /dev/null
+  [[ -s "$T/by/curves_val_dice_unet.png" && ! -e "$T/by/curves_val_dice_unet_train.lr-0.5.png" ]] || { echo "BY=model.arch: expected one figure per architecture"; ls "$T/by"; exit 1; }
+  [[ $(cut -f1 "$T/by/data/curves_unet.tsv" | sort -u | grep -c '^"flat σ=1 C=1 train.lr=') -eq 2 ]] || { echo "BY: two series expected"; exit 1; }
+fi
+
+# layer_norms: every statistic stored for every private mode, per group as
+# clipped.
+m() { sqlite3 "$T/m.db" "$1"; }
+bad=$(m "SELECT count(*) FROM layer_norms WHERE median IS NULL OR p90 IS NULL OR max IS NULL OR clip_bound IS NULL OR frac_clipped IS NULL OR scope IS NULL")
+[[ $bad -eq 0 ]] || { echo "layer_norms: $bad rows with NULL statistics"; exit 1; }
+[[ $(m "SELECT count(DISTINCT r.clipping) FROM layer_norms l JOIN runs r ON r.id = l.run_id") -eq 5 ]] || { echo "layer_norms missing for a private mode"; exit 1; }
+[[ $(m "SELECT count(*) FROM layer_norms l JOIN runs r ON r.id = l.run_id WHERE r.name = 'tensor' AND l.epoch = 1 AND l.scope = 'tensor'") -gt \
+   $(m "SELECT count(*) FROM layer_norms l JOIN runs r ON r.id = l.run_id WHERE r.name = 'layer' AND l.epoch = 1 AND l.scope = 'layer'") ]] || { echo "layer_norms: tensor groups must outnumber layer groups"; exit 1; }
+[[ $(m "SELECT count(*) FROM layer_norms WHERE max < p90 OR p90 < median OR frac_clipped < 0 OR frac_clipped > 1") -eq 0 ]]
+[[ $("$CB" export --db "$T/m.db" --query layer_norms --json | head -1 | grep -c '"scope":"model"') -eq 1 ]]
+
+# A bound far above every norm never binds: status says so.
+"$CB" run "$T/base.yaml" --db "$T/m.db" --quiet --set dp.clipping=per_layer --set dp.clip_bound=1000 > /dev/null
+"$CB" status --db "$T/m.db" > "$T/status.txt"
+grep -q "warning: unet/per_layer/sigma=1/C=1000[^ ]* seed .*C_k never binds for \([0-9]*\) of \1 tensor groups" "$T/status.txt" || { echo "status: no never-binds warning"; cat "$T/status.txt"; exit 1; }
+echo "results grouping: ok"
