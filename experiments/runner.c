@@ -156,8 +156,14 @@ static int train(cb_store *s, const char *worker, cb_trainer *t, const cb_run_ar
     free(layers);
     return -1;
   }
-  int rc = 0;
-  while (t->epochs_done < e->train.epochs) {
+  /* What the per-class scores are of ("fluid", ...), for tables. */
+  const char *cls[CB_DATA_MAX_CLASSES];
+  char cbuf[CB_DATA_MAX_CLASSES][32];
+  for (int k = 0; k < K && k < CB_DATA_MAX_CLASSES; k++)
+    cls[k] = cb_dataset_class_name(&t->data, k, cbuf[k], sizeof cbuf[k]);
+  int rc =
+      cb_store_put_class_names(s, t->id, K < CB_DATA_MAX_CLASSES ? K : CB_DATA_MAX_CLASSES, cls);
+  while (!rc && t->epochs_done < e->train.epochs) {
     hook_ctx h = {s, worker, t->id, &pg, cb_now(), cb_now(), 0, (int)round(t->expected_batch)};
     cb_epoch_stats st;
     double t0 = cb_now();

@@ -40,5 +40,11 @@ if (exists("FACETED")) {
   FA = word(FACET, 1)
   FACET_TITLE = (FA eq "nested_unet" ? "Nested U-Net" : FA eq "unet" ? "U-Net" : FA) . \
                 (strlen(FACET) > strlen(FA) ? ", " . FACET[strlen(FA) + 2:] : "")
-  TITLE = FACET_TITLE . ": " . TITLE
+  # the varying keys on a line of their own, and room for it
+  if (strlen(FACET) > strlen(FA)) {
+    TITLE = FACET_TITLE . "\n" . TITLE
+    PANEL_TOP = 0.78
+  } else {
+    TITLE = FACET_TITLE . ": " . TITLE
+  }
 }

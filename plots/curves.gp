@@ -31,11 +31,13 @@ PAD = (YHI - YLO) * 0.05 + 1e-9
 set yrange [YLO - PAD : YHI + PAD]
 
 NP = words(SIGMAS) > 0 ? words(SIGMAS) : 1
-W = NP > 1 ? 7.16 : 3.5
+# one panel: wide enough for the title, with room for the y label
+W = NP > 1 ? 7.16 : 4.5
+if (NP == 1) { PANEL_LEFT = 0.15 }
 H = 2.7
 load "plots/terminal.gp"
 # Panels side by side; the key, one entry per method, along the bottom.
-set multiplot title TITLE font ",9"
+set multiplot title TITLE font ",9" noenhanced
 set xlabel "epoch" offset 0, 0.5
 do for [p = 1:NP] {
   load "plots/panel.gp"

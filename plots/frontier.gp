@@ -23,7 +23,7 @@ NP = 2
 W = 7.16
 H = 2.7
 load "plots/terminal.gp"
-set multiplot title sprintf("%s (C = %g; mean over seeds, bars: min-max)", TITLE, CMAIN) font ",9"
+set multiplot title sprintf("%s (C = %g; mean over seeds, bars: min-max)", TITLE, CMAIN) font ",9" noenhanced
 set logscale x
 set xtics ("0.5" 0.5, "1" 1, "2" 2, "5" 5, "10" 10, "20" 20, "50" 50, "100" 100, "200" 200, "500" 500, "1000" 1000)
 set xlabel "privacy loss ε (log scale)" offset 0, 0.5

@@ -11,7 +11,7 @@ TITLES = system(sprintf("awk -F'\t' '$2 == \"arch\" {print $1}' '%s'", FILE))
 W = NP > 1 ? 7.16 : 3.5
 H = 2.8
 load "plots/terminal.gp"
-set multiplot title TITLE font ",9"
+set multiplot title TITLE font ",9" noenhanced
 # a colour-blind-safe sequential palette (viridis-like)
 set palette defined (0 "#440154", 0.25 "#3b528b", 0.5 "#21918c", 0.75 "#5ec962", 1 "#fde725")
 stats FILE using (column("val_dice")) nooutput

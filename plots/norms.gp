@@ -29,7 +29,7 @@ NP = words(LIST)
 W = NP > 2 ? 7.16 : 3.5 * NP
 H = 2.6
 load "plots/terminal.gp"
-set multiplot title sprintf("%s (σ = %g, C = %g; mean over seeds)", TITLE, S0, CMAIN) font ",9"
+set multiplot title sprintf("%s (σ = %g, C = %g; mean over seeds)", TITLE, S0, CMAIN) font ",9" noenhanced
 set logscale y
 set xlabel "epoch" offset 0, 0.5
 PANEL_BOTTOM = 0.3

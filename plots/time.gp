@@ -11,7 +11,7 @@ NP = 2
 W = 7.16
 H = 2.6
 load "plots/terminal.gp"
-set multiplot title TITLE font ",9"
+set multiplot title TITLE font ",9" noenhanced
 set style fill solid 0.85 border lc rgb "#333333"
 set boxwidth 0.8 / NA
 set xrange [-0.6:RMAX + 0.6]

@@ -9,7 +9,10 @@
  * the header again (the group column's cell holding the group's value), so
  * `plot for [i=0:*] FILE index i using "epoch":"val_dice" title columnhead(2)`
  * draws one curve per group, named after it.
- * CSV: RFC 4180, missing values empty. JSON: one object per row, null. */
+ * CSV: RFC 4180, missing values empty. JSON: one object per row, null.
+ * LaTeX: a booktabs tabular (\toprule, \midrule, \bottomrule; needs
+ * \usepackage{booktabs}) for \input, numbers to 4 significant digits and
+ * right-aligned, text escaped and left-aligned, missing values blank. */
 #include "results/export.h"
 
 #include "core/base/error.h"
@@ -22,7 +25,7 @@
 #include <string.h>
 #include <strings.h>
 
-const char *const CB_EXPORT_FORMAT_NAMES[] = {"tsv", "csv", "json", NULL};
+const char *const CB_EXPORT_FORMAT_NAMES[] = {"tsv", "csv", "json", "latex", NULL};
 
 /* Shortest text that reads back to v, without exponents for integers below
  * 1e15 (20, not 2e+01). */
@@ -77,9 +80,66 @@ static void write_header(FILE *f, sqlite3_stmt *st, int format, int group_col,
   fputc('\n', f);
 }
 
+static void latex_text(FILE *f, const char *s) {
+  for (; *s; s++) {
+    switch (*s) {
+    case '&':
+    case '%':
+    case '$':
+    case '#':
+    case '_':
+    case '{':
+    case '}': fprintf(f, "\\%c", *s); break;
+    case '~': fputs("\\textasciitilde{}", f); break;
+    case '^': fputs("\\textasciicircum{}", f); break;
+    case '\\': fputs("\\textbackslash{}", f); break;
+    case '\n':
+    case '\t':
+    case '\r': fputc(' ', f); break;
+    default: fputc(*s, f);
+    }
+  }
+}
+
+/* The tabular's opening (column alignment from the first row's types) and
+ * header row. */
+static void latex_begin(FILE *f, sqlite3_stmt *st, int have_row) {
+  int n = sqlite3_column_count(st);
+  fputs("\\begin{tabular}{", f);
+  for (int i = 0; i < n; i++) {
+    int t = have_row ? sqlite3_column_type(st, i) : SQLITE_TEXT;
+    fputc(t == SQLITE_INTEGER || t == SQLITE_FLOAT ? 'r' : 'l', f);
+  }
+  fputs("}\n\\toprule\n", f);
+  for (int i = 0; i < n; i++) {
+    if (i) fputs(" & ", f);
+    latex_text(f, sqlite3_column_name(st, i));
+  }
+  fputs(" \\\\\n\\midrule\n", f);
+}
+
+static void latex_row(FILE *f, sqlite3_stmt *st) {
+  int n = sqlite3_column_count(st);
+  for (int i = 0; i < n; i++) {
+    if (i) fputs(" & ", f);
+    switch (sqlite3_column_type(st, i)) {
+    case SQLITE_NULL: break;
+    case SQLITE_INTEGER: fprintf(f, "%lld", (long long)sqlite3_column_int64(st, i)); break;
+    case SQLITE_FLOAT: fprintf(f, "%.4g", sqlite3_column_double(st, i)); break;
+    case SQLITE_BLOB: break;
+    default: latex_text(f, (const char *)sqlite3_column_text(st, i));
+    }
+  }
+  fputs(" \\\\\n", f);
+}
+
 static void write_row(FILE *f, sqlite3_stmt *st, int format) {
   int n = sqlite3_column_count(st);
   char num[40];
+  if (format == CB_EXPORT_LATEX) {
+    latex_row(f, st);
+    return;
+  }
   if (format == CB_EXPORT_JSON) {
     cb_json j;
     cb_json_init_file(&j, f);
@@ -340,10 +400,16 @@ long cb_export(cb_store *s, const cb_export_args *a, FILE *f) {
       return cb_error("--group %s: the query has no such column", a->group);
     }
   }
-  if (a->format != CB_EXPORT_JSON && group_col < 0) write_header(f, st, a->format, -1, NULL);
+  if (a->format != CB_EXPORT_JSON && a->format != CB_EXPORT_LATEX && group_col < 0)
+    write_header(f, st, a->format, -1, NULL);
   long rows = 0;
   char *prev = NULL;
   while ((rc = cb_store_step(s, st)) == SQLITE_ROW) {
+    if (a->format == CB_EXPORT_LATEX && rows == 0) {
+      fprintf(f, "%% clipbench export --query %s%s%s (%s)\n", named ? a->query : "SQL",
+              a->sweep ? " --sweep " : "", a->sweep ? a->sweep : "", cb_store_path(s));
+      latex_begin(f, st, 1);
+    }
     if (group_col >= 0) {
       const char *g = (const char *)sqlite3_column_text(st, group_col);
       if (!g) g = "NaN";
@@ -358,6 +424,10 @@ long cb_export(cb_store *s, const cb_export_args *a, FILE *f) {
     rows++;
   }
   free(prev);
+  if (a->format == CB_EXPORT_LATEX && rc == SQLITE_DONE) {
+    if (rows == 0) latex_begin(f, st, 0);
+    fputs("\\bottomrule\n\\end{tabular}\n", f);
+  }
   sqlite3_finalize(st);
   if (rc != SQLITE_DONE) return cb_store_err(s, rc, "running the export query");
   if (ferror(f)) return cb_error("writing the export failed (disk full?)");

@@ -19,8 +19,8 @@ extern const int CB_N_EXPORT_QUERIES;
 
 const cb_export_query *cb_export_find(const char *name);
 
-enum { CB_EXPORT_TSV, CB_EXPORT_CSV, CB_EXPORT_JSON };
-extern const char *const CB_EXPORT_FORMAT_NAMES[]; /* tsv csv json */
+enum { CB_EXPORT_TSV, CB_EXPORT_CSV, CB_EXPORT_JSON, CB_EXPORT_LATEX };
+extern const char *const CB_EXPORT_FORMAT_NAMES[]; /* tsv csv json latex */
 
 typedef struct {
   const char *query; /* a named query or SQL (SELECT/WITH/VALUES ...) */

@@ -224,7 +224,11 @@ static int copy_epochs(cb_store *s, const char *id) {
                id, NULL, "copying test-split metrics") ||
          exec2(s,
                "INSERT INTO main.test_classes SELECT * FROM shard.test_classes WHERE run_id = ?1",
-               id, NULL, "copying test-split per-class scores");
+               id, NULL, "copying test-split per-class scores") ||
+         exec2(s, "DELETE FROM main.class_names WHERE run_id = ?1", id, NULL,
+               "replacing class names") ||
+         exec2(s, "INSERT INTO main.class_names SELECT * FROM shard.class_names WHERE run_id = ?1",
+               id, NULL, "copying class names");
 }
 
 /* A run the shard left running was stopped without giving it back (its task

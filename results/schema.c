@@ -119,15 +119,13 @@ static const char V2[] =
  * row's clip_bound bounds: 'tensor' or 'layer' (that group's own C_k, as
  * clipped by per_layer and per-layer automatic clipping) or 'model' (the
  * whole gradient's C; the row is one layer of it). class_names names the
- * classes of each data source. The views are the named export queries over
- * every run (clipbench export --query NAME without --sweep), for sqlite3,
- * pandas and R users; they are created by the store after the migrations
- * (results/views.c), since their text follows the queries. */
+ * classes a run was trained on (as its dataset named them: "fluid", ...). */
 static const char V4[] = "ALTER TABLE layer_norms ADD COLUMN scope TEXT"
                          "  CHECK (scope IN ('tensor', 'layer', 'model'));"
                          "CREATE TABLE class_names ("
-                         "  data_source TEXT NOT NULL, class INTEGER NOT NULL, name TEXT NOT NULL,"
-                         "  PRIMARY KEY (data_source, class)"
+                         "  run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,"
+                         "  class INTEGER NOT NULL, name TEXT NOT NULL,"
+                         "  PRIMARY KEY (run_id, class)"
                          ") WITHOUT ROWID;";
 
 const cb_migration CB_MIGRATIONS[] = {

@@ -122,6 +122,10 @@ int cb_store_requeue_stale(cb_store *s, double grace_s, int max_attempts, int *n
  * slurm_job_id, slurm_task_id, slurm_log. */
 int cb_store_set_run_field(cb_store *s, const char *id, const char *field, const char *value);
 
+/* Records the names of the run's classes (class k = names[k]), replacing
+ * any recorded before. */
+int cb_store_put_class_names(cb_store *s, const char *id, int n, const char *const *names);
+
 /* ---- per-epoch rows ---------------------------------------------------- */
 
 enum { CB_NORM_P10, CB_NORM_P25, CB_NORM_P50, CB_NORM_P75, CB_NORM_P90, CB_NORM_P99, CB_NORM_MAX };

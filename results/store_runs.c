@@ -331,3 +331,40 @@ int cb_store_set_run_field(cb_store *s, const char *id, const char *field, const
   snprintf(what, sizeof what, "setting runs.%s", allowed[k]);
   return owned_update(s, sql, id, NULL, value, what);
 }
+
+int cb_store_put_class_names(cb_store *s, const char *id, int n, const char *const *names) {
+  sqlite3_stmt *st;
+  int rc = sqlite3_exec(s->db, "SAVEPOINT class_names", NULL, NULL, NULL);
+  if (rc != SQLITE_OK) return cb_store_err(s, rc, "recording class names");
+  if (cb_store_prepare(s, "DELETE FROM class_names WHERE run_id = ?1", &st,
+                       "recording class names"))
+    goto fail;
+  sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+  rc = cb_store_step(s, st);
+  sqlite3_finalize(st);
+  if (rc != SQLITE_DONE) {
+    cb_store_err(s, rc, "recording class names");
+    goto fail;
+  }
+  if (cb_store_prepare(s, "INSERT INTO class_names (run_id, class, name) VALUES (?1, ?2, ?3)", &st,
+                       "recording class names"))
+    goto fail;
+  for (int k = 0; k < n; k++) {
+    sqlite3_reset(st);
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, k);
+    sqlite3_bind_text(st, 3, names[k], -1, SQLITE_STATIC);
+    rc = cb_store_step(s, st);
+    if (rc != SQLITE_DONE) {
+      sqlite3_finalize(st);
+      cb_store_err(s, rc, "recording class names");
+      goto fail;
+    }
+  }
+  sqlite3_finalize(st);
+  rc = sqlite3_exec(s->db, "RELEASE class_names", NULL, NULL, NULL);
+  return rc == SQLITE_OK ? 0 : cb_store_err(s, rc, "recording class names");
+fail:
+  sqlite3_exec(s->db, "ROLLBACK TO class_names; RELEASE class_names", NULL, NULL, NULL);
+  return -1;
+}
