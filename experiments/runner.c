@@ -163,6 +163,9 @@ static int train(cb_store *s, const char *worker, cb_trainer *t, const cb_run_ar
     cls[k] = cb_dataset_class_name(&t->data, k, cbuf[k], sizeof cbuf[k]);
   int rc =
       cb_store_put_class_names(s, t->id, K < CB_DATA_MAX_CLASSES ? K : CB_DATA_MAX_CLASSES, cls);
+  char np[32];
+  snprintf(np, sizeof np, "%lld", (long long)t->m->n_params);
+  if (!rc) rc = cb_store_set_run_field(s, t->id, "n_params", np);
   while (!rc && t->epochs_done < e->train.epochs) {
     hook_ctx h = {s, worker, t->id, &pg, cb_now(), cb_now(), 0, (int)round(t->expected_batch)};
     cb_epoch_stats st;

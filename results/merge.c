@@ -236,11 +236,11 @@ static int copy_epochs(cb_store *s, const char *id) {
 static const char UPDATE_RUN[] =
     "UPDATE main.runs SET (status, worker, host, backend, git_rev, attempts, started_at,"
     " heartbeat_at, finished_at, error, checkpoint, slurm_job_id, slurm_task_id, slurm_log,"
-    " sample_rate, dataset_size, sampling, dp_guarantee, dp_caveat) ="
+    " sample_rate, dataset_size, sampling, dp_guarantee, dp_caveat, n_params) ="
     " (SELECT CASE status WHEN 'running' THEN 'pending' ELSE status END, worker, host, backend,"
     " git_rev, attempts, started_at, heartbeat_at, finished_at, error, checkpoint, slurm_job_id,"
-    " slurm_task_id, slurm_log, sample_rate, dataset_size, sampling, dp_guarantee, dp_caveat"
-    " FROM shard.runs WHERE id = ?1) WHERE id = ?1";
+    " slurm_task_id, slurm_log, sample_rate, dataset_size, sampling, dp_guarantee, dp_caveat,"
+    " n_params FROM shard.runs WHERE id = ?1) WHERE id = ?1";
 
 static int merge_run(cb_store *s, const char *id, const char *main_name, cb_merge_stats *st) {
   side m, sh;
@@ -412,7 +412,7 @@ static int file_version(const char *path) {
 static int same_columns(cb_store *s, const char *shard) {
   static const char *const tables[] = {"sweeps",       "runs",          "sweep_runs",
                                        "epochs",       "epoch_classes", "layer_norms",
-                                       "test_metrics", "test_classes"};
+                                       "test_metrics", "test_classes",  "class_names"};
   sqlite3_stmt *st;
   if (cb_store_prepare(s,
                        "SELECT (SELECT group_concat(name) FROM pragma_table_info(?1, 'main')),"

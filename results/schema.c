@@ -119,8 +119,10 @@ static const char V2[] =
  * row's clip_bound bounds: 'tensor' or 'layer' (that group's own C_k, as
  * clipped by per_layer and per-layer automatic clipping) or 'model' (the
  * whole gradient's C; the row is one layer of it). class_names names the
- * classes a run was trained on (as its dataset named them: "fluid", ...). */
-static const char V4[] = "ALTER TABLE layer_norms ADD COLUMN scope TEXT"
+ * classes a run was trained on (as its dataset named them: "fluid", ...);
+ * runs.n_params the model's trainable parameter count. */
+static const char V4[] = "ALTER TABLE runs ADD COLUMN n_params INTEGER;"
+                         "ALTER TABLE layer_norms ADD COLUMN scope TEXT"
                          "  CHECK (scope IN ('tensor', 'layer', 'model'));"
                          "CREATE TABLE class_names ("
                          "  run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,"
@@ -132,6 +134,6 @@ const cb_migration CB_MIGRATIONS[] = {
     {1, "sweeps, runs, sweep_runs, epochs, epoch_classes, layer_norms", V1},
     {2, "runs.sample_rate/dataset_size/sampling/dp_guarantee/dp_caveat, test_metrics, test_classes",
      V2},
-    {4, "layer_norms.scope, class_names", V4},
+    {4, "runs.n_params, layer_norms.scope, class_names", V4},
 };
 const int CB_N_MIGRATIONS = (int)(sizeof CB_MIGRATIONS / sizeof CB_MIGRATIONS[0]);
