@@ -46,7 +46,7 @@ int cb_bound_warnings(cb_store *s, const char *sweep, cb_warning_fn emit, void *
       snprintf(msg + u, sizeof msg - u,
                "C %s in epoch %d (%s sample's gradient norm was above it)%s",
                never_last ? "never binds" : "always binds", last, never_last ? "no" : "every",
-               (never_last ? never : always) ? ", nor in any earlier epoch" : "");
+               (never_last ? never : always) ? ", as in every epoch of the run" : "");
     } else {
       snprintf(msg + u, sizeof msg - u,
                "in epoch %d, C_k never binds for %d of %d %s groups (no per-sample norm above "

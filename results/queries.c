@@ -101,6 +101,13 @@
   " <= 61, 2.04, 2.0))) END"
 #define CI95(x) "(" T95("count(" x ")") ") * " SD(x) " / sqrt(count(" x "))"
 
+/* What a run's epsilon is: a DP guarantee, not one (and why), not recorded
+ * (runs written before clipbench stored it), or a non-private run. */
+#define GUARANTEE(r)                                                                           \
+  "CASE WHEN " r ".clipping = 'none' THEN 'non-private' WHEN " r ".dp_guarantee = 1 THEN 'DP " \
+  "guarantee' WHEN " r ".dp_guarantee = 0 THEN 'not a DP guarantee: ' || coalesce(" r          \
+  ".dp_caveat, 'no reason recorded') ELSE 'not recorded' END"
+
 /* The sampling the accountant assumed: as stored by the run, else as
  * configured. */
 #define SAMPLING(r) "coalesce(" r ".sampling, json_extract(" r ".config, '$.train.sampling'))"
@@ -147,7 +154,7 @@ const cb_export_query CB_EXPORT_QUERIES[] = {
      " (SELECT t.dice FROM test_metrics t WHERE t.run_id = r.id AND t.weights = 'final')"
      " AS test_dice,"
      " (SELECT t.dice FROM test_metrics t WHERE t.run_id = r.id AND t.weights = 'best_val')"
-     " AS test_dice_best_val, r.error"
+     " AS test_dice_best_val, r.error, " GUARANTEE("r") " AS guarantee"
      " FROM runs r JOIN v_run v ON v.run_id = r.id JOIN epochs e ON e.run_id = r.id AND e.epoch ="
      " (SELECT max(epoch) FROM epochs x WHERE x.run_id = r.id) ORDER BY " RUN_ORDER("r")},
 
@@ -171,7 +178,8 @@ const cb_export_query CB_EXPORT_QUERIES[] = {
      " f.epochs, max(f.eps_delta) AS delta, max(f.eps_accountant) AS accountant,"
      " f.sampling_used AS sampling, f.sample_rate, f.dataset_size, max(f.steps_done) AS steps,"
      " f.dp_guarantee, f.dp_caveat, avg(f.test_dice) AS test_dice, " CI95("f.test_dice") " AS"
-     " test_dice_ci95, group_concat(f.seed, ' ') AS seeds, " METHOD_RANK("f") " AS method_rank"
+     " test_dice_ci95, group_concat(f.seed, ' ') AS seeds, " METHOD_RANK("f") " AS method_rank,"
+     " " GUARANTEE("f") " AS guarantee"
      " FROM f GROUP BY f.config_key ORDER BY f.arch, " METHOD_RANK("f") ", f.noise_multiplier,"
      " f.target_epsilon, f.clip_bound, f.varies"},
 

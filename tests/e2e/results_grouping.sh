@@ -97,4 +97,45 @@ bad=$(m "SELECT count(*) FROM layer_norms WHERE median IS NULL OR p90 IS NULL OR
 "$CB" run "$T/base.yaml" --db "$T/m.db" --quiet --set dp.clipping=per_layer --set dp.clip_bound=1000 > /dev/null
 "$CB" status --db "$T/m.db" > "$T/status.txt"
 grep -q "warning: unet/per_layer/sigma=1/C=1000[^ ]* seed .*C_k never binds for \([0-9]*\) of \1 tensor groups" "$T/status.txt" || { echo "status: no never-binds warning"; cat "$T/status.txt"; exit 1; }
+# What a number stands on, where stored (engineer-written rows stand in for
+# the trainer's): the DP setting, "not a DP guarantee" and test scores reach
+# arms, LaTeX and the report; the test mean and CI are over seeds.
+q "UPDATE runs SET dp_guarantee = 0, dp_caveat = 'shuffled fixed-size batches', sampling = 'shuffle',
+     sample_rate = 0.4, dataset_size = 15 WHERE lr = 0.5;
+   UPDATE runs SET dp_guarantee = 1, sampling = 'poisson', sample_rate = 0.4, dataset_size = 15 WHERE lr = 0.01;
+   INSERT INTO test_metrics SELECT id, 'final', 2, 1.0, 0.5, iif(seed = 1, 0.3, 0.5), 0.2, 0.1, 0.1, 0 FROM runs WHERE lr = 0.01;
+   INSERT INTO test_classes SELECT id, 'final', 8, iif(seed = 1, 0.1, 0.2), 0.1 FROM runs WHERE lr = 0.01;"
+$X --query arms --json > "$T/arms.json"
+grep '"label":"unet/flat/sigma=1/C=1/train.lr=0.01"' "$T/arms.json" | grep -q '"test_dice":0.4,' || { echo "arms: test Dice mean"; exit 1; }
+grep '"label":"unet/flat/sigma=1/C=1/train.lr=0.01"' "$T/arms.json" | grep -qE '"test_dice_ci95":1\.270(6|59)' || { echo "arms: test Dice 95% CI (t=12.706, sd=0.1414, n=2)"; exit 1; }
+grep '"label":"unet/flat/sigma=1/C=1/train.lr=0.5"' "$T/arms.json" | grep -q '"guarantee":"not a DP guarantee: shuffled fixed-size batches"' || { echo "arms: not labelled as not a DP guarantee"; exit 1; }
+grep -q '"delta":1e-05,"accountant":"rdp","sampling":"shuffle","sample_rate":0.4,"dataset_size":15,"steps":' "$T/arms.json" || { echo "arms: DP setting columns"; exit 1; }
+
+# LaTeX: a booktabs tabular, every row as wide as the header, text escaped;
+# compiled when pdflatex is here.
+$X --query arms --format latex > "$T/arms.tex"
+[[ $(sed -n 2p "$T/arms.tex") == '\begin{tabular}{'* ]] && grep -qx '\\toprule' "$T/arms.tex" && grep -qx '\\midrule' "$T/arms.tex" && grep -qx '\\bottomrule' "$T/arms.tex" && [[ $(tail -1 "$T/arms.tex") == '\end{tabular}' ]] || { echo "latex: not a booktabs tabular"; cat "$T/arms.tex"; exit 1; }
+ncol=$(sed -n 2p "$T/arms.tex" | sed 's/.*{\([lr]*\)}/\1/' | tr -d '\n' | wc -c)
+awk -v n="$ncol" '/\\\\$/ { c = gsub(/ & /, "&"); if (c != n - 1) { print "row with " c + 1 " cells, header has " n; bad = 1 } } END { exit bad }' "$T/arms.tex"
+if grep -v '^%' "$T/arms.tex" | sed 's/\\_//g' | grep -q '_'; then echo "latex: unescaped _"; exit 1; fi
+if command -v pdflatex > /dev/null; then
+  printf '\\documentclass{article}\\usepackage{booktabs}\\usepackage[landscape]{geometry}\\begin{document}\\tiny\n\\input{arms.tex}\n\\end{document}\n' > "$T/doc.tex"
+  (cd "$T" && pdflatex -interaction=nonstopmode -halt-on-error doc.tex > latex.log) || { echo "latex: pdflatex failed"; tail -20 "$T/latex.log"; exit 1; }
+fi
+
+if command -v gnuplot > /dev/null; then
+  "$CB" report --db "$T/r.db" --sweep lr --out "$T/rep" --quiet > /dev/null
+  md=$T/rep/report.md
+  for want in '## Experimental setup' '| trainable parameters | unet: ' '| δ | 1.0e-05 |' '| sampling rate q | 0.4 |' \
+      '| DP guarantee | not a DP guarantee: shuffled fixed-size batches, yes |' \
+      '| unet/flat/sigma=1/C=1/train.lr=0.01 | 2 | ' '| 0.4000 ± 1.2706 |' \
+      '| not a DP guarantee: shuffled fixed-size batches |' '| method | σ = 1 |' '| unet flat C=1 train.lr=0.5 | ' \
+      '## Per-class Dice, test split (final weights)' '| configuration | fluid |' \
+      '### unet/flat/sigma=1/C=1/train.lr=0.5 seed 2: finished (run ' '```json' \
+      ; do
+    grep -qF -- "$want" "$md" || { echo "report.md lacks: $want"; exit 1; }
+  done
+  # Facet names in the figure captions: every figure names its learning rate.
+  [[ $(grep -c '^unet train.lr=0.0*1\?: \|^unet train.lr=0.5: ' "$md") -ge 10 ]] || { echo "report: figure captions do not name the facet"; exit 1; }
+fi
 echo "results grouping: ok"
