@@ -340,7 +340,12 @@ cb_store *cb_store_open_with(const char *path, int flags, const cb_migration *m,
 }
 
 cb_store *cb_store_open(const char *path, int flags) {
-  return cb_store_open_with(path, flags, CB_MIGRATIONS, CB_N_MIGRATIONS);
+  cb_store *s = cb_store_open_with(path, flags, CB_MIGRATIONS, CB_N_MIGRATIONS);
+  if (s && cb_store_sync_views(s)) {
+    cb_store_close(s);
+    return NULL;
+  }
+  return s;
 }
 
 void cb_store_close(cb_store *s) {

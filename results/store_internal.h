@@ -41,6 +41,9 @@ int cb_store_merge_with(cb_store *s, const char *shard, const cb_migration *m, i
 int cb_store_err(cb_store *s, int rc, const char *what);
 /* Runs sql (no results), retrying while the database is locked. */
 int cb_store_exec(cb_store *s, const char *sql, const char *what);
+/* Creates or replaces the views q_NAME of the named export queries when they
+ * differ from this clipbench's (views.c). */
+int cb_store_sync_views(cb_store *s);
 /* Prepares sql or records the error. */
 int cb_store_prepare(cb_store *s, const char *sql, sqlite3_stmt **st, const char *what);
 /* Steps a statement, retrying SQLITE_BUSY up to the lock timeout (only

@@ -210,11 +210,49 @@ static void test_refusals(void **state) {
   free(keep);
 }
 
+/* The views q_NAME hold exactly what the named queries give over every run:
+ * same columns, same rows in the same order, same values. */
+static void test_views(void **state) {
+  (void)state;
+  cb_store *s = cb_store_open(g_db, 0);
+  assert_non_null(s);
+  sqlite3 *db = cb_store_db(s);
+  for (int i = 0; i < CB_N_EXPORT_QUERIES; i++) {
+    char vsql[128];
+    snprintf(vsql, sizeof vsql, "SELECT * FROM q_%s", CB_EXPORT_QUERIES[i].name);
+    sqlite3_stmt *a, *b;
+    assert_int_equal(sqlite3_prepare_v2(db, CB_EXPORT_QUERIES[i].sql, -1, &a, NULL), SQLITE_OK);
+    if (sqlite3_prepare_v2(db, vsql, -1, &b, NULL) != SQLITE_OK)
+      fail_msg("view q_%s: %s", CB_EXPORT_QUERIES[i].name, sqlite3_errmsg(db));
+    cb_export_bind(a, NULL, NULL);
+    int n = sqlite3_column_count(a);
+    assert_int_equal(sqlite3_column_count(b), n);
+    for (int k = 0; k < n; k++)
+      assert_string_equal(sqlite3_column_name(a, k), sqlite3_column_name(b, k));
+    int ra, rb, rows = 0;
+    while ((ra = sqlite3_step(a)) == SQLITE_ROW) {
+      rb = sqlite3_step(b);
+      assert_int_equal(rb, SQLITE_ROW);
+      for (int k = 0; k < n; k++) {
+        assert_int_equal(sqlite3_column_type(a, k), sqlite3_column_type(b, k));
+        const unsigned char *ta = sqlite3_column_text(a, k), *tb = sqlite3_column_text(b, k);
+        if (ta || tb) assert_string_equal((const char *)ta, (const char *)tb);
+      }
+      rows++;
+    }
+    assert_int_equal(ra, SQLITE_DONE);
+    assert_int_equal(sqlite3_step(b), SQLITE_DONE);
+    sqlite3_finalize(a);
+    sqlite3_finalize(b);
+  }
+  cb_store_close(s);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_formats),       cmocka_unit_test(test_groups),
       cmocka_unit_test(test_named_queries), cmocka_unit_test(test_filters),
-      cmocka_unit_test(test_refusals),
+      cmocka_unit_test(test_refusals),      cmocka_unit_test(test_views),
   };
   return cmocka_run_group_tests(tests, setup, NULL);
 }
