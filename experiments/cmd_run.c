@@ -51,7 +51,7 @@ int cb_cmd_run(int argc, char **argv) {
       char id[CB_RUN_ID_LEN + 1];
       char *cfg = cb_exp_to_json(e, CB_EXP_JSON_FULL);
       rc = cfg && !cb_exp_id(e, id) ? 0 : -1;
-      if (!rc) printf("{\"id\":\"%s\",\"config\":%s}\n", id, cfg);
+      if (!rc) printf("{\"run_id\":\"%s\",\"config\":%s}\n", id, cfg);
       free(cfg);
     } else {
       rc = cb_exp_print_yaml(e, stdout);

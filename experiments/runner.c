@@ -119,7 +119,7 @@ static void print_epoch_json(const char *id, const cb_epoch_row *r) {
   cb_json j;
   cb_json_init_file(&j, stdout);
   cb_json_obj_begin(&j);
-  cb_json_kv_str(&j, "run", id);
+  cb_json_kv_str(&j, "run_id", id);
   cb_json_kv_int(&j, "epoch", r->epoch);
   cb_json_kv_num(&j, "train_loss", r->train_loss);
   cb_json_kv_num(&j, "train_pixel_acc", r->train_pixel_acc);

@@ -41,7 +41,7 @@ static void json_run(const cb_sweep_snapshot *ss, const cb_sweep_item *it) {
     cb_json_kv_str(&j, "sweep", ss->name);
     cb_json_kv_int(&j, "idx", it->idx);
   }
-  cb_json_kv_str(&j, "id", p->id);
+  cb_json_kv_str(&j, "run_id", p->id);
   cb_json_kv_str(&j, "name", p->name);
   cb_json_kv_str(&j, "status", p->status);
   cb_json_kv_int(&j, "epochs_done", p->epochs_done);

@@ -20,7 +20,7 @@ static void print_table(const cb_sweep *sw, int64_t sweep_id, int json) {
       cb_json_obj_begin(&j);
       cb_json_kv_str(&j, "sweep", sw->name);
       cb_json_kv_int(&j, "idx", r->idx);
-      cb_json_kv_str(&j, "id", r->id);
+      cb_json_kv_str(&j, "run_id", r->id);
       cb_json_kv_str(&j, "name", r->name);
       cb_json_kv_str(&j, "status", r->status[0] ? r->status : "new");
       cb_json_kv_bool(&j, "new_in_sweep", r->is_new);

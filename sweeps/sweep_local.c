@@ -342,7 +342,7 @@ static void event(local *L, const char *what, const cb_sweep_item *it) {
     cb_json_kv_str(&j, "event", what);
     cb_json_kv_str(&j, "sweep", L->a->sweep);
     cb_json_kv_int(&j, "idx", it->idx);
-    cb_json_kv_str(&j, "id", p->id);
+    cb_json_kv_str(&j, "run_id", p->id);
     cb_json_kv_str(&j, "name", p->name);
     cb_json_kv_str(&j, "worker", p->worker);
     cb_json_kv_int(&j, "epochs_done", p->epochs_done);

@@ -29,7 +29,7 @@ id2=$(head -1 "$T/again.yaml" | awk '{print $NF}')
 grep -q '^  groups: 8 ' "$T/resolved.yaml" || fail "nested_unet groups not resolved to 8"
 # --set changes the id, and the JSON form carries it.
 id3=$("$CB" run "$T/exp.yaml" --set dp.noise_multiplier=0.7 --print-config --json |
-  sed 's/^{"id":"\([0-9a-f]*\)".*/\1/')
+  sed 's/^{"run_id":"\([0-9a-f]*\)".*/\1/')
 [[ ${#id3} -eq 16 && "$id3" != "$id1" ]] || fail "--set did not change the id ($id3)"
 # Mistakes: exit status and one line naming the place.
 printf 'dp:\n  clip_bond: 1\n' >"$T/bad.yaml"

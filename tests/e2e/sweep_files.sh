@@ -8,7 +8,7 @@ set -euo pipefail
 CB=$1
 SRC=$2
 fail() { echo "FAIL: $*"; exit 1; }
-count() { "$CB" sweep "$SRC/sweeps/$1.yaml" --dry-run --json --db /nonexistent/x.db | grep -c '"id"'; }
+count() { "$CB" sweep "$SRC/sweeps/$1.yaml" --dry-run --json --db /nonexistent/x.db | grep -c '"run_id"'; }
 [[ $(count smoke) -eq 22 ]] || fail "smoke.yaml: expected 22 runs"
 [[ $(count clip_bound) -eq 24 ]] || fail "clip_bound.yaml: expected 24 runs"
 [[ $(count clipping_study) -eq 26 ]] || fail "clipping_study.yaml: expected 26 runs"
@@ -24,9 +24,9 @@ for arch in unet nested_unet; do
       set_args=()
       [[ $s != - ]] && set_args=(--set "dp.noise_multiplier=$s")
       id=$("$CB" run "$SRC/experiments/study/${arch}_$arm.yaml" "${set_args[@]}" --print-config --json |
-        sed -n 's/^{"id":"\([0-9a-f]*\)".*/\1/p')
+        sed -n 's/^{"run_id":"\([0-9a-f]*\)".*/\1/p')
       [[ -n $id ]] || fail "no id for ${arch}_$arm"
-      grep -q "\"id\":\"$id\"" <<< "$study" || fail "${arch}_$arm sigma $s ($id) is not a run of clipping_study.yaml"
+      grep -q "\"run_id\":\"$id\"" <<< "$study" || fail "${arch}_$arm sigma $s ($id) is not a run of clipping_study.yaml"
       n=$((n + 1))
     done
   done
