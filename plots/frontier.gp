@@ -23,13 +23,18 @@ NP = 2
 W = 7.16
 H = 2.7
 load "plots/terminal.gp"
-set multiplot title sprintf("%s (C = %g; mean over seeds, bars: min-max)", TITLE, CMAIN) font ",9" noenhanced
+stats FILE using (column("delta")) nooutput
+DELTA = STATS_min
+ACC = ""
+do for [w in PRIV] { stats FILE index (int(w) - 1) using (ACC = strcol("accountant"), 0) nooutput }
+set multiplot title sprintf("%s (C = %g; ε at δ = %g, %s accountant; mean over seeds, bars: min-max)", TITLE, CMAIN, DELTA, ACC) font ",9" noenhanced
 set logscale x
 set xtics ("0.5" 0.5, "1" 1, "2" 2, "5" 5, "10" 10, "20" 20, "50" 50, "100" 100, "200" 200, "500" 500, "1000" 1000)
 set xlabel "privacy loss ε (log scale)" offset 0, 0.5
 array YCOL[2] = ["val_dice", "val_acc"]
 array YLAB[2] = ["final validation mean Dice", "final validation pixel accuracy"]
-PANEL_GAP = 0.09
+PANEL_GAP = 0.12
+PANEL_LEFT = 0.1
 do for [p = 1:2] {
   load "plots/panel.gp"
   unset key
@@ -65,7 +70,9 @@ do for [p = 1:2] {
   if (XHI > 0) { set xrange [XLO / 1.6 : XHI * 1.6] }
   plot for [w in PRIV] FILE index (int(w) - 1) \
          using "epsilon":(column(YCOL[p])):(column(YCOL[p] . "_min")):(column(YCOL[p] . "_max")) \
-         with yerrorlines lw 1.4 pt method_pt(B_RANK[int(w)]) ps 0.6 lc rgb method_color(B_RANK[int(w)]) notitle
+         with yerrorlines lw 1.4 pt method_pt(B_RANK[int(w)]) ps 0.6 lc rgb method_color(B_RANK[int(w)]) notitle, \
+       for [w in PRIV] FILE index (int(w) - 1) using "epsilon":(column(YCOL[p])):(sprintf("σ=%g", column("sigma"))) \
+         with labels offset char 0.3, char 0.7 left font ",6" tc rgb method_color(B_RANK[int(w)]) notitle
 }
 KEY_NO_NONPRIVATE = 1
 load "plots/method_key.gp"
