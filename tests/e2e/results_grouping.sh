@@ -97,6 +97,20 @@ bad=$(m "SELECT count(*) FROM layer_norms WHERE median IS NULL OR p90 IS NULL OR
 "$CB" run "$T/base.yaml" --db "$T/m.db" --quiet --set dp.clipping=per_layer --set dp.clip_bound=1000 > /dev/null
 "$CB" status --db "$T/m.db" > "$T/status.txt"
 grep -q "warning: unet/per_layer/sigma=1/C=1000[^ ]* seed .*C_k never binds for \([0-9]*\) of \1 tensor groups" "$T/status.txt" || { echo "status: no never-binds warning"; cat "$T/status.txt"; exit 1; }
+# Choosing C: norms over several batches or a held-out split, a recommended
+# C per clipping mode (flat: the median total norm), and the privacy caveat.
+"$CB" grads "$T/base.yaml" --out "$T/g1" --json > "$T/g1.json"
+"$CB" grads "$T/base.yaml" --out "$T/g4" --batches 4 --json > "$T/g4.json"
+"$CB" grads "$T/base.yaml" --out "$T/gv" --split val --json > "$T/gv.json"
+n1=$(sed 's/.*"batch":\([0-9]*\).*/\1/' "$T/g1.json"); n4=$(sed 's/.*"batch":\([0-9]*\).*/\1/' "$T/g4.json")
+grep -q '"batches":4,' "$T/g4.json" && (( n4 > n1 )) || { echo "grads --batches 4: $n4 images, first batch $n1"; exit 1; }
+p50=$(sed 's/.*"p50":\([^,]*\),.*/\1/' "$T/g4.json")
+grep -q "\"recommended_clip_bound\":{\"flat\":$p50," "$T/g4.json" || { echo "grads: flat recommendation is not the median"; cat "$T/g4.json"; exit 1; }
+grep -q '"privacy_caveat":"these norms are of the private training images' "$T/g4.json"
+grep -q '"split":"val"' "$T/gv.json" && grep -q '"privacy_caveat":"these norms are of validation images' "$T/gv.json"
+[[ -s "$T/g4/norms.safetensors" && ! -e "$T/g4/clipped_sum.safetensors" && -s "$T/g1/clipped_sum.safetensors" ]]
+"$CB" grads "$T/base.yaml" --out "$T/g4" --batches 4 | grep -q "^privacy: these norms are of the private training images"
+
 # What a number stands on, where stored (engineer-written rows stand in for
 # the trainer's): the DP setting, "not a DP guarantee" and test scores reach
 # arms, LaTeX and the report; the test mean and CI are over seeds.
