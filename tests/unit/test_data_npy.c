@@ -229,7 +229,7 @@ static void test_folder_round_trip(void **state) {
   assert_int_equal(cb_npy_folder_write(p, &d), -1);
   expect_error(p, "already exists");
   /* Loading with a size resizes (nearest masks: no new labels). */
-  cb_npy_folder_opts fo = {0, 12, 20};
+  cb_npy_folder_opts fo = {.H = 12, .W = 20};
   assert_int_equal(cb_npy_folder_load(p, &fo, &e), 0);
   assert_int_equal(e.H, 12);
   assert_int_equal(e.W, 20);
@@ -297,7 +297,7 @@ static void test_folder_conversions(void **state) {
   }
   cb_dataset_free(&d);
   /* The configured class count is enforced and named. */
-  cb_npy_folder_opts fo = {3, 0, 0};
+  cb_npy_folder_opts fo = {.classes = 3};
   assert_int_equal(cb_npy_folder_load(dir, &fo, &d), -1);
   expect_error("masks/a.npy", "class id 3 at row 0, column 3");
   /* subjects.tsv gives subjects; classes.tsv names classes. */
@@ -325,7 +325,7 @@ static void good_pair(const char *dir, const char *name) {
 static void test_folder_bad_input(void **state) {
   (void)state;
   cb_dataset d;
-  cb_npy_folder_opts three = {3, 0, 0};
+  cb_npy_folder_opts three = {.classes = 3};
   char p[700];
   int64_t s[2] = {4, 6}, s3[3] = {2, 4, 6}, sw[2] = {4, 7};
   float img[48] = {0};
@@ -371,7 +371,7 @@ static void test_folder_bad_input(void **state) {
   put(dir, "masks", "b", CB_NPY_U8, 2, sw, m);
   assert_int_equal(cb_npy_folder_load(dir, NULL, &d), -1);
   expect_error("images/b.npy", "differ in size");
-  cb_npy_folder_opts rs = {0, 8, 8};
+  cb_npy_folder_opts rs = {.H = 8, .W = 8};
   assert_int_equal(cb_npy_folder_load(dir, &rs, &d), 0);
   assert_int_equal(d.H, 8);
   cb_dataset_free(&d);
