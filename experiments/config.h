@@ -107,7 +107,7 @@ typedef struct {
     double normalise_mean, normalise_std; /* data.normalise: fixed */
     char label_map[CB_EXP_STR_MAX];       /* preset or FROM:TO pairs */
     int mask_resize;                      /* CB_MASK_RESIZE_* */
-  } data; /* data.classes lives in model.classes */
+  } data;                                 /* data.classes lives in model.classes */
 
   cb_model_cfg model;
 

@@ -145,11 +145,13 @@ const cb_field CB_FIELDS[] = {
      .when = "data.normalise is fixed",
      .doc = "standard deviation divided by data.normalise: fixed (the study's Duke constant)"},
     {F("data.label_map", CB_FT_STR, data.label_map), .cap = CB_EXP_STR_MAX, .def = "\"none\"",
-     .applies = not_synthetic, .when = "data.source is not synthetic",
+     .flags = CB_F_ID_UNLESS_DEFAULT, .applies = not_synthetic,
+     .when = "data.source is not synthetic",
      .doc = "stored mask ids -> classes, applied before resizing: none, duke_10_to_9 (the "
             "study's published masks: 8 below RPE -> 0, 9 fluid -> 8) or pairs like \"8:0,9:8\""},
     {ENUM_("data.mask_resize", data.mask_resize, CB_MASK_RESIZE_NAMES), .def = "nearest",
-     .applies = not_synthetic, .when = "data.source is not synthetic",
+     .flags = CB_F_ID_UNLESS_DEFAULT, .applies = not_synthetic,
+     .when = "data.source is not synthetic",
      .doc = "masks resized by nearest neighbour, or bilinear_round = the study's torchvision "
             "resize of the label image then rounding (invents labels at class boundaries)"},
 
@@ -284,6 +286,7 @@ const cb_field CB_FIELDS[] = {
      .doc = "split the val_* columns are measured on"},
 
     {ENUM_("metrics.dice", metrics.dice, CB_DICE_NAMES), .def = "pooled",
+     .flags = CB_F_ID_UNLESS_DEFAULT,
      .doc = "Dice columns: pooled = per class over the split's pixels, classes absent from "
             "truth and prediction left out; per_image = the study's per-image mean over all "
             "classes with 1e-4 smoothing (an absent class scores 2)"},

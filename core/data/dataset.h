@@ -115,13 +115,13 @@ enum { CB_MASK_RESIZE_NEAREST = 0, CB_MASK_RESIZE_BILINEAR_ROUND = 1 };
 extern const char *const CB_MASK_RESIZE_NAMES[]; /* "nearest", "bilinear_round" */
 
 typedef struct {
-  int classes; /* > 0: masks must be below this; 0: classes.tsv, else max id + 1 */
-  int H, W;    /* > 0: resize every pair (bilinear image, mask by mask_resize); 0:
-                  keep, all pairs must then share one size */
-  int mask_resize; /* CB_MASK_RESIZE_NEAREST: nearest neighbour, no label invented;
-                      CB_MASK_RESIZE_BILINEAR_ROUND: the study's torchvision resize of
-                      the label image, bilinear (antialiased) then rounded half to even,
-                      which invents intermediate labels at class boundaries */
+  int classes;             /* > 0: masks must be below this; 0: classes.tsv, else max id + 1 */
+  int H, W;                /* > 0: resize every pair (bilinear image, mask by mask_resize); 0:
+                              keep, all pairs must then share one size */
+  int mask_resize;         /* CB_MASK_RESIZE_NEAREST: nearest neighbour, no label invented;
+                              CB_MASK_RESIZE_BILINEAR_ROUND: the study's torchvision resize of
+                              the label image, bilinear (antialiased) then rounded half to even,
+                              which invents intermediate labels at class boundaries */
   const cb_label_map *map; /* NULL = ids as stored */
 } cb_npy_folder_opts;
 
@@ -139,12 +139,12 @@ int cb_npy_folder_write(const char *dir, const cb_dataset *d);
 
 /* What the runner and the CLI load: "synthetic" or an NPY folder path. */
 typedef struct {
-  const char *source; /* "synthetic" (default when NULL) or a folder */
-  int count;          /* synthetic: number of images (110 = 10 subjects x 11) */
-  int H, W;           /* synthetic: size (224 x 224); folder: resize when > 0 */
-  uint64_t seed;      /* synthetic: generator seed */
-  int classes;        /* synthetic: 9 or 10; folder: 0 = from the data */
-  int mask_resize;    /* folder: CB_MASK_RESIZE_* */
+  const char *source;      /* "synthetic" (default when NULL) or a folder */
+  int count;               /* synthetic: number of images (110 = 10 subjects x 11) */
+  int H, W;                /* synthetic: size (224 x 224); folder: resize when > 0 */
+  uint64_t seed;           /* synthetic: generator seed */
+  int classes;             /* synthetic: 9 or 10; folder: 0 = from the data */
+  int mask_resize;         /* folder: CB_MASK_RESIZE_* */
   const cb_label_map *map; /* folder: NULL = ids as stored */
   cb_synth_opts synth;
 } cb_data_spec;

@@ -412,8 +412,7 @@ static int check_parts_disjoint(const part *parts, int np, int subjects_known) {
           if (parts[a].subj[k] == parts[b].subj[i])
             return cb_error("%s/images/%s.npy: subject %d is also in %s/ (%s.npy); all B-scans of "
                             "a subject belong in one split folder: move them (or fix %s)",
-                            parts[b].dir, nb, parts[b].subj[i], parts[a].dir,
-                            parts[a].imgs.v[k],
+                            parts[b].dir, nb, parts[b].subj[i], parts[a].dir, parts[a].imgs.v[k],
                             parts[b].subj_of == 1 ? "subjects.tsv" : "the file names");
       }
   return 0;
@@ -513,7 +512,8 @@ int cb_npy_folder_load(const char *dir, const cb_npy_folder_opts *opts, cb_datas
   if (classes < 2) classes = 2;
   int H = o.H > 0 ? o.H : (!rc ? pairs[0].H : 0), W = o.W > 0 ? o.W : (!rc ? pairs[0].W : 0);
   if (!rc && cb_dataset_alloc(out, n, H, W, classes, 1)) rc = -1;
-  if (!rc && parts[0].split >= 0 && !(out->folder = calloc((size_t)n, 1))) rc = cb_error("out of memory");
+  if (!rc && parts[0].split >= 0 && !(out->folder = calloc((size_t)n, 1)))
+    rc = cb_error("out of memory");
   i = 0;
   for (int k = 0; !rc && k < np; k++)
     for (int j = 0; !rc && j < parts[k].imgs.n; j++, i++) {
