@@ -25,15 +25,6 @@ static const char *study_dir(void) {
   return tst_src_path("tests/fixtures/study_layout/DukeData");
 }
 
-static void expect_error(const char *must1, const char *must2) {
-  const char *e = cb_last_error();
-  if (!strstr(e, must1) || (must2 && !strstr(e, must2)))
-    print_error("error message '%s' lacks '%s' / '%s'\n", e, must1, must2 ? must2 : "");
-  assert_non_null(strstr(e, must1));
-  if (must2) assert_non_null(strstr(e, must2));
-  assert_null(strchr(e, '\n')); /* one line */
-}
-
 static double fixture_mask(int s, int k, int r, int c) {
   return (r + c + s + k) % 10;
 }
@@ -45,7 +36,7 @@ static void test_layout_loads(void **state) {
   cb_dataset d;
   /* Widths differ between subjects (as in the real data): no size, no load. */
   assert_int_equal(cb_npy_folder_load(study_dir(), NULL, &d), -1);
-  expect_error("Subject_02_00.npy", "images differ in size");
+  tst_expect_error("Subject_02_00.npy", "images differ in size");
 
   /* 6 x 7 is subject 1's own size: its two scans load unchanged. */
   cb_npy_folder_opts o = {.H = 6, .W = 7};
@@ -96,7 +87,7 @@ static void test_layout_loads(void **state) {
   cb_dataset flat;
   assert_int_equal(cb_synth_oct(&flat, 6, 16, 16, 1, NULL), 0);
   assert_int_equal(cb_split_make(&flat, &ss, &sp), -1);
-  expect_error("split by folders", "train/");
+  tst_expect_error("split by folders", "train/");
   cb_dataset_free(&flat);
 }
 
@@ -122,8 +113,8 @@ static void test_label_map(void **state) {
                           {"study", "FROM:TO"}};
   for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
     assert_int_equal(cb_label_map_parse(bad[k][0], &m), -1);
-    expect_error(bad[k][0], bad[k][1]);
-    expect_error("duke_10_to_9", NULL); /* the message names the fix */
+    tst_expect_error(bad[k][0], bad[k][1]);
+    tst_expect_error("duke_10_to_9", NULL); /* the message names the fix */
   }
 
   /* Loading with the study's map: 10 labels become 9 classes, named. */
@@ -145,12 +136,12 @@ static void test_label_map(void **state) {
    * column 6 of Subject_01_00 ((2 + 6 + 1 + 0) % 10 = 9). */
   o.map = NULL;
   assert_int_equal(cb_npy_folder_load(study_dir(), &o, &d), -1);
-  expect_error("train/masks/Subject_01_00.npy: class id 9 at row 2, column 6", "duke_10_to_9");
+  tst_expect_error("train/masks/Subject_01_00.npy: class id 9 at row 2, column 6", "duke_10_to_9");
   /* A map into a class that does not exist names the stored label. */
   assert_int_equal(cb_label_map_parse("3:12", &m), 0);
   o.map = &m;
   assert_int_equal(cb_npy_folder_load(study_dir(), &o, &d), -1);
-  expect_error("class id 12 (label 3 mapped)", "data.label_map");
+  tst_expect_error("class id 12 (label 3 mapped)", "data.label_map");
 }
 
 /* ---- bad folders, built here in exactly the published layout ---- */
@@ -222,54 +213,57 @@ static void test_bad_layouts(void **state) {
   const float half[6] = {0, 1, 2, 3, 2.5f, 0}, nan_[6] = {0, NAN, 0, 0, 0, 0};
   put("val", "masks", "Subject_03_00", half);
   assert_int_equal(load(&d), -1);
-  expect_error("val/masks/Subject_03_00.npy: mask value 2.5 at row 1, column 1", "not a class id");
+  tst_expect_error("val/masks/Subject_03_00.npy: mask value 2.5 at row 1, column 1",
+                   "not a class id");
   put("val", "masks", "Subject_03_00", nan_);
   assert_int_equal(load(&d), -1);
-  expect_error("val/masks/Subject_03_00.npy", "row 0, column 1");
+  tst_expect_error("val/masks/Subject_03_00.npy", "row 0, column 1");
 
   fresh("nomask");
   snprintf(p, sizeof p, "%s/test/masks/Subject_04_00.npy", root);
   assert_int_equal(remove(p), 0);
   assert_int_equal(load(&d), -1);
-  expect_error("test/images/Subject_04_00.npy: image without a mask", "test/masks/Subject_04_00");
+  tst_expect_error("test/images/Subject_04_00.npy: image without a mask",
+                   "test/masks/Subject_04_00");
 
   fresh("noimage");
   snprintf(p, sizeof p, "%s/train/images/Subject_02_00.npy", root);
   assert_int_equal(remove(p), 0);
   assert_int_equal(load(&d), -1);
-  expect_error("train/masks/Subject_02_00.npy: mask without an image", NULL);
+  tst_expect_error("train/masks/Subject_02_00.npy: mask without an image", NULL);
 
   fresh("twosplits"); /* subject 1 in train and in test */
   good("test", "Subject_01_07");
   assert_int_equal(load(&d), -1);
-  expect_error("test/images/Subject_01_07.npy: subject 1 is also in", "train/ (Subject_01_00.npy)");
+  tst_expect_error("test/images/Subject_01_07.npy: subject 1 is also in",
+                   "train/ (Subject_01_00.npy)");
 
   fresh("samename");
   good("val", "Subject_02_00");
   assert_int_equal(load(&d), -1);
-  expect_error("val/images/Subject_02_00.npy: the same name is in", "train");
+  tst_expect_error("val/images/Subject_02_00.npy: the same name is in", "train");
 
   fresh("unknown"); /* label 10: unknown after the 10 -> 9 map */
   const float ten[6] = {0, 1, 2, 3, 4, 10};
   put("train", "masks", "Subject_02_00", ten);
   assert_int_equal(load(&d), -1);
-  expect_error("train/masks/Subject_02_00.npy: class id 10 at row 1, column 2", "label_map");
+  tst_expect_error("train/masks/Subject_02_00.npy: class id 10 at row 1, column 2", "label_map");
 
   fresh("notrain");
   move("train", "training");
   assert_int_equal(load(&d), -1);
-  expect_error("has val/ but no train/", NULL);
+  tst_expect_error("has val/ but no train/", NULL);
 
   fresh("nomasks");
   move("val/masks", "val/labels");
   assert_int_equal(load(&d), -1);
-  expect_error("/val: a split folder needs images/ and masks/", NULL);
+  tst_expect_error("/val: a split folder needs images/ and masks/", NULL);
 
   fresh("empty");
   mk("elsewhere");
   strcat(root, "/elsewhere");
   assert_int_equal(load(&d), -1);
-  expect_error("not a dataset folder", "train/ [val/ test/]");
+  tst_expect_error("not a dataset folder", "train/ [val/ test/]");
 
   /* Names without Subject_XX and no subjects.tsv: subjects unknown (every
    * image its own), not an error; the folders still split. */
@@ -287,7 +281,7 @@ static void test_bad_layouts(void **state) {
   fputs("name\tsubject\nSubject_03_00\t1\n", f);
   fclose(f);
   assert_int_equal(load(&d), -1);
-  expect_error("val/images/Subject_03_00.npy: subject 1 is also in", "subjects.tsv");
+  tst_expect_error("val/images/Subject_03_00.npy: subject 1 is also in", "subjects.tsv");
 
   assert_int_equal(cb_subject_from_name("Subject_07_03"), 7);
   assert_int_equal(cb_subject_from_name("Subject_10"), 10);
@@ -458,7 +452,7 @@ static void test_per_image_dice(void **state) {
   assert_true(m.mean_iou == iou && m.pixel_accuracy == acc); /* untouched */
   const uint8_t bad[4] = {0, 3, 0, 0};
   assert_int_equal(cb_image_dice_add(&a, bad, pa, 4), -1);
-  expect_error("pixel 1 has true class 3", NULL);
+  tst_expect_error("pixel 1 has true class 3", NULL);
   cb_confusion_free(&cm);
 }
 
@@ -520,17 +514,18 @@ static void test_config_keys(void **state) {
 
   /* Errors name the key, where it was set and the fix. */
   assert_int_equal(resolve(&e, "data: {normalise_mean: 40}\n"), -1);
-  expect_error("x.yaml:1:24: data.normalise_mean applies only when data.normalise is fixed", NULL);
+  tst_expect_error("x.yaml:1:24: data.normalise_mean applies only when data.normalise is fixed",
+                   NULL);
   assert_int_equal(resolve(&e, "data: {source: npy, path: p, label_map: \"8:0,8:1\"}\n"), -1);
-  expect_error("data.label_map: label map '8:0,8:1'", "listed twice");
+  tst_expect_error("data.label_map: label map '8:0,8:1'", "listed twice");
   assert_int_equal(resolve(&e, "data: {label_map: duke_10_to_9}\n"), -1);
-  expect_error("data.label_map applies only when data.source is not synthetic", NULL);
+  tst_expect_error("data.label_map applies only when data.source is not synthetic", NULL);
   assert_int_equal(resolve(&e, "data: {split: {by: folders}}\n"), -1);
-  expect_error("data.split.by: folders needs data.source npy or duke_npy", NULL);
+  tst_expect_error("data.split.by: folders needs data.source npy or duke_npy", NULL);
   assert_int_equal(resolve(&e, "data: {normalise: fixed, normalise_std: 0}\n"), -1);
-  expect_error("data.normalise_std", NULL);
+  tst_expect_error("data.normalise_std", NULL);
   assert_int_equal(resolve(&e, "metrics: {dice: mean}\n"), -1);
-  expect_error("pooled|per_image", NULL);
+  tst_expect_error("pooled|per_image", NULL);
 }
 
 /* data.normalise: fixed and split by folders in a run's setup; the per-image
