@@ -209,7 +209,7 @@ const cb_export_query CB_EXPORT_QUERIES[] = {
      "per configuration and class: Dice of the last evaluated epoch (validation) and of the "
      "test split where stored, mean and 95% CI over seeds",
      "WITH " VARIANTS ", f AS (SELECT r.*, v.config_key, " VLABEL("r", "v") " AS vlabel,"
-     " c.class, c.dice, (SELECT t.dice FROM test_classes t WHERE t.run_id = r.id AND"
+     " " FACET("r", "v") " AS facet, " FACET_FILE("r", "v") " AS facet_file, c.class, c.dice, (SELECT t.dice FROM test_classes t WHERE t.run_id = r.id AND"
      " t.weights = 'final' AND t.class = c.class) AS test_dice FROM runs r JOIN v_run v"
      " ON v.run_id = r.id JOIN epoch_classes c ON c.run_id = r.id AND c.epoch = (SELECT"
      " max(epoch) FROM epoch_classes x WHERE x.run_id = r.id) WHERE r.status = 'finished')"
@@ -217,8 +217,9 @@ const cb_export_query CB_EXPORT_QUERIES[] = {
      " (SELECT n.name FROM class_names n WHERE n.run_id = f.id AND"
      " n.class = f.class) AS class_name, count(*) AS n, avg(f.dice) AS val_dice,"
      " " CI95("f.dice") " AS val_dice_ci95, avg(f.test_dice) AS test_dice,"
-     " " CI95("f.test_dice") " AS test_dice_ci95, " METHOD_RANK("f") " AS method_rank"
-     " FROM f GROUP BY f.config_key, f.class ORDER BY f.arch, " METHOD_RANK("f") ","
+     " " CI95("f.test_dice") " AS test_dice_ci95, " METHOD_RANK("f") " AS method_rank,"
+     " f.facet, f.facet_file, f.noise_multiplier AS sigma"
+     " FROM f GROUP BY f.config_key, f.class ORDER BY f.facet, " METHOD_RANK("f") ","
      " f.noise_multiplier, f.clip_bound, f.vlabel, f.class"},
 
     {"timing", "seconds per epoch and samples/s per run (mean, min, max), with host and backend",

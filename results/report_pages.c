@@ -441,6 +441,7 @@ static const figure FIGURES[] = {
     {"frontier_%s", 1, "Privacy-utility frontier: final Dice and accuracy against ε."},
     {"norms_%s", 1, "Per-sample gradient norms against the clip bound."},
     {"group_norms_%s", 1, "Per-sample norms of each clipping group against its own bound."},
+    {"classes_%s", 1, "Per-class validation Dice (mean over seeds, 95% CI)."},
     {"epsilon", 0, "Cumulative privacy loss per epoch for each noise multiplier."},
     {"time", 0, "Training time per method, with the ratio to non-private training."},
     {"heatmap", 0, "Final Dice over the clip bound x noise multiplier grid."},

@@ -50,8 +50,8 @@ for f in "$OUT"/*.png; do
   grep -q "<svg" "$b.svg" || { echo "bad SVG $b.svg"; exit 1; }
   n=$((n + 1))
 done
-# 2 architectures x (4 curves + norms + group norms + frontier) + epsilon + time + heatmap
-[[ $n -eq 17 ]] || { echo "expected 17 figures, found $n"; ls "$OUT"; exit 1; }
+# 2 architectures x (4 curves + norms + group norms + classes + frontier) + epsilon + time + heatmap
+[[ $n -eq 19 ]] || { echo "expected 19 figures, found $n"; ls "$OUT"; exit 1; }
 
 # The data behind a figure is the database's: the seed mean of val_dice.
 want=$(sqlite3 "$T/r.db" "SELECT printf('%.6f', avg(e.val_dice)) FROM epochs e JOIN runs r ON r.id = e.run_id
@@ -67,7 +67,7 @@ if grep -q "plot " "$T/make2.log"; then echo "figures rebuilt without a change";
 
 # The report: one page with the figures embedded and the tables.
 "$CB" report --db "$T/r.db" --sweep tiny --out "$T/rep" --quiet > /dev/null
-[[ $(grep -c "<figure>" "$T/rep/index.html") -eq 17 ]] || { echo "report figures missing"; exit 1; }
+[[ $(grep -c "<figure>" "$T/rep/index.html") -eq 19 ]] || { echo "report figures missing"; exit 1; }
 grep -q "unet/flat/sigma=0.5/C=1" "$T/rep/index.html" || { echo "report table lacks a configuration"; exit 1; }
 grep -q "data:image/png;base64," "$T/rep/index.html"
 grep -q "](figures/epsilon.png)" "$T/rep/report.md"
