@@ -45,12 +45,14 @@ set yrange [0 : 1]
 set ylabel "validation Dice"
 set xtics rotate by 30 right font ",7" nomirror
 unset key
+# block of bar k (guarded: gnuplot evaluates styles even for an empty "for")
+pick(k) = k <= NS ? int(word(LIST, k)) : 1
 xoff(k) = (k - (NS + 1) / 2.0) * BW
-plot FILE index (int(word(LIST, 1)) - 1) using (column("class") + xoff(1)):"val_dice":xticlabels(strcol("class_name")) \
-       with boxes lc rgb method_color(B_RANK[int(word(LIST, 1))]) notitle, \
-     for [k = 2:NS] FILE index (int(word(LIST, k)) - 1) using (column("class") + xoff(k)):"val_dice" \
-       with boxes lc rgb method_color(B_RANK[int(word(LIST, k))]) notitle, \
-     for [k = 1:NS] FILE index (int(word(LIST, k)) - 1) \
+plot FILE index (pick(1) - 1) using (column("class") + xoff(1)):"val_dice":xticlabels(strcol("class_name")) \
+       with boxes lc rgb method_color(B_RANK[pick(1)]) notitle, \
+     for [k = 2:NS] FILE index (pick(k) - 1) using (column("class") + xoff(k)):"val_dice" \
+       with boxes lc rgb method_color(B_RANK[pick(k)]) notitle, \
+     for [k = 1:NS] FILE index (pick(k) - 1) \
        using (column("class") + xoff(k)):"val_dice":(strcol("val_dice_ci95") eq "NaN" ? 0 : column("val_dice_ci95")) \
        with yerrorbars pt -1 lw 0.8 lc rgb "#333333" notitle
 load "plots/method_key.gp"
