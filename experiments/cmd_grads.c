@@ -163,6 +163,26 @@ static char *names_json(const cb_model *m, int layers) {
   return s;
 }
 
+/* Every sample's norms (total, per tensor, per layer) and dataset index,
+ * with the tensor and layer names. */
+static int write_norms(const cb_model *m, const grads_out *o, const char *dir) {
+  char path[4096];
+  cb_meta nm = {0};
+  char *tn = names_json(m, 0), *ln = names_json(m, 1);
+  cb_meta_set(&nm, "tensor_names", tn ? tn : "[]");
+  cb_meta_set(&nm, "layer_names", ln ? ln : "[]");
+  free(tn);
+  free(ln);
+  cb_st_entry nv[4] = {{"total", CB_ST_F64, 1, {o->n}, o->total},
+                       {"per_tensor", CB_ST_F64, 2, {o->n, o->nt}, o->tensor},
+                       {"per_layer", CB_ST_F64, 2, {o->n, o->nl}, o->layer},
+                       {"index", CB_ST_I32, 1, {o->n}, o->index}};
+  snprintf(path, sizeof path, "%s/norms.safetensors", dir);
+  int rc = cb_st_write(path, nv, 4, &nm);
+  cb_meta_free(&nm);
+  return rc ? -1 : 0;
+}
+
 /* norms.safetensors always; with full (one batch) also the weights, the batch
  * and the clipped sum. */
 static int write_files(cb_trainer *t, const grads_out *o, const char *dir, const char *id,
@@ -171,22 +191,8 @@ static int write_files(cb_trainer *t, const grads_out *o, const char *dir, const
   char path[4096];
   int64_t T = (int64_t)m->H * m->W;
   int rc = 0;
-  if (!full) {
-    cb_meta nm = {0};
-    char *tn = names_json(m, 0), *ln = names_json(m, 1);
-    cb_meta_set(&nm, "tensor_names", tn ? tn : "[]");
-    cb_meta_set(&nm, "layer_names", ln ? ln : "[]");
-    free(tn);
-    free(ln);
-    cb_st_entry nv[4] = {{"total", CB_ST_F64, 1, {o->n}, o->total},
-                         {"per_tensor", CB_ST_F64, 2, {o->n, o->nt}, o->tensor},
-                         {"per_layer", CB_ST_F64, 2, {o->n, o->nl}, o->layer},
-                         {"index", CB_ST_I32, 1, {o->n}, o->index}};
-    snprintf(path, sizeof path, "%s/norms.safetensors", dir);
-    rc = cb_st_write(path, nv, 4, &nm);
-    cb_meta_free(&nm);
-    return rc ? -1 : 0;
-  }
+  if (write_norms(m, o, dir)) return -1;
+  if (!full) return 0;
   cb_meta md = {0};
   cb_meta_set(&md, "run_id", id);
   cb_meta_set(&md, "note", "weights the per-sample gradients were taken at");
@@ -209,19 +215,6 @@ static int write_files(cb_trainer *t, const grads_out *o, const char *dir, const
   rc |= cb_st_write(path, b, 3, NULL);
   free(img);
   free(msk);
-
-  cb_meta nm = {0};
-  char *tn = names_json(m, 0), *ln = names_json(m, 1);
-  cb_meta_set(&nm, "tensor_names", tn ? tn : "[]");
-  cb_meta_set(&nm, "layer_names", ln ? ln : "[]");
-  free(tn);
-  free(ln);
-  cb_st_entry nv[3] = {{"total", CB_ST_F64, 1, {o->n}, o->total},
-                       {"per_tensor", CB_ST_F64, 2, {o->n, o->nt}, o->tensor},
-                       {"per_layer", CB_ST_F64, 2, {o->n, o->nl}, o->layer}};
-  snprintf(path, sizeof path, "%s/norms.safetensors", dir);
-  rc |= cb_st_write(path, nv, 3, &nm);
-  cb_meta_free(&nm);
 
   /* The clipped sum, not divided by the batch size, under the model's names. */
   float *g = cb_malloc(sizeof(float) * m->n_params, "gradients");

@@ -70,13 +70,17 @@ grep -q "no run in .* has a configuration key 'train.lrr'" "$T/err"
 if command -v gnuplot > /dev/null; then
   make --no-print-directory -C "$SRC" -f Makefile.plots DB="$T/r.db" SWEEP=lr OUT="$T/out" CLIPBENCH="$CB" FORMATS=png > /dev/null
   for lr in 0.01 0.5; do
-    for f in curves_val_dice frontier norms; do
+    for f in curves_val_dice frontier norms group_norms classes; do
       [[ -s "$T/out/${f}_unet_train.lr-$lr.png" ]] || { echo "no figure ${f}_unet_train.lr-$lr.png"; ls "$T/out"; exit 1; }
     done
     grep -q "unet train.lr=$lr" "$T/out/data/curves_unet_train.lr-$lr.tsv"
     if grep -q "unet train.lr=$([[ $lr == 0.5 ]] && echo 0.01 || echo 0.5)" "$T/out/data/curves_unet_train.lr-$lr.tsv"; then
       echo "curves data of lr=$lr holds the other learning rate"; exit 1; fi
   done
+  # The per-group figure's data: every clipping group with its bound in force.
+  awk -F'\t' 'NR > 1 && $1 != "" && $7 ~ /^[0-9]+$/ { n++; if ($15 == "NaN" || $15 == "") bad++ }
+    END { exit !(n >= 20 && bad == 0) }' "$T/out/data/group_norms_unet_train.lr-0.01.tsv" ||
+    { echo "group_norms data: groups without a bound"; head -3 "$T/out/data/group_norms_unet_train.lr-0.01.tsv"; exit 1; }
   make --no-print-directory -C "$SRC" -f Makefile.plots DB="$T/r.db" SWEEP=lr BY=model.arch OUT="$T/by" CLIPBENCH="$CB" FORMATS=png > /dev/null
   [[ -s "$T/by/curves_val_dice_unet.png" && ! -e "$T/by/curves_val_dice_unet_train.lr-0.5.png" ]] || { echo "BY=model.arch: expected one figure per architecture"; ls "$T/by"; exit 1; }
   [[ $(cut -f1 "$T/by/data/curves_unet.tsv" | sort -u | grep -c '^"flat σ=1 C=1 train.lr=') -eq 2 ]] || { echo "BY: two series expected"; exit 1; }
