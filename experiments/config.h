@@ -54,6 +54,7 @@ enum { CB_LRS_CONSTANT, CB_LRS_STEP, CB_LRS_COSINE };
 enum { CB_ACCT_RDP, CB_ACCT_PRV, CB_ACCT_GDP };
 enum { CB_SCOPE_ALL, CB_SCOPE_PER_LAYER };
 enum { CB_EVAL_VAL, CB_EVAL_TEST };
+enum { CB_AUDIT_GRADIENT, CB_AUDIT_INPUT };
 
 extern const char *const CB_EXP_BACKEND_NAMES[];  /* auto cpu cuda */
 extern const char *const CB_DATA_SOURCE_NAMES[];  /* synthetic duke_npy npy */
@@ -68,6 +69,7 @@ extern const char *const CB_ACCOUNTANT_NAMES[];   /* rdp prv gdp */
 extern const char *const CB_AUTO_VARIANT_NAMES[]; /* auto_s auto_v */
 extern const char *const CB_AUTO_SCOPE_NAMES[];   /* all per_layer */
 extern const char *const CB_EVAL_SPLIT_NAMES[];   /* val test */
+extern const char *const CB_AUDIT_KIND_NAMES[];   /* gradient input */
 
 #define CB_EXP_STR_MAX 1024
 #define CB_EXP_SUBJECTS_MAX 64
@@ -167,6 +169,14 @@ typedef struct {
     int every;
     char dir[CB_EXP_STR_MAX];
   } checkpoint;
+
+  /* Privacy audit in one training run (experiments/audit.c). */
+  struct {
+    int canaries; /* 0 = no audit */
+    int kind;     /* CB_AUDIT_* */
+    int guesses;  /* -1 = auto */
+    double confidence;
+  } audit;
 
   /* Internal book-keeping: where each field was set ("" = default), and
    * whether cb_exp_resolve() has succeeded. */

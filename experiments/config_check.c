@@ -103,6 +103,7 @@ static void fill_auto(cb_experiment *e) {
     e->dp.adaptive.count_std = cs;
   }
   if (isnan(e->dp.adaptive.initial_bound)) e->dp.adaptive.initial_bound = e->dp.clip_bound;
+  if (e->audit.guesses < 0) e->audit.guesses = e->audit.canaries >= 10 ? e->audit.canaries / 10 : 1;
 }
 
 static int subjects_disjoint(const cb_experiment *e) {
@@ -206,6 +207,16 @@ static int check_combinations(const cb_experiment *e) {
                     e->train.epochs);
   if (cb_model_cfg_validate(&e->model))
     return cb_error_prefix("%s: ", where_or_default(e, "model.arch"));
+  if (e->audit.canaries > 0) {
+    if (e->audit.guesses > e->audit.canaries)
+      return cb_error("%s: audit.guesses: %d guesses among %d canaries; guess at most "
+                      "audit.canaries",
+                      where_or_default(e, "audit.guesses"), e->audit.guesses, e->audit.canaries);
+    if (e->train.sampling != CB_SAMPLING_POISSON)
+      return cb_error("%s: audit.canaries: the audit samples its canaries like the data, with "
+                      "Poisson sampling; set train.sampling: poisson",
+                      where_or_default(e, "audit.canaries"));
+  }
   return 0;
 }
 

@@ -105,6 +105,7 @@ static int cmp_keys(const void *a, const void *b) {
 static int included(const cb_experiment *e, const cb_field *f, int which) {
   if (f->applies && !f->applies(e)) return 0;
   if (which == CB_EXP_JSON_IDENTITY && f->flags & CB_F_VOLATILE) return 0;
+  if (f->flags & CB_F_OFF_AT_ZERO && *(const int *)cb_field_ptr(e, f) == 0) return 0;
   return 1;
 }
 

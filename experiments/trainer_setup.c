@@ -127,7 +127,7 @@ int cb_trainer_setup(cb_trainer *t, const cb_experiment *e, const char *id) {
   t->be = cb_backend_get(bname);
   if (!t->be) return -1;
   if (e->threads > 0) t->be->set_threads(t->be, e->threads);
-  if (load_data(t) || build_model(t) || build_dp(t)) return -1;
+  if (load_data(t) || build_model(t) || build_dp(t) || cb_audit_setup(t)) return -1;
   int64_t T = (int64_t)t->data.H * t->data.W;
   t->hx = cb_malloc((size_t)t->max_phys * e->model.in_channels * T * sizeof(float), "batch");
   t->hy = cb_malloc((size_t)t->max_phys * T, "batch");
@@ -148,6 +148,7 @@ void cb_trainer_free(cb_trainer *t) {
   cb_dataset_free(&t->data);
   cb_history_free(&t->hist);
   cb_confusion_free(&t->cm);
+  cb_audit_free(&t->audit);
   free(t->hx);
   free(t->hy);
   free(t->pred);

@@ -170,6 +170,22 @@ int cb_store_put_epoch(cb_store *s, const char *id, const char *worker, const cb
 /* Deletes the run's rows of epochs > keep_through (e.g. at resume). */
 int cb_store_truncate_epochs(cb_store *s, const char *id, int keep_through);
 
+/* A run's privacy audit (experiments/audit.h): one row of `audits` and one
+ * row per canary in `audit_canaries`, replaced as a unit. */
+typedef struct {
+  const char *kind; /* gradient | input */
+  int canaries, included, guesses, correct;
+  double confidence, delta, epsilon_lb;
+  double epsilon;         /* the run's accountant epsilon at the end (NaN: non-private) */
+  const char *accountant; /* its name, or NULL */
+  int privacy_bug;        /* epsilon_lb > epsilon: less private than reported */
+  double seconds;         /* time spent on canaries and scoring */
+  /* per canary [canaries] */
+  const unsigned char *in, *guessed;
+  const double *score;
+} cb_audit_row;
+int cb_store_put_audit(cb_store *s, const char *id, const cb_audit_row *r);
+
 /* ---- progress -------------------------------------------------------- */
 
 typedef struct {
