@@ -8,6 +8,7 @@
 #include "core/base/version.h"
 #include "core/cli/commands.h"
 #include "results/export.h"
+#include "results/report_audit.h"
 #include "results/store_internal.h"
 
 #include <errno.h>
@@ -41,6 +42,8 @@ static const figure FIGURES[] = {
     {"epsilon", 0, "Privacy loss per epoch for each noise multiplier."},
     {"time", 0, "Training time per method."},
     {"heatmap", 0, "Final Dice over the clip bound x noise multiplier grid."},
+    {"audit_%s", 1,
+     "Privacy audit: audited epsilon lower bounds (empirical) under the accountant's epsilon."},
 };
 
 static int abs_path(const char *in, char *out, size_t n) {
@@ -284,6 +287,7 @@ static int write_pages(cb_store *s, const char *sweep, const char *out, const ch
       (*n_figs)++;
     }
   }
+  if (!rc) rc = cb_report_audit(s, sweep, html, md, NULL);
   if (!rc) {
     fputs("<h2>Every run (last epoch)</h2>\n", html);
     fputs("## Every run (last epoch)\n\n", md);

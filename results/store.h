@@ -200,6 +200,9 @@ typedef struct {
   double val_dice;                              /* last evaluated epoch's, NaN if none */
   double seconds_per_epoch;                     /* mean over the rows */
   double started_at, heartbeat_at, finished_at; /* unix seconds, NaN if unset */
+  double audit_lb;                              /* audited epsilon lower bound, NaN if none */
+  double audit_epsilon;                         /* the accountant's epsilon it was held to */
+  int privacy_bug;                              /* the audit's lower bound exceeds it */
 } cb_run_progress;
 
 int cb_store_progress(cb_store *s, const char *id, cb_run_progress *p);
