@@ -14,9 +14,9 @@
 /* Index spaces of the CANARY stream's draws (its "step" argument). */
 enum { DRAW_INCLUDE, DRAW_LAYER, DRAW_COORD, DRAW_SIGN, DRAW_PIXEL, DRAW_LABEL };
 
-/* Side of the blocks of an input canary's pattern and label map. */
+/* An input canary's pattern: random blocks of this side; its label map: one
+ * random class per quadrant (memorisable, and unique to the canary). */
 #define PATTERN_BLOCK 4
-#define LABEL_BLOCK 8
 /* A gradient canary's value, in units of the clip bound: every mode clips it
  * to its bound (AUTO-S to R * 100C / (100C + gamma)), and a layer that
  * escapes clipping lets a hundred times the bound through. */
@@ -104,7 +104,7 @@ static int place_input(cb_trainer *t, uint64_t seed) {
   d->masks = msk;
   a->data_base = d->n;
   int K = t->e->model.classes;
-  int bw = (d->W + PATTERN_BLOCK - 1) / PATTERN_BLOCK, lw = (d->W + LABEL_BLOCK - 1) / LABEL_BLOCK;
+  int bw = (d->W + PATTERN_BLOCK - 1) / PATTERN_BLOCK;
   for (int k = 0; k < a->m; k++) {
     float *x = img + (int64_t)(a->data_base + k) * T;
     uint8_t *y = msk + (int64_t)(a->data_base + k) * T;
@@ -112,7 +112,7 @@ static int place_input(cb_trainer *t, uint64_t seed) {
       for (int c = 0; c < d->W; c++) {
         uint64_t pb =
             (uint64_t)k * 1000003u + (uint64_t)(r / PATTERN_BLOCK) * bw + c / PATTERN_BLOCK;
-        uint64_t lb = (uint64_t)k * 1000003u + (uint64_t)(r / LABEL_BLOCK) * lw + c / LABEL_BLOCK;
+        uint64_t lb = (uint64_t)k * 4u + (uint64_t)(2 * r / d->H) * 2u + (uint64_t)(2 * c / d->W);
         x[r * d->W + c] = (float)(2.0 * cb_gauss(seed, CB_STREAM_CANARY, DRAW_PIXEL, pb));
         int cls = (int)(cb_uniform(seed, CB_STREAM_CANARY, DRAW_LABEL, lb) * K);
         y[r * d->W + c] = (uint8_t)(cls >= K ? K - 1 : cls);
