@@ -19,7 +19,7 @@ load "plots/terminal.gp"
 set title sprintf("%s\n{/*0.8 lower bounds at %g%% confidence (empirical)}", TITLE, 100 * CONF) font ",9"
 set xlabel "noise multiplier σ"
 set ylabel "ε"
-set key top right font ",7" spacing 0.9
+set key top right font ",7" spacing 0.9 opaque
 set yrange [0:*]
 PAD = (SHI > SLO) ? 0.15 * (SHI - SLO) : 0.25 * SHI
 set xrange [SLO - PAD : SHI + PAD]
