@@ -263,29 +263,29 @@ const cb_export_query CB_EXPORT_QUERIES[] = {
 
     {"audit_bounds",
      "per method and sigma: audited epsilon lower bound (mean/min/max over seeds) and the "
-     "accountant's epsilon",
+     "accountant's epsilon; non-private runs as one row (sigma null): what the audit can prove",
      "WITH f AS (SELECT r.*, a.kind, a.epsilon_lb, a.epsilon AS eps_acc, a.privacy_bug, "
      "a.confidence," METHOD_RANK(
          "r") " AS method_rank FROM runs r JOIN audits a ON a.run_id = r.id"
-              " WHERE r.clipping <> 'none' AND r.noise_multiplier IS NOT "
-              "NULL AND " IN_SWEEP("r") ")"
-                                        " SELECT " METHOD_TITLE(
-                                            "f") " || ' (' || f.kind || ')' AS series,"
-                                                 " f.arch, f.clipping AS method, "
-                                                 "f.method_rank, f.kind,"
-                                                 " f.noise_multiplier AS sigma, count(*) AS "
-                                                 "n, avg(f.epsilon_lb) AS epsilon_lb,"
-                                                 " min(f.epsilon_lb) AS epsilon_lb_min, "
-                                                 "max(f.epsilon_lb) AS epsilon_lb_max,"
-                                                 " avg(f.eps_acc) AS epsilon, min(f.eps_acc) "
-                                                 "AS epsilon_min, max(f.eps_acc) AS "
-                                                 "epsilon_max,"
-                                                 " sum(f.privacy_bug) AS privacy_bugs, "
-                                                 "min(f.confidence) AS confidence"
-                                                 " FROM f GROUP BY f.arch, f.clipping, f.kind, "
-                                                 "f.noise_multiplier"
-                                                 " ORDER BY f.arch, f.method_rank, f.kind, "
-                                                 "f.noise_multiplier"},
+              " WHERE (r.clipping = 'none' OR r.noise_multiplier IS NOT "
+              "NULL) AND " IN_SWEEP("r") ")"
+                                         " SELECT " METHOD_TITLE(
+                                             "f") " || ' (' || f.kind || ')' AS series,"
+                                                  " f.arch, f.clipping AS method, "
+                                                  "f.method_rank, f.kind,"
+                                                  " f.noise_multiplier AS sigma, count(*) AS "
+                                                  "n, avg(f.epsilon_lb) AS epsilon_lb,"
+                                                  " min(f.epsilon_lb) AS epsilon_lb_min, "
+                                                  "max(f.epsilon_lb) AS epsilon_lb_max,"
+                                                  " avg(f.eps_acc) AS epsilon, min(f.eps_acc) "
+                                                  "AS epsilon_min, max(f.eps_acc) AS "
+                                                  "epsilon_max,"
+                                                  " sum(f.privacy_bug) AS privacy_bugs, "
+                                                  "min(f.confidence) AS confidence"
+                                                  " FROM f GROUP BY f.arch, f.clipping, f.kind, "
+                                                  "f.noise_multiplier"
+                                                  " ORDER BY f.arch, f.method_rank, f.kind, "
+                                                  "f.noise_multiplier"},
 };
 const int CB_N_EXPORT_QUERIES = (int)(sizeof CB_EXPORT_QUERIES / sizeof CB_EXPORT_QUERIES[0]);
 
