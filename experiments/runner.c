@@ -305,7 +305,7 @@ static void reclaim_dead(cb_store *s, const char *id) {
     long pid = strtol(colon + 1, NULL, 10);
     if (mc && (size_t)(mc - me) == strlen(host) && strncmp(me, host, strlen(host)) == 0 &&
         pid > 0 && kill((pid_t)pid, 0) != 0 && errno == ESRCH) {
-      cb_store_release(s, id, p.worker);
+      cb_store_requeue(s, id, p.worker); /* it died holding the run: the attempt counts */
       return;
     }
   }

@@ -45,7 +45,7 @@ int cb_cmd_export(int argc, char **argv) {
   if (rc) return rc > 0 ? 0 : -1;
   if (json) format = CB_EXPORT_JSON;
 
-  cb_store *s = cb_store_open(db, 0);
+  cb_store *s = cb_store_open(db, CB_STORE_READONLY);
   if (!s) return -1;
   cb_export_args a = {.query = query,
                       .sweep = sweep,

@@ -344,7 +344,7 @@ int cb_cmd_report(int argc, char **argv) {
   snprintf(mk, sizeof mk, "%s/Makefile.plots", plots);
   if (access(mk, R_OK) != 0)
     return cb_error("%s not found; pass --plots DIR (the clipbench source folder)", mk);
-  cb_store *s = cb_store_open(db, 0);
+  cb_store *s = cb_store_open(db, CB_STORE_READONLY);
   if (!s) return -1;
   if (sweep) {
     int64_t id;

@@ -175,38 +175,59 @@ static long long query_int(cb_store *s, const char *sql, const char *what) {
   return v;
 }
 
-static int read_version_in(cb_store *s, int *version);
+/* Whether the file is ours, and its schema version, before anything is
+ * changed: a clipbench database carries our application id (set when it is
+ * created or migrated) and a schema_migrations table of our shape. A file
+ * with no tables and no application id is new (empty). Anything else is
+ * someone else's file: refused, untouched. */
+static int identify_in(cb_store *s, int *version, int *fresh);
 
 /* The queries below must see one snapshot: outside a transaction another
  * process creating the schema could commit between them (application id
  * still 0, tables already there), which would look like a foreign
  * database. */
-static int read_version(cb_store *s, int *version) {
-  if (!sqlite3_get_autocommit(s->db)) return read_version_in(s, version);
+static int identify(cb_store *s, int *version, int *fresh) {
+  if (!sqlite3_get_autocommit(s->db)) return identify_in(s, version, fresh);
   if (cb_store_exec(s, "BEGIN", "reading the schema")) return -1;
-  int rc = read_version_in(s, version);
+  int rc = identify_in(s, version, fresh);
   sqlite3_exec(s->db, rc ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL);
   return rc;
 }
 
-static int read_version_in(cb_store *s, int *version) {
-  long long has = query_int(s,
-                            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND "
-                            "name = 'schema_migrations'",
-                            "reading the schema");
-  if (has < 0) return -1;
-  if (has == 0) {
-    long long app = query_int(s, "PRAGMA application_id", "reading the file header");
-    long long other =
-        query_int(s, "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'",
-                  "reading the schema");
-    if (app < 0 || other < 0) return -1;
-    if (other > 0 && app != CB_STORE_APPLICATION_ID)
-      return cb_error("%s: an SQLite database, but not a clipbench results database (it has other "
-                      "tables); choose another --db",
-                      s->path);
-    *version = 0;
+static int identify_in(cb_store *s, int *version, int *fresh) {
+  *version = 0;
+  *fresh = 0;
+  long long app = query_int(s, "PRAGMA application_id", "reading the file header");
+  long long tables = query_int(
+      s, "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'", "reading the schema");
+  if (app < 0 || tables < 0) return -1;
+  if (app == 0 && tables == 0) {
+    *fresh = 1;
     return 0;
+  }
+  /* Our bookkeeping table with exactly our columns. */
+  long long shape = query_int(s,
+                              "SELECT group_concat(name, ',') = 'version,what,applied_at,"
+                              "code_version' FROM (SELECT name FROM "
+                              "pragma_table_info('schema_migrations') ORDER BY cid)",
+                              "reading the schema");
+  if (shape < 0) return -1;
+  if (app != CB_STORE_APPLICATION_ID || shape != 1) {
+    char tl[200] = "";
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT group_concat(name, ', ') FROM (SELECT name FROM sqlite_master "
+                           "WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name "
+                           "LIMIT 4)",
+                           -1, &st, NULL) == SQLITE_OK) {
+      if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+        snprintf(tl, sizeof tl, "%s", (const char *)sqlite3_column_text(st, 0));
+      sqlite3_finalize(st);
+    }
+    return cb_error("%s: an SQLite database, but not a clipbench results database (application "
+                    "id %lld, not %d; tables: %s%s); it was not changed: choose another --db",
+                    s->path, app, CB_STORE_APPLICATION_ID, tl[0] ? tl : "none",
+                    tables > 4 ? ", ..." : "");
   }
   long long v = query_int(s, "SELECT coalesce(max(version), 0) FROM schema_migrations",
                           "reading the schema version");
@@ -223,8 +244,8 @@ static int too_new(cb_store *s, int version, int latest) {
 
 static int migrate(cb_store *s, const cb_migration *m, int n) {
   int latest = n ? m[n - 1].version : 0;
-  int v;
-  if (read_version(s, &v)) return -1;
+  int v, fresh;
+  if (identify(s, &v, &fresh)) return -1;
   if (v > latest) return too_new(s, v, latest);
   if (v == latest) {
     s->version = v;
@@ -233,7 +254,7 @@ static int migrate(cb_store *s, const cb_migration *m, int n) {
   /* Another process may be migrating the same file right now: take the write
    * lock first, then look again. */
   if (cb_store_exec(s, "BEGIN IMMEDIATE", "locking the database to create its schema")) return -1;
-  int ok = read_version(s, &v) == 0;
+  int ok = identify(s, &v, &fresh) == 0;
   if (ok && v > latest) ok = too_new(s, v, latest) == 0;
   if (ok && v == 0) {
     char sql[128];
@@ -264,6 +285,13 @@ static int migrate(cb_store *s, const cb_migration *m, int n) {
     }
     sqlite3_finalize(st);
   }
+  /* user_version mirrors the schema version for tools that read the header
+   * (file(1), sqlite3 .dbinfo). */
+  if (ok) {
+    char sql[64];
+    snprintf(sql, sizeof sql, "PRAGMA user_version = %d", latest);
+    ok = cb_store_exec(s, sql, "recording the schema version") == 0;
+  }
   if (!ok) {
     sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     return -1;
@@ -276,15 +304,24 @@ static int migrate(cb_store *s, const cb_migration *m, int n) {
   return 0;
 }
 
-static int configure(cb_store *s) {
+/* Connection settings that change nothing in the file. */
+static int connect_settings(cb_store *s) {
   sqlite3_extended_result_codes(s->db, 1);
   int rc = sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
   if (rc != SQLITE_OK) return cb_store_err(s, rc, "setting busy_timeout");
   /* Reading the header first turns "not a database" into a clear error. */
   if (query_int(s, "PRAGMA application_id", "reading the file header") < 0) return -1;
+  if (cb_store_exec(s, "PRAGMA foreign_keys = ON", "enabling foreign keys")) return -1;
+  if (query_int(s, "PRAGMA foreign_keys", "checking foreign keys") != 1)
+    return cb_error("%s: this SQLite library cannot enforce foreign keys", s->path);
+  return 0;
+}
+
+/* Write-ahead logging for a file identified as ours (or new). */
+static int use_wal(cb_store *s) {
   sqlite3_stmt *st;
   if (cb_store_prepare(s, "PRAGMA journal_mode = WAL", &st, "switching to WAL")) return -1;
-  rc = cb_store_step(s, st);
+  int rc = cb_store_step(s, st);
   char mode[32] = "";
   if (rc == SQLITE_ROW) snprintf(mode, sizeof mode, "%s", (const char *)sqlite3_column_text(st, 0));
   sqlite3_finalize(st);
@@ -293,11 +330,96 @@ static int configure(cb_store *s) {
     return cb_error("%s: cannot use write-ahead logging (journal mode stays '%s'); the file "
                     "must be on a local disk, not a network file system",
                     s->path, mode);
-  if (cb_store_exec(s, "PRAGMA foreign_keys = ON", "enabling foreign keys") ||
-      cb_store_exec(s, "PRAGMA synchronous = NORMAL", "setting synchronous"))
-    return -1;
-  if (query_int(s, "PRAGMA foreign_keys", "checking foreign keys") != 1)
-    return cb_error("%s: this SQLite library cannot enforce foreign keys", s->path);
+  return cb_store_exec(s, "PRAGMA synchronous = NORMAL", "setting synchronous");
+}
+
+/* "file:" URI of path with immutable=1: for reading a WAL database on a
+ * read-only mount, where SQLite cannot create the -shm file it otherwise
+ * needs. Nothing can write the file there, so reading it as immutable is
+ * exact. */
+static void immutable_uri(const char *path, char *out, size_t n) {
+  size_t k = (size_t)snprintf(out, n, "file:");
+  for (const unsigned char *p = (const unsigned char *)path; *p && k + 4 < n; p++) {
+    if (*p == '%' || *p == '?' || *p == '#' || *p < 0x21 || *p > 0x7e)
+      k += (size_t)snprintf(out + k, n - k, "%%%02X", *p);
+    else
+      out[k++] = (char)*p;
+  }
+  snprintf(out + k, n - k, "?immutable=1");
+}
+
+static int dir_writable(const char *path) {
+  char dir[PATH_MAX];
+  snprintf(dir, sizeof dir, "%s", path);
+  char *slash = strrchr(dir, '/');
+  if (!slash)
+    snprintf(dir, sizeof dir, ".");
+  else if (slash == dir)
+    dir[1] = 0;
+  else
+    *slash = 0;
+  return access(dir, W_OK) == 0;
+}
+
+/* Read-only: never writes, never migrates. A database of an older schema
+ * cannot be read by this code's queries, so it is refused with the way to
+ * migrate it. */
+static int open_readonly(cb_store *s, const cb_migration *m, int n) {
+  int rc = sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READONLY, NULL);
+  int ok = rc == SQLITE_OK && connect_settings(s) == 0;
+  int v = 0, fresh = 0;
+  ok = ok && identify(s, &v, &fresh) == 0;
+  if (!ok && !dir_writable(s->path)) {
+    /* A read-only folder or mount: SQLite cannot create the -shm file a WAL
+     * database needs even for reading. */
+    char uri[PATH_MAX * 3 + 32];
+    immutable_uri(s->path, uri, sizeof uri);
+    sqlite3_close(s->db);
+    s->db = NULL;
+    rc = sqlite3_open_v2(uri, &s->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL);
+    ok = rc == SQLITE_OK && connect_settings(s) == 0 && identify(s, &v, &fresh) == 0;
+  }
+  if (!ok) return rc != SQLITE_OK ? cb_store_err(s, rc, "opening") : -1;
+  int latest = n ? m[n - 1].version : 0;
+  if (fresh)
+    return cb_error("%s: an empty file, not a clipbench results database yet (run an experiment "
+                    "or sweep into it first)",
+                    s->path);
+  if (v > latest) return too_new(s, v, latest);
+  if (v < latest)
+    return cb_error("%s: schema version %d was written by an older clipbench; this one reads "
+                    "version %d. Reading commands do not change files: migrate it by running "
+                    "`clipbench sweep` or `clipbench run` with --db %s once",
+                    s->path, v, latest, s->path);
+  s->version = v;
+  return 0;
+}
+
+/* The file's identity, to notice it being deleted or replaced while open. */
+static void remember_identity(cb_store *s) {
+  struct stat sb;
+  if (stat(s->path, &sb) == 0) {
+    s->dev = (unsigned long long)sb.st_dev;
+    s->ino = (unsigned long long)sb.st_ino;
+    s->have_identity = 1;
+  }
+}
+
+int cb_store_check_file(cb_store *s) {
+  if (!s->have_identity) return 0;
+  struct stat sb;
+  if (stat(s->path, &sb) != 0) {
+    if (errno != ENOENT && errno != ENOTDIR) return 0; /* cannot tell: not proof of loss */
+    return cb_error("%s: the results database was deleted while clipbench was using it; what it "
+                    "recorded is gone with it, so nothing more is trained: restore the file (or "
+                    "choose a new --db) and run again",
+                    s->path);
+  }
+  if ((unsigned long long)sb.st_dev != s->dev || (unsigned long long)sb.st_ino != s->ino)
+    return cb_error("%s: the results database was replaced by another file while clipbench was "
+                    "using it; stopping so that nothing is written to the wrong database: run "
+                    "again to continue with the file now there",
+                    s->path);
   return 0;
 }
 
@@ -308,7 +430,8 @@ cb_store *cb_store_open_with(const char *path, int flags, const cb_migration *m,
   }
   struct stat sb;
   int exists = stat(path, &sb) == 0;
-  if (!exists && !(flags & CB_STORE_CREATE)) {
+  int ro = (flags & CB_STORE_READONLY) != 0;
+  if (!exists && (ro || !(flags & CB_STORE_CREATE))) {
     cb_error("%s: no such database (run an experiment or sweep first, or pass --db FILE)", path);
     return NULL;
   }
@@ -325,6 +448,14 @@ cb_store *cb_store_open_with(const char *path, int flags, const cb_migration *m,
     free(s);
     return NULL;
   }
+  if (ro) {
+    if (open_readonly(s, m, n)) {
+      cb_store_close(s);
+      return NULL;
+    }
+    remember_identity(s);
+    return s;
+  }
   int oflags = SQLITE_OPEN_READWRITE | (flags & CB_STORE_CREATE ? SQLITE_OPEN_CREATE : 0);
   int rc = sqlite3_open_v2(path, &s->db, oflags, NULL);
   if (rc != SQLITE_OK) {
@@ -332,10 +463,13 @@ cb_store *cb_store_open_with(const char *path, int flags, const cb_migration *m,
     cb_store_close(s);
     return NULL;
   }
-  if (configure(s) || migrate(s, m, n)) {
+  /* Identify the file before the first change (the switch to WAL). */
+  int v, fresh;
+  if (connect_settings(s) || identify(s, &v, &fresh) || use_wal(s) || migrate(s, m, n)) {
     cb_store_close(s);
     return NULL;
   }
+  remember_identity(s);
   return s;
 }
 

@@ -230,7 +230,7 @@ int cb_cmd_status(int argc, char **argv) {
   int rc = cb_cli_parse(&c, argc, argv);
   if (rc) return rc > 0 ? 0 : -1;
   if (access(db, F_OK) != 0) return cb_error("no results database at %s (give --db)", db);
-  cb_store *s = cb_store_open(db, 0);
+  cb_store *s = cb_store_open(db, CB_STORE_READONLY);
   if (!s) return -1;
   if (c.n_pos == 0) {
     rc = status_all(s, json);

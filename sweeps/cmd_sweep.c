@@ -227,7 +227,7 @@ int cb_cmd_sweep(int argc, char **argv) {
     int64_t sweep_id = 0;
     rc = 0;
     if (access(db, F_OK) == 0) {
-      cb_store *s = cb_store_open(db, 0);
+      cb_store *s = cb_store_open(db, CB_STORE_READONLY);
       rc = s ? cb_sweep_plan(s, &sw, &sweep_id) : -1;
       if (s) cb_store_close(s);
     } else {

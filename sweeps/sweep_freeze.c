@@ -189,9 +189,11 @@ int cb_sweep_reclaim(cb_store *s, int64_t sweep_id, double grace_s, int max_atte
   if (n) *n = 0;
   sqlite3_stmt *st;
   const char *sql = sweep_id > 0
-                        ? "SELECT r.id, r.worker, r.attempts FROM runs r JOIN sweep_runs sr ON "
-                          "sr.run_id = r.id WHERE sr.sweep_id = ? AND r.status = 'running'"
-                        : "SELECT id, worker, attempts FROM runs WHERE status = 'running'";
+                        ? "SELECT r.id, r.worker, r.attempts - r.interruptions FROM runs r JOIN "
+                          "sweep_runs sr ON sr.run_id = r.id WHERE sr.sweep_id = ? AND r.status = "
+                          "'running'"
+                        : "SELECT id, worker, attempts - interruptions FROM runs WHERE status = "
+                          "'running'";
   if (sqlite3_prepare_v2(cb_store_db(s), sql, -1, &st, NULL) != SQLITE_OK)
     return sql_err(s, "finding running runs");
   if (sweep_id > 0) sqlite3_bind_int64(st, 1, sweep_id);
@@ -229,7 +231,7 @@ int cb_sweep_reclaim(cb_store *s, int64_t sweep_id, double grace_s, int max_atte
                h[i].worker, h[i].attempts, max_attempts);
       r2 = cb_store_fail(s, h[i].id, h[i].worker, why);
     } else {
-      r2 = cb_store_release(s, h[i].id, h[i].worker);
+      r2 = cb_store_requeue(s, h[i].id, h[i].worker); /* it died holding it: counts */
     }
     if (!r2 && n) (*n)++;
   }

@@ -239,7 +239,8 @@ static void reap(local *L, child *c, int status) {
   int held = 0;
   sqlite3_stmt *st;
   if (sqlite3_prepare_v2(cb_store_db(L->s),
-                         "SELECT id, attempts FROM runs WHERE status = 'running' AND worker = ?",
+                         "SELECT id, attempts - interruptions FROM runs WHERE status = 'running' "
+                         "AND worker = ?",
                          -1, &st, NULL) == SQLITE_OK) {
     sqlite3_bind_text(st, 1, c->worker, -1, SQLITE_STATIC);
     char ids[16][CB_RUN_ID_LEN + 1];
@@ -258,8 +259,10 @@ static void reap(local *L, child *c, int status) {
                  "the worker %s during attempt %d; not retried after %d attempts; see %s", why,
                  att[i], CB_SWEEP_MAX_ATTEMPTS, log);
         cb_store_fail(L->s, ids[i], c->worker, msg);
+      } else if (L->stopping) {
+        cb_store_release(L->s, ids[i], c->worker); /* we stopped it: not the run's fault */
       } else {
-        cb_store_release(L->s, ids[i], c->worker);
+        cb_store_requeue(L->s, ids[i], c->worker); /* it died training: the attempt counts */
       }
       if (!L->stopping && !L->a->quiet) {
         clear_block(L);
