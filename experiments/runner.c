@@ -282,10 +282,23 @@ int cb_run_claimed(cb_store *s, const char *worker, const cb_claim *c, const cb_
   if (rc == 0) return cb_store_finish(s, c->id, worker);
   char why[CB_ERRMSG_MAX];
   snprintf(why, sizeof why, "%s", cb_last_error());
+  int no_space = cb_last_error_code() == CB_EXIT_NOSPACE;
   if (g_stop && strcmp(why, "interrupted") == 0) {
     cb_store_release(s, c->id, worker);
-    return cb_error("run %s interrupted; it resumes from its last checkpoint when started again",
-                    c->id);
+    return cb_error_code(CB_EXIT_INTERRUPTED,
+                         "run %s interrupted; it resumes from its last checkpoint when started "
+                         "again",
+                         c->id);
+  }
+  if (no_space) {
+    /* Not the run's fault: give it back (an interruption, not an attempt)
+     * so that running the same command again resumes it. If even that write
+     * fails, the run stays held by this process, which a re-run on this
+     * machine takes back at once. */
+    cb_store_release(s, c->id, worker);
+    return cb_error_code(CB_EXIT_NOSPACE,
+                         "run %s stopped, given back to resume later: %s",
+                         c->id, why);
   }
   cb_store_fail(s, c->id, worker, why);
   return cb_error("run %s failed: %s", c->id, why);

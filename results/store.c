@@ -31,6 +31,29 @@ static int is_busy(int rc) {
   return (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED;
 }
 
+#define NFS_FIX                                                                          \
+  "locking error; SQLite databases must be on a local disk, not NFS/Lustre (on a cluster " \
+  "give each task its own database and merge them)"
+
+/* What the operating system said decides the explanation of an I/O error: a
+ * full disk or a size limit is no network file system problem; only locking
+ * and shared-memory errors point at one. */
+static const char *io_fix(const cb_store *s, int rc) {
+  int e = s && s->db ? sqlite3_system_errno(s->db) : 0;
+  if (cb_io_explain(e)) return cb_io_explain(e);
+  switch (rc) {
+  case SQLITE_IOERR_LOCK:
+  case SQLITE_IOERR_RDLOCK:
+  case SQLITE_IOERR_UNLOCK:
+  case SQLITE_IOERR_CHECKRESERVEDLOCK:
+  case SQLITE_IOERR_SHMOPEN:
+  case SQLITE_IOERR_SHMSIZE:
+  case SQLITE_IOERR_SHMLOCK:
+  case SQLITE_IOERR_SHMMAP: return NFS_FIX;
+  default: return "the operating system reported an I/O error; check the disk (dmesg)";
+  }
+}
+
 static const char *fix_for(const cb_store *s, int rc) {
   switch (rc & 0xff) {
   case SQLITE_BUSY:
@@ -47,11 +70,9 @@ static const char *fix_for(const cb_store *s, int rc) {
   case SQLITE_NOTADB:
     return "the file is damaged or not an SQLite database; restore a copy, or recover what is "
            "left with `sqlite3 FILE .recover | sqlite3 new.db`";
-  case SQLITE_FULL: return "the disk is full; free space and run again (the run resumes)";
-  case SQLITE_IOERR:
-  case SQLITE_PROTOCOL:
-    return "I/O or locking error; SQLite databases must be on a local disk, not NFS/Lustre "
-           "(on a cluster give each task its own database and merge them)";
+  case SQLITE_FULL: return cb_io_explain(ENOSPC);
+  case SQLITE_IOERR: return io_fix(s, rc);
+  case SQLITE_PROTOCOL: return NFS_FIX;
   case SQLITE_NOMEM: return "out of memory";
   default: (void)s; return NULL;
   }
@@ -61,8 +82,13 @@ int cb_store_err(cb_store *s, int rc, const char *what) {
   const char *msg = s && s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc);
   const char *fix = fix_for(s, rc);
   const char *path = s && s->path ? s->path : "(database)";
-  if (fix) return cb_error("%s: %s: %s (%s)", path, what, msg, fix);
-  return cb_error("%s: %s: %s", path, what, msg);
+  /* A full disk (or quota, or file size limit) stops a sweep from starting
+   * more runs, and the run resumes once there is space. */
+  int full = (rc & 0xff) == SQLITE_FULL ||
+             ((rc & 0xff) == SQLITE_IOERR && s && s->db && cb_io_no_space(sqlite3_system_errno(s->db)));
+  int code = full ? CB_EXIT_NOSPACE : 0;
+  if (fix) return cb_error_code(code, "%s: %s: %s (%s)", path, what, msg, fix);
+  return cb_error_code(code, "%s: %s: %s", path, what, msg);
 }
 
 int cb_store_prepare(cb_store *s, const char *sql, sqlite3_stmt **st, const char *what) {

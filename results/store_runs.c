@@ -271,6 +271,8 @@ static int owned_update(cb_store *s, const char *sql, const char *id, const char
 #define OWNED "WHERE id = ?2 AND status = 'running' AND (?1 IS NULL OR worker = ?1)"
 
 int cb_store_heartbeat(cb_store *s, const char *id, const char *worker) {
+  /* A beat also notices the database being deleted or replaced. */
+  if (cb_store_check_file(s)) return -1;
   return owned_update(s, "UPDATE runs SET heartbeat_at = ?3 " OWNED, id, worker, NULL, "heartbeat");
 }
 

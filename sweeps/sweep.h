@@ -35,6 +35,8 @@
 #define CB_SWEEP_NAME_MAX 128
 #define CB_SWEEP_MAX_COLS 24
 #define CB_SWEEP_MAX_POINTS 100000
+/* Worker processes one `clipbench sweep --jobs N` may start. */
+#define CB_SWEEP_MAX_JOBS 256
 /* A run whose worker died this many times is failed instead of retried. */
 #define CB_SWEEP_MAX_ATTEMPTS 5
 /* Seconds without a heartbeat after which another process's run is taken
@@ -148,6 +150,8 @@ typedef struct {
   int done_here;   /* of those, finished */
   int failed_here; /* of those, failed */
   int interrupted; /* stopped by SIGINT/SIGTERM */
+  int no_space;    /* stopped because a disk is full (runs given back) */
+  char no_space_msg[1024]; /* the worker's error */
   double seconds;
 } cb_sweep_summary;
 

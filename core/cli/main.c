@@ -3,6 +3,7 @@
 #include "core/base/version.h"
 #include "core/cli/commands.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -34,6 +35,10 @@ static void usage(FILE *f) {
 }
 
 int main(int argc, char **argv) {
+  /* A file that reaches the size limit (ulimit -f) fails its write with EFBIG,
+   * which is reported and handled like a full disk, instead of the process
+   * being killed by SIGXFSZ mid-write. */
+  signal(SIGXFSZ, SIG_IGN);
   if (argc < 2) {
     usage(stderr);
     return 2;
@@ -53,6 +58,7 @@ int main(int argc, char **argv) {
     int rc = COMMANDS[i].fn(argc - 1, argv + 1);
     if (rc != 0) {
       fprintf(stderr, "clipbench %s: error: %s\n", cmd, cb_last_error());
+      if (cb_last_error_code()) return cb_last_error_code();
       return rc > 0 && rc < 126 ? rc : 1;
     }
     return 0;
