@@ -296,9 +296,8 @@ int cb_run_claimed(cb_store *s, const char *worker, const cb_claim *c, const cb_
      * fails, the run stays held by this process, which a re-run on this
      * machine takes back at once. */
     cb_store_release(s, c->id, worker);
-    return cb_error_code(CB_EXIT_NOSPACE,
-                         "run %s stopped, given back to resume later: %s",
-                         c->id, why);
+    return cb_error_code(CB_EXIT_NOSPACE, "run %s stopped, given back to resume later: %s", c->id,
+                         why);
   }
   cb_store_fail(s, c->id, worker, why);
   return cb_error("run %s failed: %s", c->id, why);

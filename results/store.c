@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -31,15 +33,49 @@ static int is_busy(int rc) {
   return (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED;
 }
 
-#define NFS_FIX                                                                          \
+#define NFS_FIX                                                                            \
   "locking error; SQLite databases must be on a local disk, not NFS/Lustre (on a cluster " \
   "give each task its own database and merge them)"
+
+/* The errno behind an I/O error. SQLite keeps the one of the file that
+ * failed, but sqlite3_system_errno() reports errno as it is afterwards, which
+ * a failing write to the -wal file has often lost. So a write error is also
+ * checked against the state it leaves: a file system with (almost) no space
+ * left is ENOSPC, a database or -wal file at the file size limit is EFBIG. */
+static int io_errno(const cb_store *s, int rc) {
+  int e = s && s->db ? sqlite3_system_errno(s->db) : 0;
+  if (cb_io_explain(e) || !s || !s->path) return e;
+  if (rc != SQLITE_IOERR_WRITE && rc != SQLITE_IOERR_FSYNC && rc != SQLITE_IOERR_TRUNCATE &&
+      rc != SQLITE_IOERR_SHORT_READ && rc != SQLITE_IOERR)
+    return e;
+  char dir[PATH_MAX];
+  snprintf(dir, sizeof dir, "%s", s->path);
+  char *slash = strrchr(dir, '/');
+  if (!slash)
+    snprintf(dir, sizeof dir, ".");
+  else
+    slash == dir ? (void)(dir[1] = 0) : (void)(*slash = 0);
+  struct statvfs vf;
+  if (statvfs(dir, &vf) == 0 && (double)vf.f_bavail * (double)vf.f_frsize < 1024.0 * 1024.0)
+    return ENOSPC;
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+    static const char *const ext[] = {"", "-wal", "-journal"};
+    for (int k = 0; k < 3; k++) {
+      char f[PATH_MAX + 16];
+      struct stat sb;
+      snprintf(f, sizeof f, "%s%s", s->path, ext[k]);
+      if (stat(f, &sb) == 0 && (double)sb.st_size + 65536.0 >= (double)rl.rlim_cur) return EFBIG;
+    }
+  }
+  return e;
+}
 
 /* What the operating system said decides the explanation of an I/O error: a
  * full disk or a size limit is no network file system problem; only locking
  * and shared-memory errors point at one. */
 static const char *io_fix(const cb_store *s, int rc) {
-  int e = s && s->db ? sqlite3_system_errno(s->db) : 0;
+  int e = io_errno(s, rc);
   if (cb_io_explain(e)) return cb_io_explain(e);
   switch (rc) {
   case SQLITE_IOERR_LOCK:
@@ -85,7 +121,7 @@ int cb_store_err(cb_store *s, int rc, const char *what) {
   /* A full disk (or quota, or file size limit) stops a sweep from starting
    * more runs, and the run resumes once there is space. */
   int full = (rc & 0xff) == SQLITE_FULL ||
-             ((rc & 0xff) == SQLITE_IOERR && s && s->db && cb_io_no_space(sqlite3_system_errno(s->db)));
+             ((rc & 0xff) == SQLITE_IOERR && cb_io_no_space(io_errno(s, rc)));
   int code = full ? CB_EXIT_NOSPACE : 0;
   if (fix) return cb_error_code(code, "%s: %s: %s (%s)", path, what, msg, fix);
   return cb_error_code(code, "%s: %s: %s", path, what, msg);

@@ -197,23 +197,30 @@ int cb_cmd_sweep(int argc, char **argv) {
   if (threads < 0)
     return cb_error_code(CB_EXIT_USAGE, "--threads %d: give a positive number", threads);
   if (cb_cli_given(&c, "index") && (!worker || index < 0))
-    return cb_error_code(CB_EXIT_USAGE, "--index takes a position >= 0 and goes with --worker NAME");
-  if (shard_of && index < 0) return cb_error_code(CB_EXIT_USAGE, "--shard-of goes with --worker NAME --index I");
+    return cb_error_code(CB_EXIT_USAGE,
+                         "--index takes a position >= 0 and goes with --worker NAME");
+  if (shard_of && index < 0)
+    return cb_error_code(CB_EXIT_USAGE, "--shard-of goes with --worker NAME --index I");
   for (int k = 0; SLURM_ONLY[k]; k++)
     if (!slurm && cb_cli_given(&c, SLURM_ONLY[k]))
       return cb_error_code(CB_EXIT_USAGE, "--%s goes with --slurm", SLURM_ONLY[k]);
   if (slurm && (worker || dry || cb_cli_given(&c, "jobs") || cb_cli_given(&c, "threads")))
-    return cb_error_code(CB_EXIT_USAGE, "--slurm writes a job array for the cluster; it does not go with %s",
-                    worker                     ? "--worker"
-                    : dry                      ? "--dry-run"
-                    : cb_cli_given(&c, "jobs") ? "--jobs"
-                                               : "--threads (use --cpus-per-task)");
+    return cb_error_code(CB_EXIT_USAGE,
+                         "--slurm writes a job array for the cluster; it does not go with %s",
+                         worker                     ? "--worker"
+                         : dry                      ? "--dry-run"
+                         : cb_cli_given(&c, "jobs") ? "--jobs"
+                                                    : "--threads (use --cpus-per-task)");
   if (sa.cpus_per_task < 0 || sa.gpus_per_task < 0 || sa.max_running < 0 || sa.max_array_size < 0)
-    return cb_error_code(CB_EXIT_USAGE, "--cpus-per-task, --gpus-per-task, --max-running and --max-array-size take a "
-                    "positive number");
+    return cb_error_code(
+        CB_EXIT_USAGE,
+        "--cpus-per-task, --gpus-per-task, --max-running and --max-array-size take a "
+        "positive number");
   for (int k = 0; k < extra.n; k++)
     if (extra.v[k][0] != '-')
-      return cb_error_code(CB_EXIT_USAGE, "--sbatch %s: give an sbatch option such as --sbatch=--qos=long", extra.v[k]);
+      return cb_error_code(CB_EXIT_USAGE,
+                           "--sbatch %s: give an sbatch option such as --sbatch=--qos=long",
+                           extra.v[k]);
   if (worker) {
     if (c.n_pos) return cb_error_code(CB_EXIT_USAGE, "--worker takes the sweep's name and no file");
     return worker_mode(worker, db, threads, index, retry, shard_of);

@@ -101,6 +101,9 @@ int cb_sweep_freeze(cb_store *s, cb_sweep *sw, int retry_failed, cb_sweep_frozen
  * their heartbeat is older than grace_s (failed after max_attempts). *n (may
  * be NULL) = runs given back. */
 int cb_sweep_reclaim(cb_store *s, int64_t sweep_id, double grace_s, int max_attempts, int *n);
+/* Whether worker "host:pid" is a process of this host that no longer exists
+ * (other hosts' workers cannot be asked: 0). */
+int cb_sweep_worker_dead(const char *worker);
 
 /* ---- workers --------------------------------------------------------- */
 
@@ -144,13 +147,13 @@ typedef struct {
 } cb_sweep_local_args;
 
 typedef struct {
-  int counts[4];   /* pending, running, finished, failed (CB_RUN_*) at the end */
-  int total;       /* runs in the sweep */
-  int started;     /* runs this invocation's workers claimed */
-  int done_here;   /* of those, finished */
-  int failed_here; /* of those, failed */
-  int interrupted; /* stopped by SIGINT/SIGTERM */
-  int no_space;    /* stopped because a disk is full (runs given back) */
+  int counts[4];           /* pending, running, finished, failed (CB_RUN_*) at the end */
+  int total;               /* runs in the sweep */
+  int started;             /* runs this invocation's workers claimed */
+  int done_here;           /* of those, finished */
+  int failed_here;         /* of those, failed */
+  int interrupted;         /* stopped by SIGINT/SIGTERM */
+  int no_space;            /* stopped because a disk is full (runs given back) */
   char no_space_msg[1024]; /* the worker's error */
   double seconds;
 } cb_sweep_summary;
@@ -168,7 +171,8 @@ typedef struct {
   int idx; /* position in the sweep (-1 for loose runs) */
   char *point;
   cb_run_progress p;
-  int stale; /* running, but the heartbeat is older than the grace period */
+  int stale; /* running, but the heartbeat is older than the grace period, or */
+  int dead;  /* its worker is a process of this host that no longer exists */
   /* SLURM sweeps (cb_sweep_slurm_overlay): where the run is ("queued as job
    * 12_3", "job 12_3 on node7"), the task's output file, and whether its
    * state comes from a shard not merged yet. */

@@ -173,8 +173,7 @@ int cb_sweep_freeze(cb_store *s, cb_sweep *sw, int retry_failed, cb_sweep_frozen
 
 /* ---- runs of dead workers ----------------------------------------------------- */
 
-/* Whether worker "host:pid" is a process of this host that no longer exists. */
-static int local_and_dead(const char *worker) {
+int cb_sweep_worker_dead(const char *worker) {
   char me[256];
   cb_store_worker_name(me, sizeof me);
   const char *wc = strrchr(worker, ':'), *mc = strrchr(me, ':');
@@ -205,7 +204,7 @@ int cb_sweep_reclaim(cb_store *s, int64_t sweep_id, double grace_s, int max_atte
   int nh = 0, cap = 0, rc;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     const char *w = (const char *)sqlite3_column_text(st, 1);
-    if (!w || !local_and_dead(w)) continue;
+    if (!w || !cb_sweep_worker_dead(w)) continue;
     if (nh == cap) {
       cap = cap ? 2 * cap : 8;
       held *nhp = realloc(h, (size_t)cap * sizeof *nhp);

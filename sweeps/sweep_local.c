@@ -596,8 +596,7 @@ int cb_sweep_run_local(cb_store *s, const cb_sweep_local_args *a, cb_sweep_summa
     if (L->no_space) {
       out->no_space = 1;
       const char *m = strstr(L->no_space_msg, "error: ");
-      snprintf(out->no_space_msg, sizeof out->no_space_msg, "%s",
-               m ? m + 7 : L->no_space_msg);
+      snprintf(out->no_space_msg, sizeof out->no_space_msg, "%s", m ? m + 7 : L->no_space_msg);
     }
     if (L->fail_streak >= 3 && !out->interrupted)
       rc = cb_error("workers keep failing, stopped: %s", L->last_worker_error);

@@ -194,7 +194,8 @@ int cb_sweep_worker(const cb_sweep_worker_args *a) {
     return rc;
   }
   while (!rc && !cb_run_interrupted()) {
-    if (cb_store_check_file(s) || cb_sweep_reclaim(s, sweep_id, CB_SWEEP_GRACE_S, CB_SWEEP_MAX_ATTEMPTS, NULL)) {
+    if (cb_store_check_file(s) ||
+        cb_sweep_reclaim(s, sweep_id, CB_SWEEP_GRACE_S, CB_SWEEP_MAX_ATTEMPTS, NULL)) {
       rc = -1;
       break;
     }

@@ -70,8 +70,7 @@ int cb_io_no_space(int errnum) {
 
 const char *cb_io_explain(int errnum) {
   switch (errnum) {
-  case ENOSPC:
-    return "the disk is full: free space and run the same command again";
+  case ENOSPC: return "the disk is full: free space and run the same command again";
   case EDQUOT: return "your disk quota is used up: free space and run the same command again";
   case EFBIG:
     return "the file reached the largest size allowed (`ulimit -f`, or the file system's "
