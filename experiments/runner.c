@@ -327,6 +327,9 @@ static void reclaim_dead(cb_store *s, const char *id) {
 int cb_run_experiment(const cb_experiment *e, const cb_run_args *a) {
   char id[CB_RUN_ID_LEN + 1];
   if (cb_exp_id(e, id)) return -1;
+  /* The data first: a missing dataset leaves no run row (nor database). */
+  if (cb_trainer_check_data(e))
+    return cb_error_prefix("%s: data.path %s: ", a->file ? a->file : e->name, e->data.path);
   char *config = cb_exp_to_json(e, CB_EXP_JSON_FULL);
   if (!config) return -1;
   cb_store *s = cb_store_open(a->db, CB_STORE_CREATE);

@@ -232,6 +232,10 @@ int cb_cmd_sweep(int argc, char **argv) {
 
   cb_sweep sw;
   if (cb_sweep_load(&sw, file, sets.n, sets.v)) return -1;
+  if (cb_sweep_check_data(&sw)) {
+    cb_sweep_free(&sw);
+    return -1;
+  }
   for (int i = 0; i < sw.n_notes; i++)
     fprintf(stderr, "note: %s\n", sw.notes[i]);
 

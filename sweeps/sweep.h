@@ -75,6 +75,10 @@ typedef struct {
  * file:line:col; a point that fails validation is named. */
 int cb_sweep_load(cb_sweep *sw, const char *path, int n_sets, const char *const *sets);
 void cb_sweep_free(cb_sweep *sw);
+/* Loads every distinct dataset of the sweep's runs once, as training will:
+ * a missing or unreadable dataset is one error naming the run and the path,
+ * before anything is frozen, trained or submitted. */
+int cb_sweep_check_data(const cb_sweep *sw);
 
 /* The sweep's frozen positions and run statuses as the database knows them,
  * without writing: fills runs[].idx, is_new, status. *sweep_id = 0 when the

@@ -9,6 +9,9 @@
 #     unchanged and still in its journal mode; status/export/report read our
 #     database on a read-only mount (root: a read-only bind mount; otherwise
 #     a read-only folder), and read-only commands never write to it;
+#  4. data.path is relative to the file that sets it, and a missing dataset
+#     stops run, sweep, --dry-run and --slurm with one line before anything is
+#     written;
 #  5. a full disk (a 512 KiB tmpfs when mount works: ENOSPC; everywhere a file
 #     size limit, ulimit -f, which fails writes with EFBIG) is named as such,
 #     stops the sweep from starting more runs, and a plain re-run resumes the
@@ -158,6 +161,41 @@ if [[ -n $ro_db ]]; then
   [[ $("$CB" export --db "$ro_db" --query "SELECT count(*) FROM runs WHERE status = 'finished'" |
     tail -1) -eq 1 ]] || fail "export on a read-only mount"
 fi
+
+echo "(${SECONDS}s)"
+echo "--- 4: data paths are relative to the file; a missing dataset stops before anything is queued"
+mkdir -p exp/sub data
+"$CB" data synth --out data/npy --size 16 16 --count 24 > /dev/null
+cat > exp/sub/e.yaml <<'YAML'
+backend: cpu
+data: {source: npy, path: ../../data/npy, size: [16, 16]}
+model: {arch: unet, width: 4, depth: 2}
+train: {epochs: 1, batch_size: 8, lr: 0.05}
+YAML
+(cd exp && "$CB" run sub/e.yaml --print-config | grep -q 'path: "../data/npy"') ||
+  fail "data.path is not resolved against the experiment file"
+"$CB" run exp/sub/e.yaml --db four/r.db --quiet || fail "an experiment with a relative data.path"
+cat > exp/missing.yaml <<'YAML'
+backend: cpu
+data: {source: npy, path: no/such/folder, size: [16, 16]}
+YAML
+cat > exp/sweep.yaml <<'YAML'
+name: nodata
+base: missing.yaml
+grid: {seed: [1, 2]}
+YAML
+for cmd in "run exp/missing.yaml" "sweep exp/sweep.yaml" "sweep exp/sweep.yaml --slurm" \
+  "sweep exp/sweep.yaml --dry-run"; do
+  set +e
+  # shellcheck disable=SC2086
+  out=$("$CB" $cmd --db nodata/r.db 2>&1)
+  rc=$?
+  set -e
+  [[ $rc -ne 0 ]] || fail "clipbench $cmd accepted a missing dataset"
+  grep -q "exp/no/such/folder" <<< "$out" || fail "clipbench $cmd: $out"
+  [[ $(wc -l <<< "$out") -eq 1 ]] || fail "clipbench $cmd: more than one line: $out"
+  [[ ! -e nodata ]] || fail "clipbench $cmd wrote $(ls -R nodata) before checking the data"
+done
 
 echo "(${SECONDS}s)"
 echo "--- 5: a full disk"
