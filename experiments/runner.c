@@ -3,6 +3,7 @@
 
 #include "core/base/error.h"
 #include "core/base/json.h"
+#include "core/io/checkpoint.h"
 #include "experiments/progress.h"
 #include "experiments/trainer.h"
 
@@ -71,6 +72,24 @@ static int make_parent(const char *path) {
   }
   if (mkdir(buf, 0777) && errno != EEXIST)
     return cb_error("cannot create folder %s: %s (check checkpoint.dir)", buf, strerror(errno));
+  return 0;
+}
+
+/* The previous checkpoint beside the current one, kept so that a damaged
+ * current checkpoint costs checkpoint.every epochs, not the run. */
+static void prev_path(const char *ckpt, char *out, size_t n) {
+  size_t l = strlen(ckpt), ext = strlen(".safetensors");
+  if (l > ext && strcmp(ckpt + l - ext, ".safetensors") == 0)
+    snprintf(out, n, "%.*s.prev.safetensors", (int)(l - ext), ckpt);
+  else
+    snprintf(out, n, "%s.prev", ckpt);
+}
+
+static int keep_previous(const char *ckpt) {
+  char prev[4200];
+  prev_path(ckpt, prev, sizeof prev);
+  if (rename(ckpt, prev) != 0 && errno != ENOENT)
+    return cb_io_error(errno, "cannot keep %s as %s", ckpt, prev);
   return 0;
 }
 
@@ -233,7 +252,7 @@ static int train(cb_store *s, const char *worker, cb_trainer *t, const cb_run_ar
       break;
     }
     if (epoch % e->checkpoint.every == 0 || epoch == e->train.epochs) {
-      if (make_parent(ckpt) || cb_trainer_save(t, ckpt) ||
+      if (make_parent(ckpt) || keep_previous(ckpt) || cb_trainer_save(t, ckpt) ||
           cb_store_set_run_field(s, t->id, "checkpoint", ckpt)) {
         rc = -1;
         break;
@@ -260,9 +279,23 @@ int cb_run_claimed(cb_store *s, const char *worker, const cb_claim *c, const cb_
   cb_store_set_run_field(s, c->id, "backend", CB_EXP_BACKEND_NAMES[e->backend]);
   int rc = cb_trainer_setup(&t, e, c->id);
   if (!rc && t.be) cb_store_set_run_field(s, c->id, "backend", t.be->name);
-  /* Resume from the last checkpoint when there is one. */
-  if (!rc && access(ckpt, F_OK) == 0) {
-    rc = cb_trainer_restore(&t, ckpt);
+  if (!rc) cb_store_set_run_field(s, c->id, "data_fingerprint", t.data_fp);
+  /* Resume from the last checkpoint when there is one, else from the one
+   * before it; a damaged one (checksum, truncation, a non-finite value) is
+   * passed over, saying so. */
+  char prev[4200];
+  prev_path(ckpt, prev, sizeof prev);
+  const char *cand[2] = {ckpt, prev};
+  for (int k = 0; !rc && k < 2; k++) {
+    if (access(cand[k], F_OK) != 0) continue;
+    if (cb_checkpoint_verify(cand[k])) {
+      int other = k == 0 && access(prev, F_OK) == 0;
+      fprintf(stderr, "%s: %s; %s\n", c->id, cb_last_error(),
+              other ? "resuming from the previous checkpoint instead"
+                    : "training the run from the start instead");
+      continue;
+    }
+    rc = cb_trainer_restore(&t, cand[k]);
     /* Rows are written before the checkpoint, so a checkpoint ahead of this
      * database's rows was written for another database in the same folder
      * (same configuration, same run id): start afresh instead of finishing
@@ -272,10 +305,14 @@ int cb_run_claimed(cb_store *s, const char *worker, const cb_claim *c, const cb_
         fprintf(stderr,
                 "%s: checkpoint %s is at epoch %d but %s has %d epochs of this run (it was "
                 "written for another database); training from the start\n",
-                c->id, ckpt, t.epochs_done, cb_store_path(s), c->epochs_done);
+                c->id, cand[k], t.epochs_done, cb_store_path(s), c->epochs_done);
       cb_trainer_free(&t);
       rc = cb_trainer_setup(&t, e, c->id);
+    } else if (!rc && k == 1 && !a->quiet) {
+      fprintf(stderr, "%s: resumed from the previous checkpoint %s (epoch %d)\n", c->id, prev,
+              t.epochs_done);
     }
+    break;
   }
   if (!rc) rc = train(s, worker, &t, a, ckpt);
   cb_trainer_free(&t);

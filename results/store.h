@@ -137,7 +137,7 @@ int cb_store_requeue(cb_store *s, const char *id, const char *worker);
 int cb_store_requeue_stale(cb_store *s, double grace_s, int max_attempts, int *n);
 
 /* Sets one informational column of a run: backend, checkpoint, host,
- * slurm_job_id, slurm_task_id, slurm_log. */
+ * slurm_job_id, slurm_task_id, slurm_log, data_fingerprint. */
 int cb_store_set_run_field(cb_store *s, const char *id, const char *field, const char *value);
 
 /* ---- per-epoch rows ---------------------------------------------------- */

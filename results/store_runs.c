@@ -334,8 +334,9 @@ int cb_store_requeue_stale(cb_store *s, double grace_s, int max_attempts, int *n
 }
 
 int cb_store_set_run_field(cb_store *s, const char *id, const char *field, const char *value) {
-  static const char *const allowed[] = {"backend",       "checkpoint", "host", "slurm_job_id",
-                                        "slurm_task_id", "slurm_log",  NULL};
+  static const char *const allowed[] = {
+      "backend",   "checkpoint",       "host", "slurm_job_id", "slurm_task_id",
+      "slurm_log", "data_fingerprint", NULL};
   int k = 0;
   while (allowed[k] && strcmp(allowed[k], field) != 0)
     k++;
