@@ -85,9 +85,23 @@ static void prev_path(const char *ckpt, char *out, size_t n) {
     snprintf(out, n, "%s.prev", ckpt);
 }
 
+/* A hard link renamed over the previous one, so that at every moment both
+ * files exist (once written) and the current checkpoint stays in place until
+ * the new one atomically replaces it; where links are not supported, a
+ * rename (a kill before the new one is written then leaves only the
+ * previous, which a resume uses). */
 static int keep_previous(const char *ckpt) {
-  char prev[4200];
+  char prev[4200], tmp[4300];
   prev_path(ckpt, prev, sizeof prev);
+  snprintf(tmp, sizeof tmp, "%s.%ld", prev, (long)getpid());
+  unlink(tmp);
+  if (link(ckpt, tmp) == 0) {
+    if (rename(tmp, prev) == 0) return 0;
+    int e = errno;
+    unlink(tmp);
+    return cb_io_error(e, "cannot keep %s as %s", ckpt, prev);
+  }
+  if (errno == ENOENT) return 0; /* no checkpoint yet */
   if (rename(ckpt, prev) != 0 && errno != ENOENT)
     return cb_io_error(errno, "cannot keep %s as %s", ckpt, prev);
   return 0;
