@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <yaml.h>
 
 void cb_exp_init(cb_experiment *e) {
@@ -393,7 +394,17 @@ static int apply(cb_experiment *e, const char *prefix, yaml_document_t *doc, yam
       snprintf(dir, sizeof dir, "%.*s", (int)(slash == o->file ? 1 : slash - o->file), o->file);
       if (join_path(dir, v, joined, sizeof joined) || strlen(joined) >= f->cap)
         return cb_error("%s: %s: '%s' relative to %s is too long", where, f->key, v, dir);
-      snprintf(v, f->cap, "%s", joined);
+      /* Below the current folder it is written relative to it, so that the
+       * run id does not depend on whether the file was named by an absolute
+       * or a relative path. */
+      char cwd[CB_EXP_STR_MAX];
+      size_t cl = getcwd(cwd, sizeof cwd) ? strlen(cwd) : 0;
+      const char *rel = joined;
+      if (joined[0] == '/' && cl > 1 && strncmp(joined, cwd, cl) == 0 && joined[cl] == '/')
+        rel = joined + cl + 1;
+      else if (joined[0] == '/' && cl > 0 && strcmp(joined, cwd) == 0)
+        rel = ".";
+      snprintf(v, f->cap, "%s", rel);
     }
     return 0;
   }

@@ -423,9 +423,8 @@ static int dir_writable(const char *path) {
   return access(dir, W_OK) == 0;
 }
 
-/* Read-only: never writes, never migrates. A database of an older schema
- * cannot be read by this code's queries, so it is refused with the way to
- * migrate it. */
+/* Read-only: never writes to the file. A database of an older schema is read
+ * through a migrated copy in memory. */
 static int open_readonly(cb_store *s, const cb_migration *m, int n) {
   int rc = sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READONLY, NULL);
   int ok = rc == SQLITE_OK && connect_settings(s) == 0;
@@ -448,11 +447,22 @@ static int open_readonly(cb_store *s, const cb_migration *m, int n) {
                     "or sweep into it first)",
                     s->path);
   if (v > latest) return too_new(s, v, latest);
-  if (v < latest)
-    return cb_error("%s: schema version %d was written by an older clipbench; this one reads "
-                    "version %d. Reading commands do not change files: migrate it by running "
-                    "`clipbench sweep` or `clipbench run` with --db %s once",
-                    s->path, v, latest, s->path);
+  if (v < latest) {
+    /* An older schema: read a copy in memory, migrated there; the file is
+     * left as it is (a writing command migrates it). */
+    sqlite3 *mem = NULL;
+    rc = sqlite3_open_v2(":memory:", &mem, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    sqlite3_backup *b = rc == SQLITE_OK ? sqlite3_backup_init(mem, "main", s->db, "main") : NULL;
+    if (b) sqlite3_backup_step(b, -1);
+    rc = b ? sqlite3_backup_finish(b) : SQLITE_NOMEM;
+    if (rc != SQLITE_OK) {
+      sqlite3_close(mem);
+      return cb_store_err(s, rc, "reading an older schema into memory");
+    }
+    sqlite3_close(s->db);
+    s->db = mem;
+    return connect_settings(s) || migrate(s, m, n) ? -1 : 0;
+  }
   s->version = v;
   return 0;
 }

@@ -41,8 +41,9 @@ typedef struct sqlite3 sqlite3;
 
 enum {
   CB_STORE_CREATE = 1,   /* create the file (and its folder) when missing */
-  CB_STORE_READONLY = 2, /* read only: never writes, switches no journal mode, migrates
-                          * nothing; a read-only folder or mount is read as immutable */
+  CB_STORE_READONLY = 2, /* read only: never writes to the file nor switches its journal
+                          * mode; an older schema is read through a migrated copy in
+                          * memory; a read-only folder or mount is read as immutable */
 };
 
 /* Opens (and creates or migrates) the database at path. NULL with cb_error

@@ -232,9 +232,14 @@ int cb_cmd_sweep(int argc, char **argv) {
 
   cb_sweep sw;
   if (cb_sweep_load(&sw, file, sets.n, sets.v)) return -1;
+  /* The data is checked before anything is frozen or queued; a dry run only
+   * plans, so there it is a note. */
   if (cb_sweep_check_data(&sw)) {
-    cb_sweep_free(&sw);
-    return -1;
+    if (!dry) {
+      cb_sweep_free(&sw);
+      return -1;
+    }
+    fprintf(stderr, "note: %s (training these runs would fail)\n", cb_last_error());
   }
   for (int i = 0; i < sw.n_notes; i++)
     fprintf(stderr, "note: %s\n", sw.notes[i]);
