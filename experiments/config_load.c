@@ -317,6 +317,7 @@ static int unknown_key(const char *where, const char *full, const char *prefix) 
 typedef struct {
   const char *file;   /* for file:line:col, or NULL */
   const char *setarg; /* "--set ARG" style location, or NULL */
+  int in_file;        /* file is a file on disk: relative input paths are relative to it */
 } origin;
 
 static void where_of(const origin *o, yaml_node_t *n, char *buf, size_t len) {
@@ -388,7 +389,7 @@ static int apply(cb_experiment *e, const char *prefix, yaml_document_t *doc, yam
     if (cb_field_set_from_node(e, index, doc, n, where)) return -1;
     const cb_field *f = &CB_FIELDS[index];
     char *v = cb_field_ptr(e, f);
-    const char *slash = o->file ? strrchr(o->file, '/') : NULL;
+    const char *slash = o->file && o->in_file ? strrchr(o->file, '/') : NULL;
     if (is_input_path(f) && slash && v[0] && v[0] != '/') {
       char dir[CB_EXP_STR_MAX], joined[CB_EXP_STR_MAX];
       snprintf(dir, sizeof dir, "%.*s", (int)(slash == o->file ? 1 : slash - o->file), o->file);
@@ -471,14 +472,24 @@ static int parse_text(const char *text, size_t len, const char *origin_name, yam
   return 0;
 }
 
-int cb_exp_load_string(cb_experiment *e, const char *text, const char *origin_name) {
+static int load_text(cb_experiment *e, const char *text, const char *origin_name, int in_file) {
   yaml_document_t doc;
   if (parse_text(text, strlen(text), origin_name, &doc)) return -1;
   yaml_node_t *root = yaml_document_get_root_node(&doc);
-  origin o = {.file = origin_name};
+  if (!root && in_file) {
+    yaml_document_delete(&doc);
+    return cb_error("%s: empty experiment file: every key would take its default (a 100-epoch "
+                    "run); write the keys you mean, or {} to ask for the defaults on purpose",
+                    origin_name);
+  }
+  origin o = {.file = origin_name, .in_file = in_file};
   int rc = root ? apply(e, "", &doc, root, &o) : 0;
   yaml_document_delete(&doc);
   return rc;
+}
+
+int cb_exp_load_string(cb_experiment *e, const char *text, const char *origin_name) {
+  return load_text(e, text, origin_name, 0);
 }
 
 char *cb_exp_read_text(const char *path, const char *kind) {
@@ -552,7 +563,7 @@ int cb_exp_load_file(cb_experiment *e, const char *path) {
     memcpy(e->name, base, bl);
     e->name[bl] = 0;
   }
-  int rc = cb_exp_load_string(e, buf, path);
+  int rc = load_text(e, buf, path, 1);
   free(buf);
   return rc;
 }
@@ -595,7 +606,7 @@ int cb_exp_set(cb_experiment *e, const char *assignment) {
 
 int cb_exp_apply_yaml_node(cb_experiment *e, const char *key, void *yaml_document, void *yaml_node,
                            const char *file) {
-  origin o = {.file = file};
+  origin o = {.file = file, .in_file = file != NULL};
   yaml_node_t *n = yaml_node;
   if (*key && !cb_exp_has_key(key)) {
     char where[CB_EXP_WHERE_MAX];
