@@ -127,6 +127,7 @@ for cmd in "status --db other.db" "export --db other.db" "report --db other.db -
   [[ ! -e other.db-wal ]] || fail "clipbench $cmd created other.db-wal"
   [[ $(q other.db "PRAGMA journal_mode") == delete ]] || fail "clipbench $cmd switched its journal mode"
 done
+[[ ! -e m.db ]] || fail "merge left an empty main database after refusing its only shard"
 # Our database, finished runs, read where nothing can be written.
 cat > small.yaml <<'YAML'
 name: ro
@@ -255,7 +256,11 @@ set +e
 [[ $? -eq 2 ]] || fail "an unknown option is not a usage error (2)"
 "$CB" status --db > /dev/null 2>&1
 [[ $? -eq 2 ]] || fail "a missing option value is not a usage error (2)"
+out=$("$CB" merge --db merged.db no/such/shard.db 2>&1)
+[[ $? -ne 0 ]] || fail "merge of a missing shard succeeded"
 set -e
+[[ ! -e merged.db ]] || fail "merge of a missing shard created the main database"
+grep -q "no/such/shard.db: No such file or directory; nothing was merged" <<< "$out" || fail "merge: $out"
 # A run held by a process of this host that no longer exists: status says
 # the worker is dead at once (no ETA as if it were running).
 cp one/r.db dead.db
