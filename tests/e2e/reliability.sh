@@ -44,6 +44,14 @@ wait_rows() { # until $1 has at least $2 epoch rows
   done
   fail "$1: no $2 epoch rows in time"
 }
+wait_running() { # until $1 has a run held by a worker
+  for _ in $(seq 1 600); do
+    n=$(q "$1" "SELECT count(*) FROM runs WHERE status = 'running'" 2> /dev/null || echo 0)
+    [[ $n -ge 1 ]] && return 0
+    sleep 0.05
+  done
+  fail "$1: no run claimed in time"
+}
 cat > base.yaml <<'YAML'
 seed: 4
 backend: cpu
@@ -63,7 +71,7 @@ for i in 1 2 3 4 5 6; do
   "$CB" sweep sweep.yaml --db one/r.db --jobs 1 --quiet > /dev/null 2> one.err &
   P=$!
   PIDS+=("$P")
-  wait_rows one/r.db "$i"
+  wait_running one/r.db
   kill -TERM "$P"
   set +e
   wait "$P"
