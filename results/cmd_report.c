@@ -290,10 +290,15 @@ static int write_pages(cb_store *s, const char *sweep, const char *out, const ch
     rc = table(s, "final", sweep, runs, 10, html, md, NULL);
   }
   fputs("</body></html>\n", html);
+  errno = 0;
   int bad = ferror(html) || ferror(md);
   bad |= fclose(html) != 0;
   bad |= fclose(md) != 0;
-  if (!rc && bad) rc = cb_error("writing %s failed (disk full?)", hpath);
+  /* errno may be stale (SQLite ran since a failed write): only a full disk,
+   * which persists, is named. */
+  if (!rc && bad)
+    rc = cb_io_no_space(errno) ? cb_io_error(errno, "writing %s failed", hpath)
+                               : cb_error("writing %s failed", hpath);
   return rc;
 }
 
