@@ -293,7 +293,6 @@ int cb_run_claimed(cb_store *s, const char *worker, const cb_claim *c, const cb_
   cb_store_set_run_field(s, c->id, "backend", CB_EXP_BACKEND_NAMES[e->backend]);
   int rc = cb_trainer_setup(&t, e, c->id);
   if (!rc && t.be) cb_store_set_run_field(s, c->id, "backend", t.be->name);
-  if (!rc) cb_store_set_run_field(s, c->id, "data_fingerprint", t.data_fp);
   /* Resume from the last checkpoint when there is one, else from the one
    * before it; a damaged one (checksum, truncation, a non-finite value) is
    * passed over, saying so. */
@@ -328,6 +327,9 @@ int cb_run_claimed(cb_store *s, const char *worker, const cb_claim *c, const cb_
     }
     break;
   }
+  /* The data this run trains on (after the resume check: a refused resume
+   * leaves the fingerprint of the data it was started with). */
+  if (!rc) rc = cb_store_set_run_field(s, c->id, "data_fingerprint", t.data_fp);
   if (!rc) rc = train(s, worker, &t, a, ckpt);
   cb_trainer_free(&t);
   if (rc == 0) return cb_store_finish(s, c->id, worker);

@@ -82,6 +82,8 @@ diff a.rows c.rows || fail "rows after a restart from scratch differ from the cl
 
 # The dataset replaced between the kill and the resume: refused.
 run_and_kill d/r.db 2
+fp=$(sqlite3 d/r.db "SELECT data_fingerprint FROM runs")
+[[ ${#fp} -eq 64 ]] || fail "the run does not record its data fingerprint: '$fp'"
 rm -rf data
 "$CB" data synth --out data --size 16 16 --count 24 --seed 2 > /dev/null
 set +e
@@ -91,6 +93,6 @@ set -e
 [[ $rc -ne 0 ]] || fail "a resume on replaced data was accepted"
 grep -q "the data changed since this run started" d.out || fail "replaced data: $(cat d.out)"
 [[ $(wc -l < d.out) -eq 1 ]] || fail "replaced data: more than one line: $(cat d.out)"
-fp=$(sqlite3 d/r.db "SELECT data_fingerprint FROM runs")
-[[ ${#fp} -eq 64 ]] || fail "the run does not record its data fingerprint: '$fp'"
+[[ $(sqlite3 d/r.db "SELECT data_fingerprint FROM runs") == "$fp" ]] ||
+  fail "the refused resume changed the run's data fingerprint"
 echo "resume_integrity: ok (${SECONDS}s)"
