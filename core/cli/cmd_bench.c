@@ -18,9 +18,11 @@
 
 #include <cblas.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -159,6 +161,8 @@ static void run_isolated(const bench_args *a, int mode, bench_result *r) {
   fflush(NULL);
   pid_t pid = fork();
   if (pid == 0) {
+    /* A bench stopped by a signal must not leave a mode running. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
     close(fd[0]);
     bench_result res;
     run_mode(a, mode, &res);
