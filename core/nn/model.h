@@ -76,6 +76,11 @@ typedef struct {
   float *aux0, *aux1; /* GroupNorm mean / rstd */
   unsigned char *idx; /* MaxPool argmax */
   int needs_dx;       /* whether backward must produce the input gradient */
+  /* The backward step (node index) before which dout is zeroed: -1 for the
+   * gradients kept for the whole step (parameter nodes, the output, the
+   * input), else the node's last consumer, for a gradient that shares its
+   * memory with others whose live ranges it does not overlap. */
+  int zero_at;
 } cb_node;
 
 typedef struct {
@@ -99,6 +104,12 @@ typedef struct cb_model {
   int H, W;       /* input image size */
   int max_batch;  /* physical batch the buffers hold */
   int input_grad; /* the input node gets a gradient buffer (custom graphs) */
+  /* Every node keeps its own output and gradient buffers (custom graphs and
+   * tests that read intermediate nodes). Otherwise a ReLU after a GroupNorm
+   * runs in place, and the gradients of parameter-free nodes (ReLU, pool,
+   * upsample, concat), dead once their own backward has run, share memory:
+   * about 40% less activation memory for the Nested U-Net. */
+  int keep_all;
   cb_node *nodes;
   int n_nodes, cap_nodes;
   cb_tensor *tensors;
