@@ -110,9 +110,18 @@ void cb_omp_wait_policy_reexec(char **argv) {
   /* Set before the exec, so a second pass never loops even if the exec
    * comes back to this point. */
   if (setenv("OMP_WAIT_POLICY", "passive", 1) || setenv("CLIPBENCH_OMP_DEFAULTS", "1", 1)) return;
-  execv("/proc/self/exe", argv);
+  /* The resolved path, so the process keeps its name (ps, top show
+   * "clipbench", not "exe"); /proc/self/exe itself when the file is gone. */
+  char self[4096];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  const char *path = "/proc/self/exe";
+  if (n > 0 && n < (ssize_t)sizeof self - 1) {
+    self[n] = 0;
+    if (!strstr(self, " (deleted)") && access(self, X_OK) == 0) path = self;
+  }
+  execv(path, argv);
   fprintf(stderr,
-          "clipbench: warning: cannot re-execute /proc/self/exe (%s) to set OMP_WAIT_POLICY; "
+          "clipbench: warning: cannot re-execute itself (%s) to set OMP_WAIT_POLICY; "
           "OpenMP threads will spin when idle (set OMP_WAIT_POLICY=passive yourself)\n",
           strerror(errno));
   unsetenv("OMP_WAIT_POLICY");

@@ -35,7 +35,7 @@ int cb_default_threads(void);
  * environment to the one the process was started with; measured). So when
  * the user set neither, this sets OMP_WAIT_POLICY=passive (idle OpenMP
  * threads, ours and OpenBLAS's, sleep at once instead of spinning) plus
- * CLIPBENCH_OMP_DEFAULTS=1 and executes /proc/self/exe again with the same
+ * CLIPBENCH_OMP_DEFAULTS=1 and executes this program (/proc/self/exe) again with the same
  * arguments. Returns only when nothing had to change or the exec failed (the
  * program then runs on with the spinning default and a warning). */
 void cb_omp_wait_policy_reexec(char **argv);
