@@ -62,9 +62,11 @@ for sig in INT TERM; do
     --background-load 2 >/dev/null 2>&1 &
   bench=$!
   seen=""
-  for _ in $(seq 1 200); do
+  # They start after the sgemm reference: seconds on a loaded machine.
+  for _ in $(seq 1 1200); do
     seen=$(busy_children "$bench")
     [[ $(wc -w <<<"$seen") -eq 2 ]] && break
+    kill -0 "$bench" 2>/dev/null || break
     sleep 0.1
   done
   [[ $(wc -w <<<"$seen") -eq 2 ]] || fail "SIG$sig: busy processes never appeared"
