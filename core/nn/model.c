@@ -109,39 +109,68 @@ static int relu_in_place(const cb_model *m, int i) {
   return readers == 1;
 }
 
-/* Shared gradient buffers: greedy interval colouring of the live ranges
- * [i, last consumer] (node indices; backward runs from high to low), each
- * slot as large as its largest member. */
-static void layout_shared_douts(cb_model *m, bump *b) {
-  int n = m->n_nodes, n_slots = 0;
-  size_t cap = n > 0 ? (size_t)n : 1;
-  int *slot = malloc(sizeof(int) * cap), *hi = malloc(sizeof(int) * cap);
+/* Whether node i's output is needed only during the forward pass: it is
+ * not the output nor a ReLU (whose backward reads its own output) and every
+ * reader is a concat, upsample or max-pool, whose backward reads only
+ * gradients (and the pool's argmax). An upsampled or up-convolved tensor
+ * that is only copied into a concat is the case. */
+static int out_transient(const cb_model *m, int i) {
+  const cb_node *nd = &m->nodes[i];
+  if (m->keep_all || i == 0 || i == m->n_nodes - 1 || nd->kind == CB_NODE_RELU) return 0;
+  for (int j = i + 1; j < m->n_nodes; j++)
+    for (int k = 0; k < m->nodes[j].n_in; k++) {
+      cb_node_kind c = m->nodes[j].kind;
+      if (m->nodes[j].in[k] == i && c != CB_NODE_CONCAT && c != CB_NODE_UPSAMPLE &&
+          c != CB_NODE_MAXPOOL)
+        return 0;
+    }
+  return 1;
+}
+
+/* Shared buffers: greedy interval colouring of live ranges on one timeline,
+ * forward step i at time i and backward step i at time 2n - i, each slot
+ * as large as its largest member. A transient output lives from its node's
+ * forward to its last reader's; a shared gradient from its last consumer's
+ * backward (which zeroes it first) to its own node's. Outputs and gradients
+ * can thus share slots too: the forward is over before the backward. */
+static void layout_shared(cb_model *m, bump *b) {
+  int n = m->n_nodes, n_items = 0, n_slots = 0;
+  size_t cap = 2 * (size_t)(n > 0 ? n : 1);
+  struct item {
+    int lo, hi, slot;
+    size_t size;
+    float **ptr;
+  } *it = calloc(cap, sizeof *it);
   size_t *size = calloc(cap, sizeof *size);
-  if (!slot || !hi || !size) abort();
+  if (!it || !size) abort();
   for (int i = 0; i < n; i++) {
-    slot[i] = -1;
-    if (!dout_shareable(m, i)) continue;
-    hi[i] = last_consumer(m, i, NULL);
-    size_t sz = (size_t)m->max_batch * cb_node_size(&m->nodes[i]) * sizeof(float);
+    cb_node *nd = &m->nodes[i];
+    size_t sz = (size_t)m->max_batch * cb_node_size(nd) * sizeof(float);
+    int lc = last_consumer(m, i, NULL);
+    if (out_transient(m, i)) it[n_items++] = (struct item){i, lc, -1, sz, &nd->out};
+    if (dout_shareable(m, i)) {
+      it[n_items++] = (struct item){2 * n - lc, 2 * n - i, -1, sz, &nd->dout};
+      nd->zero_at = lc;
+    }
+  }
+  for (int a = 0; a < n_items; a++) {
     int s = 0;
     for (; s < n_slots; s++) {
       int clash = 0;
-      for (int j = 0; j < i && !clash; j++)
-        clash = slot[j] == s && !(hi[j] < i || hi[i] < j);
+      for (int c = 0; c < a && !clash; c++)
+        clash = it[c].slot == s && !(it[c].hi < it[a].lo || it[a].hi < it[c].lo);
       if (!clash) break;
     }
     if (s == n_slots) n_slots++;
-    slot[i] = s;
-    if (sz > size[s]) size[s] = sz;
-    m->nodes[i].zero_at = hi[i];
+    it[a].slot = s;
+    if (it[a].size > size[s]) size[s] = it[a].size;
   }
   for (int s = 0; s < n_slots; s++) {
     float *base = take(b, size[s]);
-    for (int i = 0; i < n; i++)
-      if (slot[i] == s) m->nodes[i].dout = base;
+    for (int a = 0; a < n_items; a++)
+      if (it[a].slot == s) *it[a].ptr = base;
   }
-  free(slot);
-  free(hi);
+  free(it);
   free(size);
 }
 
@@ -153,7 +182,9 @@ static void layout(cb_model *m, bump *b) {
   for (int i = 0; i < m->n_nodes; i++) {
     cb_node *nd = &m->nodes[i];
     size_t sz = (size_t)N * cb_node_size(nd) * sizeof(float);
-    nd->out = relu_in_place(m, i) ? m->nodes[nd->in[0]].out : take(b, sz);
+    nd->out = relu_in_place(m, i)   ? m->nodes[nd->in[0]].out
+              : out_transient(m, i) ? NULL
+                                    : take(b, sz);
     nd->zero_at = -1;
     nd->dout = nd->kind == CB_NODE_INPUT && !m->input_grad ? NULL
                : dout_shareable(m, i)                      ? NULL
@@ -167,7 +198,7 @@ static void layout(cb_model *m, bump *b) {
     if ((nd->kind == CB_NODE_CONV || nd->kind == CB_NODE_CONVT) && nd->C > max_rows)
       max_rows = nd->C;
   }
-  layout_shared_douts(m, b);
+  layout_shared(m, b);
   m->input = m->nodes[0].out;
   m->labels = take(b, (size_t)N * T);
   m->probs = take(b, (size_t)N * K * T * sizeof(float));

@@ -106,9 +106,10 @@ typedef struct cb_model {
   int input_grad; /* the input node gets a gradient buffer (custom graphs) */
   /* Every node keeps its own output and gradient buffers (custom graphs and
    * tests that read intermediate nodes). Otherwise a ReLU after a GroupNorm
-   * runs in place, and the gradients of parameter-free nodes (ReLU, pool,
-   * upsample, concat), dead once their own backward has run, share memory:
-   * about 40% less activation memory for the Nested U-Net. */
+   * runs in place, and buffers dead for part of the step share memory by live
+   * range: the gradients of parameter-free nodes (ReLU, pool, upsample,
+   * concat) once their own backward has run, and outputs only copied into a
+   * concat (upsampled tensors) once the concat has run (model.c, layout). */
   int keep_all;
   cb_node *nodes;
   int n_nodes, cap_nodes;
