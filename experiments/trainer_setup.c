@@ -1,4 +1,5 @@
 /* Builds a run's data, model, optimizer and DP engine from its config. */
+#include "core/base/cores.h"
 #include "core/base/error.h"
 #include "core/base/sha256.h"
 #include "experiments/trainer.h"
@@ -163,7 +164,10 @@ int cb_trainer_setup(cb_trainer *t, const cb_experiment *e, const char *id) {
   const char *bname = CB_EXP_BACKEND_NAMES[e->backend];
   t->be = cb_backend_get(bname);
   if (!t->be) return -1;
-  if (e->threads > 0) t->be->set_threads(t->be, e->threads);
+  /* 0: OMP_NUM_THREADS, else the cores this process may use (affinity,
+   * cgroup quota, SLURM), not the machine's: more threads than cores makes
+   * every parallel region wait for a preempted thread. */
+  t->be->set_threads(t->be, e->threads > 0 ? e->threads : cb_default_threads());
   if (load_data(t) || build_model(t) || build_dp(t)) return -1;
   int64_t T = (int64_t)t->data.H * t->data.W;
   t->hx = cb_malloc((size_t)t->max_phys * e->model.in_channels * T * sizeof(float), "batch");

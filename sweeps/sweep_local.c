@@ -12,6 +12,7 @@
  * of other processes working on the same sweep. */
 #define _GNU_SOURCE
 #include "core/backend/backend.h"
+#include "core/base/cores.h"
 #include "core/base/error.h"
 #include "core/base/json.h"
 #include "sweeps/sweep.h"
@@ -89,14 +90,10 @@ typedef struct {
 
 /* ---- set-up ---------------------------------------------------------------- */
 
+/* The cores the supervisor may use (affinity, cgroup v2 quota, SLURM), split
+ * between the workers. */
 static int cpu_count(void) {
-  cpu_set_t set;
-  if (sched_getaffinity(0, sizeof set, &set) == 0) {
-    int n = CPU_COUNT(&set);
-    if (n > 0) return n;
-  }
-  long n = sysconf(_SC_NPROCESSORS_ONLN);
-  return n > 0 ? (int)n : 1;
+  return cb_cores_available(NULL, 0);
 }
 
 /* cb_cuda_available() initialises the driver, after which this process could
