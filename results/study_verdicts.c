@@ -282,7 +282,10 @@ static void obs_nested_accuracy(st_observation *o, const st_runs *study, const s
             !st_values(r, p, "nested_unet", METHODS[m], s, NAN, M_VAL_ACC, v, 1))
           continue;
         char l[128];
-        snprintf(l, sizeof l, "%s sigma %g accuracy nested - unet", METHODS[m], s);
+        if (m)
+          snprintf(l, sizeof l, "%s sigma %g accuracy nested - unet", METHODS[m], s);
+        else
+          snprintf(l, sizeof l, "nonprivate accuracy nested - unet");
         cmp_cells(&c, r, src, M_VAL_ACC, +1, "nested_unet", METHODS[m], s,
                   cell_lr(r, p, "nested_unet", METHODS[m], s), "unet", METHODS[m], s,
                   cell_lr(r, p, "unet", METHODS[m], s), l);
