@@ -71,4 +71,11 @@ double st_best_lr(const st_runs *r, int proc, const char *arch, const char *meth
 /* Whether the cell's runs span two or more learning rates. */
 int st_has_lr_axis(const st_runs *r, int proc, const char *arch, const char *method, double sigma);
 
+/* Writes the per-epoch validation Dice of our as-published runs of one
+ * architecture (mean, min, max over seeds) and the study's curves of the same
+ * arms as gnuplot blocks (ours first); *n_ours, *n_study: block counts. */
+int st_write_curves(const char *const *dbs, int n_dbs, const st_runs *ours,
+                    const char *published_curves, const char *arch, const char *path, int *n_ours,
+                    int *n_study);
+
 #endif

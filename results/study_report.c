@@ -275,16 +275,15 @@ static int mkdirs(const char *dir) {
   }
 }
 
-/* gnuplot plots/study.gp for one architecture and format. */
-static int plot(const char *plots_dir, const char *data, const char *study_tsv, const char *arch,
+/* gnuplot plots/NAME for one architecture and format; vars: more -e text. */
+static int plot(const char *plots_dir, const char *name, const char *vars, const char *arch,
                 const char *out, const char *fmt) {
   char script[PATH_MAX + 32], expr[4 * PATH_MAX];
-  snprintf(script, sizeof script, "%s/plots/study.gp", plots_dir);
+  snprintf(script, sizeof script, "%s/plots/%s", plots_dir, name);
   if (access(script, R_OK) != 0)
     return cb_error("%s not found; pass --plots DIR (the clipbench source folder)", script);
-  snprintf(expr, sizeof expr,
-           "DATA='%s'; STUDY='%s'; ARCH='%s'; OUTFILE='%s'; FMT='%s'; PLOTS='%s/plots'", data,
-           study_tsv, arch, out, fmt, plots_dir);
+  snprintf(expr, sizeof expr, "%s; ARCH='%s'; OUTFILE='%s'; FMT='%s'; PLOTS='%s/plots'", vars, arch,
+           out, fmt, plots_dir);
   fflush(NULL);
   pid_t pid = fork();
   if (pid < 0) return cb_error("cannot start gnuplot: %s", strerror(errno));
@@ -408,7 +407,9 @@ int cb_study_report(int argc, char **argv) {
         const char *fmt = f ? "pdf" : "png";
         char fig[PATH_MAX + 96];
         snprintf(fig, sizeof fig, "%s/study_dice_sigma_%s.%s", figdir, ARCHS[a], fmt);
-        rc = plot(plots, data, published, ARCHS[a], fig, fmt);
+        char vars[3 * PATH_MAX];
+        snprintf(vars, sizeof vars, "DATA='%s'; STUDY='%s'", data, published);
+        rc = plot(plots, "study.gp", vars, ARCHS[a], fig, fmt);
         if (!rc && !f) {
           fprintf(md,
                   "![%s](figures/study_dice_sigma_%s.png)\n\n%s: validation Dice against sigma; "
@@ -419,6 +420,37 @@ int cb_study_report(int argc, char **argv) {
           n_figs++;
         }
       }
+  }
+  /* Learning curves: ours as published against the study's, where we ran
+   * the study's arm (part 2 of the reproduction compares their shape). */
+  char curves_tsv[PATH_MAX];
+  snprintf(curves_tsv, sizeof curves_tsv, "%s", published);
+  char *slash = strrchr(curves_tsv, '/');
+  snprintf(slash ? slash + 1 : curves_tsv,
+           sizeof curves_tsv - (size_t)(slash ? slash + 1 - curves_tsv : 0),
+           "published_curves.tsv");
+  for (int a = 0; !rc && !no_figures && a < 2; a++) {
+    char cdata[PATH_MAX + 64];
+    int n_mine = 0, n_theirs = 0;
+    snprintf(cdata, sizeof cdata, "%s/study_curves_%s.tsv", figdir, ARCHS[a]);
+    rc = st_write_curves(dbs.v, dbs.n, &ours, curves_tsv, ARCHS[a], cdata, &n_mine, &n_theirs);
+    for (int f = 0; !rc && n_mine && f < 2; f++) {
+      const char *fmt = f ? "pdf" : "png";
+      char fig[PATH_MAX + 96], vars[2 * PATH_MAX];
+      snprintf(fig, sizeof fig, "%s/study_curves_%s.%s", figdir, ARCHS[a], fmt);
+      snprintf(vars, sizeof vars, "DATA='%s'; N_OURS=%d; N_STUDY=%d", cdata, n_mine, n_theirs);
+      rc = plot(plots, "study_curves.gp", vars, ARCHS[a], fig, fmt);
+      if (!rc && !f) {
+        fprintf(
+            md,
+            "![%s curves](figures/study_curves_%s.png)\n\n%s: validation Dice per epoch, "
+            "ours as published (solid: mean over seeds, grey band: min-max) against the study's "
+            "published curve of the same arm (dashed; its non-private CSVs hold fewer "
+            "validation entries than epochs) ([PDF](figures/study_curves_%s.pdf))\n\n",
+            ARCHS[a], ARCHS[a], ARCHS[a], ARCHS[a]);
+        n_figs++;
+      }
+    }
   }
   if (md) {
     int bad = ferror(md) != 0;

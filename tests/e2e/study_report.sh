@@ -105,6 +105,16 @@ if command -v gnuplot >/dev/null; then
   done
 fi
 
+# Learning curves: ours as published (mean, min, max over seeds) and the study's
+# curve of each arm we ran, read from published_curves.tsv; no curve of an arm we did not run.
+C=$T/out/figures/study_curves_unet.tsv
+grep -A1 -x $'epoch\tours as published: automatic sigma 0.5\tlo\thi\trank' "$C" |
+  grep -qx $'2\t0.21\t0.208\t0.212\t3' || fail "our curve of unet AC 0.5"
+grep -A96 -x $'epoch\tstudy: automatic sigma 0.5\tlo\thi\trank' "$C" |
+  grep -qx $'96\t0.2137\t0.2137\t0.2137\t3' || fail "the study's curve of unet AC 0.5"
+grep -q 'study: automatic sigma 0.7' "$C" && fail "a study curve of an arm not run"
+[[ $(grep -c '^epoch' "$C") -eq 10 ]] || fail "curve blocks: $(grep '^epoch' "$C")"
+
 # The study's own numbers (published.tsv) under the same rules.
 expect "$J" ac_beats_nonprivate_unet study holds
 expect "$J" ac_beats_nonprivate_nested_unet study holds
