@@ -21,6 +21,7 @@ typedef struct {
   int proc; /* ST_PUBLISHED_PROC / ST_CORRECTED / ST_MIXED; the study's rows: -1 */
   int seed;
   double train_loss, val_loss, val_dice, val_acc, epsilon, test_dice; /* NAN: not measured */
+  double eps_rdp; /* the RDP accountant's epsilon (the study's Opacus accountant) */
   int n_classes;
   double cls[ST_CLASSES_MAX]; /* validation Dice per class at the final evaluated epoch */
   int dp_guarantee;           /* -1 unknown */
@@ -62,7 +63,15 @@ int st_observations(const st_runs *study, const st_runs *ours, st_observation *o
 /* Values of a metric over the runs matching a cell; method/arch NULL = any,
  * sigma NAN = non-private, lr NAN = any (the corrected study's lr is picked
  * by st_best_lr). Returns the count (at most max). */
-typedef enum { M_VAL_DICE, M_VAL_ACC, M_VAL_LOSS, M_TRAIN_LOSS, M_EPSILON, M_TEST_DICE } st_metric;
+typedef enum {
+  M_VAL_DICE,
+  M_VAL_ACC,
+  M_VAL_LOSS,
+  M_TRAIN_LOSS,
+  M_EPSILON,
+  M_EPS_RDP,
+  M_TEST_DICE
+} st_metric;
 int st_values(const st_runs *r, int proc, const char *arch, const char *method, double sigma,
               double lr, st_metric m, double *out, int max);
 /* The learning rate whose runs in the cell have the highest mean validation
