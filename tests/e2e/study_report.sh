@@ -54,13 +54,13 @@ add() {
     local id d
     id=$(printf '%016x' "$N")
     d=$(awk -v a="$dice" -v s="$seed" 'BEGIN{printf "%.6f", a + (s - 2) * 0.002}')
-    sqlite3 "$T/r.db" "INSERT INTO runs (id, name, config, arch, clipping, noise_multiplier, lr,
+    echo "INSERT INTO runs (id, name, config, arch, clipping, noise_multiplier, lr,
       seed, status, created_at) VALUES ('$id', 'x', '$cfg', '$arch', '$clip',
       NULLIF('$sigma', '-'), $lr, $seed, 'finished', 0);
       INSERT INTO epochs (run_id, epoch, train_loss, val_loss, val_dice, val_pixel_acc, epsilon,
       eps_rdp, written_at) VALUES ('$id', 2, $tl, 1.0, $d, $acc, 0.9 * NULLIF('$eps', '-'),
       NULLIF('$eps', '-'), 0);
-      INSERT INTO epoch_classes VALUES ('$id', 2, 0, 0.9, 0.8), ('$id', 2, 8, $d, 0.1);"
+      INSERT INTO epoch_classes VALUES ('$id', 2, 0, 0.9, 0.8), ('$id', 2, 8, $d, 0.1);" >>"$T/rows.sql"
   done
 }
 for arch in unet nested_unet; do
@@ -79,6 +79,7 @@ for arch in unet nested_unet; do
   add cor $arch automatic 1.0 5e-4 "$(b 0.15)" "$(b 0.66)" 0.1354 1.2
 done
 add mixed unet automatic 0.5 5e-4 0.9 0.99 0.01 146
+sqlite3 "$T/r.db" "BEGIN; $(cat "$T/rows.sql") COMMIT;"
 
 report() { # report OUT [extra args]: the JSON summary
   local out=$1; shift
