@@ -10,6 +10,7 @@
 #include "results/export.h"
 #include "results/report_audit.h"
 #include "results/store_internal.h"
+#include "results/study_report.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -330,6 +331,8 @@ static int finished_archs(cb_store *s, const char *sweep, char *out, size_t n, i
 }
 
 int cb_cmd_report(int argc, char **argv) {
+  for (int i = 1; i < argc; i++) /* the study's reproduction report: its own options */
+    if (strcmp(argv[i], "--study") == 0) return cb_study_report(argc, argv);
   cb_cli c;
   const char *db = CB_DEFAULT_DB, *sweep = NULL, *out = NULL, *plots = CB_SOURCE_DIR;
   const char *formats = "png pdf";
