@@ -22,7 +22,7 @@
  * spectrum raised to the segment's step count in log-polar form; the
  * product over segments is transformed back once. The transform only spans
  * a window of the composed losses chosen with Chernoff bounds (moment
- * generating functions of the one-step PMFs at 20 orders) so that at most
+ * generating functions of the one-step PMFs at 16 orders) so that at most
  * tail/2 of the mass lies above it (that bound is added to the infinity
  * mass) and at most tail/2 below it (put at the window's lowest loss), with
  * tail = min(1e-15, 1e-6 delta). Internal to core/privacy; use cb_epsilon()
