@@ -64,7 +64,7 @@ extern const char *const CB_OPTIMIZER_NAMES[];    /* sgd adam adamw */
 extern const char *const CB_LR_SCHEDULE_NAMES[];  /* constant step cosine */
 extern const char *const CB_CLIPPING_NAMES[];     /* none flat per_layer automatic ... */
 extern const char *const CB_THRESHOLDS_NAMES[];   /* same equal_split */
-extern const char *const CB_ACCOUNTANT_NAMES[];   /* rdp prv gdp */
+extern const char *const CB_ACCOUNTANT_NAMES[];   /* rdp prv gdp pld (as cb_accountant) */
 extern const char *const CB_AUTO_VARIANT_NAMES[]; /* auto_s auto_v */
 extern const char *const CB_AUTO_SCOPE_NAMES[];   /* all per_layer */
 extern const char *const CB_EVAL_SPLIT_NAMES[];   /* val test */
@@ -139,7 +139,7 @@ typedef struct {
     } per_layer;
     double noise_multiplier, target_epsilon; /* exactly one set when private */
     double delta;
-    int accountants[3]; /* the first is the primary one */
+    int accountants[4]; /* cb_accountant values; the first is the primary one */
     int n_accountants;
     int secure_mode;
     struct {

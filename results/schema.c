@@ -115,9 +115,14 @@ static const char V2[] =
     "  FOREIGN KEY (run_id, weights) REFERENCES test_metrics (run_id, weights) ON DELETE CASCADE"
     ") WITHOUT ROWID;";
 
+/* Version 7: the PLD accountant's epsilon per epoch (NULL when the run did not
+ * list pld in dp.accountants), next to eps_rdp, eps_prv and eps_gdp. */
+static const char V7[] = "ALTER TABLE epochs ADD COLUMN eps_pld REAL;";
+
 const cb_migration CB_MIGRATIONS[] = {
     {1, "sweeps, runs, sweep_runs, epochs, epoch_classes, layer_norms", V1},
     {2, "runs.sample_rate/dataset_size/sampling/dp_guarantee/dp_caveat, test_metrics, test_classes",
      V2},
+    {7, "epochs.eps_pld", V7},
 };
 const int CB_N_MIGRATIONS = (int)(sizeof CB_MIGRATIONS / sizeof CB_MIGRATIONS[0]);
