@@ -105,8 +105,10 @@ static void account(cb_trainer *t, cb_epoch_row *r, char *acc_name, size_t n) {
     cb_eps_result res;
     cb_accountant a = (cb_accountant)e->dp.accountants[k];
     if (cb_epsilon(&t->hist, a, e->dp.delta, &res)) continue;
-    double *col[CB_ACC_COUNT] = {[CB_ACC_RDP] = &r->eps_rdp, [CB_ACC_PRV] = &r->eps_prv,
-                                 [CB_ACC_GDP] = &r->eps_gdp, [CB_ACC_PLD] = &r->eps_pld};
+    double *col[CB_ACC_COUNT] = {[CB_ACC_RDP] = &r->eps_rdp,
+                                 [CB_ACC_PRV] = &r->eps_prv,
+                                 [CB_ACC_GDP] = &r->eps_gdp,
+                                 [CB_ACC_PLD] = &r->eps_pld};
     *col[a] = res.epsilon;
     if (k == 0) {
       r->epsilon = res.epsilon;

@@ -26,7 +26,9 @@ static int why_set(char *why, size_t n, const char *fmt, ...) {
 
 typedef enum { DIR_REMOVE = 0, DIR_ADD = 1 } direction;
 
-static double Phi(double a) { return 0.5 * erfc(-a / M_SQRT2); }
+static double Phi(double a) {
+  return 0.5 * erfc(-a / M_SQRT2);
+}
 
 /* The standard normal quantile of 0.5 e^-50, where dp_accounting truncates
  * the noise (log_mass_truncation_bound -50), by bisection on erfc. */
@@ -96,13 +98,15 @@ static double step_delta(direction d, double q, double sigma, double eps) {
 #define N_ORDERS 8 /* Chernoff orders 2^-3 .. 2^4, each sign */
 
 typedef struct {
-  long lo, n;  /* losses (lo + i) * h, i < n */
-  double *p;   /* n masses, NULL once released */
-  double inf;  /* mass at +infinity */
+  long lo, n;                                    /* losses (lo + i) * h, i < n */
+  double *p;                                     /* n masses, NULL once released */
+  double inf;                                    /* mass at +infinity */
   double logm_pos[N_ORDERS], logm_neg[N_ORDERS]; /* log E[e^(+-lambda L)], finite part */
 } step_pmf;
 
-static double order_at(int k) { return ldexp(1.0, k - 3); }
+static double order_at(int k) {
+  return ldexp(1.0, k - 3);
+}
 
 static int step_pmf_build(direction d, double q, double sigma, double h, double z0, step_pmf *o,
                           char *why, size_t why_n) {
@@ -279,7 +283,8 @@ static int transform_make(long need, int nseg, transform *t, char *why, size_t w
   if (!t->re || !t->spec || (nseg > 1 && !t->acc))
     return why_set(why, why_n, "out of memory for a %ld-point PLD transform", N);
   cb_spec_plan_pair(N, omp_get_max_threads(), t->re, t->spec, &t->fwd, &t->inv);
-  if (!t->fwd || !t->inv) return why_set(why, why_n, "FFTW could not plan a %ld-point transform", N);
+  if (!t->fwd || !t->inv)
+    return why_set(why, why_n, "FFTW could not plan a %ld-point transform", N);
   return 0;
 }
 
@@ -342,12 +347,15 @@ static int compose(const cb_history *h, dir_plan *dp, double hgrid, double tail,
  * top: delta(eps) = inf + sum_{l > eps} p_l (1 - e^(eps - l))). */
 static double composed_epsilon(const composed *c, double delta) {
   if (c->inf > delta) return INFINITY;
-  long double mu = c->inf, ml = 0;
+  long double mu = c->inf, ml = 0, w = 0;
+  const long double eh = expl((long double)c->h);
   for (long i = c->n - 1; i >= 0; i--) {
     double loss = (double)(c->lo + i) * c->h;
     if (mu > delta && ml > 0 && (double)logl((mu - delta) / ml) >= loss) break;
+    /* w = e^-loss by recurrence, re-anchored every 4096 bins. */
+    w = (c->n - 1 - i) % 4096 == 0 ? expl(-(long double)loss) : w * eh;
     mu += c->p[i];
-    ml += expl(-(long double)loss) * c->p[i];
+    ml += w * c->p[i];
     if (mu >= delta && ml == 0) return fmax(0.0, loss);
   }
   if (mu <= ml + delta) return 0.0;
