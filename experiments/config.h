@@ -51,7 +51,7 @@ enum { CB_LRS_CONSTANT, CB_LRS_STEP, CB_LRS_COSINE };
  * engine's enums (core/dp/dp.h), so a config maps onto it one to one. */
 #define CB_CLIP_RANDOM_SPARSIFICATION CB_CLIP_RS
 #define CB_THRESH_EQUAL_SPLIT CB_THRESH_SPLIT
-enum { CB_ACCT_RDP, CB_ACCT_PRV, CB_ACCT_GDP };
+enum { CB_ACCT_RDP, CB_ACCT_PRV, CB_ACCT_GDP, CB_ACCT_PLD }; /* = cb_accountant */
 enum { CB_SCOPE_ALL, CB_SCOPE_PER_LAYER };
 enum { CB_EVAL_VAL, CB_EVAL_TEST };
 

@@ -97,6 +97,11 @@ static int step_hook(void *ctx, int step, int steps, double loss) {
   return 0;
 }
 
+/* dp.accountants holds cb_accountant values. */
+_Static_assert(CB_ACCT_RDP == (int)CB_ACC_RDP && CB_ACCT_PRV == (int)CB_ACC_PRV &&
+                   CB_ACCT_GDP == (int)CB_ACC_GDP && CB_ACCT_PLD == (int)CB_ACC_PLD,
+               "config accountant names must follow cb_accountant");
+
 /* Epsilon of each configured accountant into the row. */
 static void account(cb_trainer *t, cb_epoch_row *r, char *acc_name, size_t n) {
   const cb_experiment *e = t->e;
