@@ -221,7 +221,7 @@ static int dir_plan_make(const cb_history *h, direction d, double hgrid, double 
   dp->sp = calloc((size_t)(nseg ? nseg : 1), sizeof *dp->sp);
   if (!dp->sp) return why_set(why, why_n, "out of memory");
   long long kept = 0;
-  double lm_pos[N_ORDERS] = {0}, lm_neg[N_ORDERS] = {0};
+  double lm_pos[N_ORDERS] = {0}, lm_neg[N_ORDERS] = {0}, span = 0;
   for (int i = 0; i < h->n; i++) {
     const cb_segment *s = &h->seg[i];
     if (s->steps == 0 || s->q == 0) continue;
@@ -229,6 +229,11 @@ static int dir_plan_make(const cb_history *h, direction d, double hgrid, double 
     step_pmf *o = &dp->sp[dp->nseg++];
     if (step_pmf_build(d, s->q, s->sigma, hgrid, z0, o, why, why_n)) return -1;
     const double T = (double)s->steps;
+    /* Composed grid indices must stay exact in 64-bit integers. */
+    span += T * (fabs((double)o->lo) + (double)o->n);
+    if (!(span < 1e17))
+      return why_set(why, why_n, "%lld steps are too many for a PLD grid at interval %g", s->steps,
+                     hgrid);
     dp->base += s->steps * o->lo;
     dp->top += s->steps * (o->lo + o->n - 1);
     dp->nmax = o->n > dp->nmax ? o->n : dp->nmax;

@@ -285,6 +285,11 @@ static void test_accountant_and_fallbacks(void **state) {
   cb_history ht = {&tiny, 1, 1};
   assert_int_equal(cb_epsilon(&ht, CB_ACC_PLD, 1e-5, &r), 0);
   assert_true(r.accountant == CB_ACC_RDP && strstr(r.note, "PLD not computable"));
+  /* So many steps that grid indices would overflow: a fallback, no UB. */
+  cb_segment huge = {1.0, 0.5, 1LL << 52};
+  cb_history hh = {&huge, 1, 1};
+  assert_int_equal(cb_epsilon(&hh, CB_ACC_PLD, 1e-5, &r), 0);
+  assert_true(r.accountant == CB_ACC_RDP && strstr(r.note, "too many for a PLD grid"));
   /* Nothing spent. */
   cb_history empty;
   cb_history_init(&empty);
