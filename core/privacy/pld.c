@@ -7,20 +7,9 @@
 #include <float.h>
 #include <math.h>
 #include <omp.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int why_set(char *why, size_t n, const char *fmt, ...) {
-  if (why && n) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, n, fmt, ap);
-    va_end(ap);
-  }
-  return -1;
-}
 
 /* ---- one step of the Poisson-subsampled Gaussian (sensitivity 1) ---- */
 
@@ -118,10 +107,10 @@ static int step_pmf_build(direction d, double q, double sigma, double h, double 
   double e_up = loss_at(d, q, sigma, x_lo), e_dn = loss_at(d, q, sigma, x_hi);
   double i_up = ceil(e_up / h), i_dn = floor(e_dn / h);
   if (!isfinite(i_up) || !isfinite(i_dn) || !(i_up - i_dn + 1 <= (double)CB_PLD_MAX_POINTS))
-    return why_set(why, why_n,
-                   "one step's privacy losses span [%.4g, %.4g], too many grid points at "
-                   "interval %g (sigma %g, q %g)",
-                   e_dn, e_up, h, sigma, q);
+    return cb_acc_why(why, why_n,
+                      "one step's privacy losses span [%.4g, %.4g], too many grid points at "
+                      "interval %g (sigma %g, q %g)",
+                      e_dn, e_up, h, sigma, q);
   o->lo = (long)i_dn;
   o->n = (long)(i_up - i_dn) + 1;
   const long n = o->n;
@@ -131,7 +120,7 @@ static int step_pmf_build(direction d, double q, double sigma, double h, double 
     free(dl);
     free(o->p);
     o->p = NULL;
-    return why_set(why, why_n, "out of memory for a %ld-point PLD", n);
+    return cb_acc_why(why, why_n, "out of memory for a %ld-point PLD", n);
   }
 #pragma omp parallel for schedule(static)
   for (long i = 0; i < n; i++)
@@ -193,13 +182,6 @@ typedef struct {
   double log_fin;            /* log of the composed finite mass */
 } dir_plan;
 
-static int is_smooth(long n) {
-  for (long p = 2; p <= 7; p++)
-    while (n % p == 0)
-      n /= p;
-  return n == 1;
-}
-
 static void dir_plan_free(dir_plan *dp) {
   for (int i = 0; i < dp->nseg; i++)
     free(dp->sp[i].p);
@@ -219,21 +201,21 @@ static int dir_plan_make(const cb_history *h, direction d, double hgrid, double 
   for (int i = 0; i < h->n; i++)
     nseg += h->seg[i].steps > 0 && h->seg[i].q > 0;
   dp->sp = calloc((size_t)(nseg ? nseg : 1), sizeof *dp->sp);
-  if (!dp->sp) return why_set(why, why_n, "out of memory");
+  if (!dp->sp) return cb_acc_why(why, why_n, "out of memory");
   long long kept = 0;
   double lm_pos[N_ORDERS] = {0}, lm_neg[N_ORDERS] = {0}, span = 0;
   for (int i = 0; i < h->n; i++) {
     const cb_segment *s = &h->seg[i];
     if (s->steps == 0 || s->q == 0) continue;
-    if (s->sigma == 0) return why_set(why, why_n, "noise multiplier 0 (no privacy)");
+    if (s->sigma == 0) return cb_acc_why(why, why_n, "noise multiplier 0 (no privacy)");
     step_pmf *o = &dp->sp[dp->nseg++];
     if (step_pmf_build(d, s->q, s->sigma, hgrid, z0, o, why, why_n)) return -1;
     const double T = (double)s->steps;
     /* Composed grid indices must stay exact in 64-bit integers. */
     span += T * (fabs((double)o->lo) + (double)o->n);
     if (!(span < 1e17))
-      return why_set(why, why_n, "%lld steps are too many for a PLD grid at interval %g", s->steps,
-                     hgrid);
+      return cb_acc_why(why, why_n, "%lld steps are too many for a PLD grid at interval %g",
+                        s->steps, hgrid);
     dp->base += s->steps * o->lo;
     dp->top += s->steps * (o->lo + o->n - 1);
     dp->nmax = o->n > dp->nmax ? o->n : dp->nmax;
@@ -260,10 +242,10 @@ static int dir_plan_make(const cb_history *h, direction d, double hgrid, double 
   if (dp->A > dp->B) dp->A = dp->B;
   const double wide = fmax((double)(dp->B - dp->A + 1), (double)dp->nmax);
   if (!(wide <= (double)CB_PLD_MAX_POINTS))
-    return why_set(why, why_n,
-                   "the composed PLD spans %.3g grid points (limit %ld); epsilon is too large "
-                   "for interval %g",
-                   wide, (long)CB_PLD_MAX_POINTS, hgrid);
+    return cb_acc_why(why, why_n,
+                      "the composed PLD spans %.3g grid points (limit %ld); epsilon is too large "
+                      "for interval %g",
+                      wide, (long)CB_PLD_MAX_POINTS, hgrid);
   return 0;
 }
 
@@ -278,7 +260,7 @@ typedef struct {
 static int transform_make(long need, int nseg, transform *t, char *why, size_t why_n) {
   memset(t, 0, sizeof *t);
   long N = need < 2 ? 2 : need;
-  while (!is_smooth(N))
+  while (!cb_spec_is_smooth(N))
     N++;
   t->N = N;
   t->nc = N / 2 + 1;
@@ -286,10 +268,10 @@ static int transform_make(long need, int nseg, transform *t, char *why, size_t w
   t->spec = fftw_alloc_complex((size_t)t->nc);
   if (nseg > 1) t->acc = malloc((size_t)t->nc * 2 * sizeof *t->acc);
   if (!t->re || !t->spec || (nseg > 1 && !t->acc))
-    return why_set(why, why_n, "out of memory for a %ld-point PLD transform", N);
+    return cb_acc_why(why, why_n, "out of memory for a %ld-point PLD transform", N);
   cb_spec_plan_pair(N, omp_get_max_threads(), t->re, t->spec, &t->fwd, &t->inv);
   if (!t->fwd || !t->inv)
-    return why_set(why, why_n, "FFTW could not plan a %ld-point transform", N);
+    return cb_acc_why(why, why_n, "FFTW could not plan a %ld-point transform", N);
   return 0;
 }
 
@@ -308,7 +290,7 @@ static int compose(const cb_history *h, dir_plan *dp, double hgrid, double tail,
   out->lo = (long)dp->A;
   out->n = (long)(dp->B - dp->A + 1);
   out->p = malloc((size_t)out->n * sizeof *out->p);
-  if (!out->p) return why_set(why, why_n, "out of memory for a %ld-point PLD", out->n);
+  if (!out->p) return cb_acc_why(why, why_n, "out of memory for a %ld-point PLD", out->n);
   const long N = t->N, nc = t->nc;
   if (t->acc) memset(t->acc, 0, (size_t)nc * 2 * sizeof *t->acc);
   /* Each step PMF at offset 0 (its lo is in base), transformed and raised to
@@ -385,7 +367,7 @@ static int run(const cb_history *h, int want_eps, double x, double interval, dou
   memset(info, 0, sizeof *info);
   info->eps_remove = info->eps_add = info->delta_remove = info->delta_add = NAN;
   if (interval <= 0) interval = CB_PLD_INTERVAL;
-  if (!isfinite(interval)) return why_set(why, why_n, "invalid discretisation interval");
+  if (!isfinite(interval)) return cb_acc_why(why, why_n, "invalid discretisation interval");
   int active = 0, all_q1 = 1;
   for (int i = 0; i < h->n; i++)
     if (h->seg[i].steps > 0 && h->seg[i].q > 0) {
@@ -415,7 +397,7 @@ static int run(const cb_history *h, int want_eps, double x, double interval, dou
   if (transform_make(need, dp[0].nseg, &t, why, why_n)) goto done;
   info->points = t.N;
   if (want_eps && DBL_EPSILON * (double)t.N > x) {
-    why_set(why, why_n, "delta %g too small for a %ld-point PLD in double precision", x, t.N);
+    cb_acc_why(why, why_n, "delta %g too small for a %ld-point PLD in double precision", x, t.N);
     goto done;
   }
   double worst = 0, v[2];
@@ -443,13 +425,13 @@ done:
 int cb_pld_epsilon(const cb_history *h, double delta, double interval, double *eps,
                    cb_pld_info *info, char *why, size_t why_n) {
   *eps = NAN;
-  if (!(delta > 0 && delta < 1)) return why_set(why, why_n, "delta must be in (0, 1)");
+  if (!(delta > 0 && delta < 1)) return cb_acc_why(why, why_n, "delta must be in (0, 1)");
   return run(h, 1, delta, interval, eps, info, why, why_n);
 }
 
 int cb_pld_delta(const cb_history *h, double epsilon, double interval, double *delta,
                  cb_pld_info *info, char *why, size_t why_n) {
   *delta = NAN;
-  if (!(epsilon >= 0) || isinf(epsilon)) return why_set(why, why_n, "epsilon must be >= 0");
+  if (!(epsilon >= 0) || isinf(epsilon)) return cb_acc_why(why, why_n, "epsilon must be >= 0");
   return run(h, 0, epsilon, interval, delta, info, why, why_n);
 }

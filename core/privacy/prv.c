@@ -8,20 +8,9 @@
 #include <float.h>
 #include <math.h>
 #include <omp.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int why_set(char *why, size_t n, const char *fmt, ...) {
-  if (why && n) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, n, fmt, ap);
-    va_end(ap);
-  }
-  return -1;
-}
 
 /* ---- the PRV of one Poisson-subsampled Gaussian step (remove direction) ---- */
 
@@ -143,13 +132,6 @@ typedef struct {
   double dt, tmin, tmax;
 } grid;
 
-static int is_smooth(long n) {
-  for (long p = 2; p <= 7; p++)
-    while (n % p == 0)
-      n /= p;
-  return n == 1;
-}
-
 /* Cell masses of the truncated PRV on the grid into pmf (zeroed first).
  * Returns -1 with `why` when the mean correction is too large. */
 static int discretize(const psg *g, const grid *gr, double cut, double *pmf, double *shift,
@@ -161,7 +143,7 @@ static int discretize(const psg *g, const grid *gr, double cut, double *pmf, dou
   psg_cdf(g, gr->tmin, &F_min, &S_min);
   psg_cdf(g, gr->tmax, &F_max, &S_max);
   double Z = (1.0 - S_max) - F_min;
-  if (!(Z > 0.5)) return why_set(why, why_n, "PRV domain misses the distribution (mass %g)", Z);
+  if (!(Z > 0.5)) return cb_acc_why(why, why_n, "PRV domain misses the distribution (mass %g)", Z);
 
     /* edge e between cells e-1 and e: (e - K - 1/2) dt, clipped to [tmin, tmax]. */
 #define EDGE(e) fmin(fmax(((double)(e) - (double)K - 0.5) * dt, gr->tmin), gr->tmax)
@@ -188,7 +170,7 @@ static int discretize(const psg *g, const grid *gr, double cut, double *pmf, dou
     }
     hi = a;
   }
-  if (lo > hi) return why_set(why, why_n, "PRV distribution narrower than one grid cell");
+  if (lo > hi) return cb_acc_why(why, why_n, "PRV distribution narrower than one grid cell");
 
   double FL, SL, FR, SR;
   psg_cdf(g, EDGE(lo), &FL, &SL);
@@ -214,10 +196,10 @@ static int discretize(const psg *g, const grid *gr, double cut, double *pmf, dou
   double mean_c = num / Z;
   *shift = mean_c - (double)mean_d;
   if (!(fabs(*shift) < dt / 2))
-    return why_set(why, why_n,
-                   "discrete mean differs from the continuous mean by %.3g grid steps "
-                   "(sigma %g, q %g)",
-                   fabs(*shift) / dt, g->sigma, g->q);
+    return cb_acc_why(why, why_n,
+                      "discrete mean differs from the continuous mean by %.3g grid steps "
+                      "(sigma %g, q %g)",
+                      fabs(*shift) / dt, g->sigma, g->q);
   return 0;
 }
 
@@ -235,7 +217,7 @@ int cb_prv_epsilon(const cb_history *h, double delta, double eps_error, double d
   int nseg = 0;
   for (int i = 0; i < h->n; i++) {
     if (h->seg[i].steps == 0 || h->seg[i].q == 0) continue;
-    if (h->seg[i].sigma == 0) return why_set(why, why_n, "noise multiplier 0 (no privacy)");
+    if (h->seg[i].sigma == 0) return cb_acc_why(why, why_n, "noise multiplier 0 (no privacy)");
     T += h->seg[i].steps;
     nseg++;
   }
@@ -243,7 +225,7 @@ int cb_prv_epsilon(const cb_history *h, double delta, double eps_error, double d
     out->eps_upper = out->eps_estimate = out->eps_lower = 0.0;
     return 0;
   }
-  if (!(delta - delta_error > 0)) return why_set(why, why_n, "delta_error >= delta");
+  if (!(delta - delta_error > 0)) return cb_acc_why(why, why_n, "delta_error >= delta");
 
   /* Domain half-width from RDP tail bounds (Opacus compute_safe_domain_size). */
   double L, alpha, e1;
@@ -257,17 +239,17 @@ int cb_prv_epsilon(const cb_history *h, double delta, double eps_error, double d
     L = fmax(L, e1);
   }
   L = fmax(L, eps_error) + 3.0;
-  if (!isfinite(L)) return why_set(why, why_n, "RDP tail bound is infinite");
+  if (!isfinite(L)) return cb_acc_why(why, why_n, "RDP tail bound is infinite");
 
   double dt = eps_error / sqrt((double)T * log(12.0 / delta_error) / 2.0);
   double Kd = ceil(L / dt);
   if (!(2.0 * Kd + 2.0 <= (double)CB_PRV_MAX_POINTS))
-    return why_set(why, why_n,
-                   "PRV grid would need %.3g points (limit %ld); epsilon is too large "
-                   "or there are too many steps",
-                   2.0 * Kd + 2.0, (long)CB_PRV_MAX_POINTS);
+    return cb_acc_why(why, why_n,
+                      "PRV grid would need %.3g points (limit %ld); epsilon is too large "
+                      "or there are too many steps",
+                      2.0 * Kd + 2.0, (long)CB_PRV_MAX_POINTS);
   long K = (long)Kd;
-  while (!is_smooth(2 * K + 2))
+  while (!cb_spec_is_smooth(2 * K + 2))
     K++;
   grid gr = {2 * K + 2, K, dt, -(double)K * dt, (double)(K + 1) * dt};
   const long n = gr.n, nc = n / 2 + 1;
@@ -275,8 +257,8 @@ int cb_prv_epsilon(const cb_history *h, double delta, double eps_error, double d
   out->dt = dt;
   out->n = n;
   if (DBL_EPSILON * (double)n > delta - delta_error)
-    return why_set(why, why_n, "delta %g too small for a %ld-point PRV grid in double precision",
-                   delta, n);
+    return cb_acc_why(why, why_n, "delta %g too small for a %ld-point PRV grid in double precision",
+                      delta, n);
 
   double *pmf = fftw_alloc_real((size_t)n);
   fftw_complex *spec = fftw_alloc_complex((size_t)nc);
@@ -284,7 +266,7 @@ int cb_prv_epsilon(const cb_history *h, double delta, double eps_error, double d
   fftw_plan fwd = NULL, inv = NULL;
   int rc = -1;
   if (!pmf || !spec || (nseg > 1 && !acc)) {
-    why_set(why, why_n, "out of memory for a %ld-point PRV grid", n);
+    cb_acc_why(why, why_n, "out of memory for a %ld-point PRV grid", n);
     goto done;
   }
   /* Tail mass we may drop per step, and the widening of delta_error it needs. */
@@ -317,7 +299,7 @@ int cb_prv_epsilon(const cb_history *h, double delta, double eps_error, double d
         }
       }
       if (!fwd || !inv) {
-        why_set(why, why_n, "FFTW could not plan a %ld-point transform", n);
+        cb_acc_why(why, why_n, "FFTW could not plan a %ld-point transform", n);
         goto done;
       }
     } else {
@@ -339,7 +321,7 @@ int cb_prv_epsilon(const cb_history *h, double delta, double eps_error, double d
   const double scale = 1.0 / (double)n;
   const double d_up = delta - delta_error - widen, d_est = delta, d_lo = delta + delta_error;
   if (!(d_up > 0)) {
-    why_set(why, why_n, "delta too small for the PRV error budget");
+    cb_acc_why(why, why_n, "delta too small for the PRV error budget");
     goto done;
   }
   /* Scan down from the top: d1 = sum_{k>=j} p_k, D2 = sum_{k>=j} p_k e^{t_j - t_k};
@@ -370,7 +352,7 @@ int cb_prv_epsilon(const cb_history *h, double delta, double eps_error, double d
     pd1 = d1, pD2 = D2;
   }
   if (!isfinite(eps_up)) {
-    why_set(why, why_n, "cannot compute epsilon from the composed PRV (delta outside the grid)");
+    cb_acc_why(why, why_n, "cannot compute epsilon from the composed PRV (delta outside the grid)");
     goto done;
   }
   out->eps_upper = fmax(0.0, eps_up + eps_error);

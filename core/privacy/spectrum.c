@@ -3,9 +3,28 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+int cb_acc_why(char *why, size_t n, const char *fmt, ...) {
+  if (why && n) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, n, fmt, ap);
+    va_end(ap);
+  }
+  return -1;
+}
 
 static pthread_mutex_t g_plan_lock = PTHREAD_MUTEX_INITIALIZER;
 static int g_fftw_threads;
+
+int cb_spec_is_smooth(long n) {
+  for (long p = 2; p <= 7; p++)
+    while (n % p == 0)
+      n /= p;
+  return n == 1;
+}
 
 void cb_spec_plan_pair(long n, int threads, double *re, fftw_complex *spec, fftw_plan *fwd,
                        fftw_plan *inv) {

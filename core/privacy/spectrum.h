@@ -1,4 +1,4 @@
-/* FFTW plumbing shared by the PRV and PLD accountants: plan creation under
+/* Internals shared by the PRV and PLD accountants. FFTW plumbing: plan creation under
  * one lock (FFTW's planner is not thread-safe; execution is), and T-fold
  * self-composition of a distribution by raising its spectrum to the T-th
  * power in log-polar form (one forward and one inverse transform however
@@ -6,7 +6,17 @@
 #ifndef CB_PRIVACY_SPECTRUM_H
 #define CB_PRIVACY_SPECTRUM_H
 
+#include "core/base/error.h"
+
 #include <fftw3.h>
+#include <stddef.h>
+
+/* Writes why a numerical accountant cannot answer into why (n bytes; may be
+ * NULL) and returns -1: not an error, the caller falls back to RDP. */
+int cb_acc_why(char *why, size_t n, const char *fmt, ...) CB_PRINTF(3, 4);
+
+/* 1 when n has no prime factor above 7 (a length FFTW transforms fast). */
+int cb_spec_is_smooth(long n);
 
 /* The forward (r2c) and inverse (c2r) plans of an n-point transform between
  * re and spec, run with `threads` OpenMP threads. Either plan is NULL when
