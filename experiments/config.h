@@ -52,7 +52,7 @@ enum { CB_LRS_CONSTANT, CB_LRS_STEP, CB_LRS_COSINE };
  * engine's enums (core/dp/dp.h), so a config maps onto it one to one. */
 #define CB_CLIP_RANDOM_SPARSIFICATION CB_CLIP_RS
 #define CB_THRESH_EQUAL_SPLIT CB_THRESH_SPLIT
-enum { CB_ACCT_RDP, CB_ACCT_PRV, CB_ACCT_GDP };
+enum { CB_ACCT_RDP, CB_ACCT_PRV, CB_ACCT_GDP, CB_ACCT_PLD }; /* = cb_accountant */
 enum { CB_SCOPE_ALL, CB_SCOPE_PER_LAYER };
 enum { CB_EVAL_VAL, CB_EVAL_TEST };
 enum { CB_AUDIT_GRADIENT, CB_AUDIT_INPUT };
@@ -67,7 +67,7 @@ extern const char *const CB_OPTIMIZER_NAMES[];    /* sgd adam adamw */
 extern const char *const CB_LR_SCHEDULE_NAMES[];  /* constant step cosine */
 extern const char *const CB_CLIPPING_NAMES[];     /* none flat per_layer automatic ... */
 extern const char *const CB_THRESHOLDS_NAMES[];   /* same equal_split */
-extern const char *const CB_ACCOUNTANT_NAMES[];   /* rdp prv gdp */
+extern const char *const CB_ACCOUNTANT_NAMES[];   /* rdp prv gdp pld (as cb_accountant) */
 extern const char *const CB_AUTO_VARIANT_NAMES[]; /* auto_s auto_v */
 extern const char *const CB_AUTO_SCOPE_NAMES[];   /* all per_layer */
 extern const char *const CB_EVAL_SPLIT_NAMES[];   /* val test */
@@ -146,7 +146,7 @@ typedef struct {
     } per_layer;
     double noise_multiplier, target_epsilon; /* exactly one set when private */
     double delta;
-    int accountants[3]; /* the first is the primary one */
+    int accountants[4]; /* cb_accountant values; the first is the primary one */
     int n_accountants;
     int secure_mode;
     struct {

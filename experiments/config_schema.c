@@ -26,7 +26,7 @@ const char *const CB_LR_SCHEDULE_NAMES[] = {"constant", "step", "cosine", NULL};
 const char *const CB_CLIPPING_NAMES[] = {
     "none", "flat", "per_layer", "automatic", "random_sparsification", "adaptive", NULL};
 const char *const CB_THRESHOLDS_NAMES[] = {"same", "equal_split", NULL};
-const char *const CB_ACCOUNTANT_NAMES[] = {"rdp", "prv", "gdp", NULL};
+const char *const CB_ACCOUNTANT_NAMES[] = {"rdp", "prv", "gdp", "pld", NULL};
 const char *const CB_AUTO_VARIANT_NAMES[] = {"auto_s", "auto_v", NULL};
 const char *const CB_AUTO_SCOPE_NAMES[] = {"all", "per_layer", NULL};
 const char *const CB_EVAL_SPLIT_NAMES[] = {"val", "test", NULL};
@@ -247,7 +247,7 @@ const cb_field CB_FIELDS[] = {
     {F("dp.delta", CB_FT_NUM, dp.delta), .lo = 0, .hi = 1, .flags = CB_F_LO_OPEN | CB_F_HI_OPEN,
      .def = "1e-05", .applies = private_, .when = "dp.clipping is not none",
      .doc = "delta of the reported (epsilon, delta)"},
-    {F("dp.accountants", CB_FT_ENUMS, dp.accountants), LIST(dp.n_accountants, 1, 3),
+    {F("dp.accountants", CB_FT_ENUMS, dp.accountants), LIST(dp.n_accountants, 1, 4),
      .choices = CB_ACCOUNTANT_NAMES, .def = "[prv, rdp]", .applies = private_,
      .when = "dp.clipping is not none",
      .doc = "accountants reported each epoch; the first is primary (calibration, epsilon column)"},

@@ -130,6 +130,11 @@ static int step_hook(void *ctx, int step, int steps, double loss) {
   return 0;
 }
 
+/* dp.accountants holds cb_accountant values. */
+_Static_assert(CB_ACCT_RDP == (int)CB_ACC_RDP && CB_ACCT_PRV == (int)CB_ACC_PRV &&
+                   CB_ACCT_GDP == (int)CB_ACC_GDP && CB_ACCT_PLD == (int)CB_ACC_PLD,
+               "config accountant names must follow cb_accountant");
+
 /* Epsilon of each configured accountant into the row. */
 static void account(cb_trainer *t, cb_epoch_row *r, char *acc_name, size_t n) {
   const cb_experiment *e = t->e;
@@ -138,8 +143,11 @@ static void account(cb_trainer *t, cb_epoch_row *r, char *acc_name, size_t n) {
     cb_eps_result res;
     cb_accountant a = (cb_accountant)e->dp.accountants[k];
     if (cb_epsilon(&t->hist, a, e->dp.delta, &res)) continue;
-    double *col = a == CB_ACC_RDP ? &r->eps_rdp : a == CB_ACC_PRV ? &r->eps_prv : &r->eps_gdp;
-    *col = res.epsilon;
+    double *col[CB_ACC_COUNT] = {[CB_ACC_RDP] = &r->eps_rdp,
+                                 [CB_ACC_PRV] = &r->eps_prv,
+                                 [CB_ACC_GDP] = &r->eps_gdp,
+                                 [CB_ACC_PLD] = &r->eps_pld};
+    *col[a] = res.epsilon;
     if (k == 0) {
       r->epsilon = res.epsilon;
       snprintf(acc_name, n, "%s", cb_accountant_name(res.accountant));

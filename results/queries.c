@@ -63,7 +63,7 @@ const cb_export_query CB_EXPORT_QUERIES[] = {
      "SELECT " RUN_COLS(
          "r") ", e.epoch, e.step, e.steps, e.train_loss, e.train_pixel_acc,"
               " e.val_loss, e.val_pixel_acc, e.val_dice, e.val_dice_fg, e.val_iou, e.val_iou_fg,"
-              " e.epsilon, e.accountant, e.eps_rdp, e.eps_prv, e.eps_gdp, e.delta,"
+              " e.epsilon, e.accountant, e.eps_rdp, e.eps_prv, e.eps_gdp, e.eps_pld, e.delta,"
               " e.clip_bound AS clip_bound_now, e.noise_multiplier AS noise_multiplier_now,"
               " e.frac_clipped, e.epoch_seconds, e.samples_per_s, e.expected_batch, "
               "e.realised_batch,"

@@ -124,6 +124,10 @@ static const char V2[] =
 static const char V5[] = "ALTER TABLE runs ADD COLUMN interruptions INTEGER NOT NULL DEFAULT 0;"
                          "ALTER TABLE runs ADD COLUMN data_fingerprint TEXT;";
 
+/* Version 7: the PLD accountant's epsilon per epoch (NULL when the run did not
+ * list pld in dp.accountants), next to eps_rdp, eps_prv and eps_gdp. */
+static const char V7[] = "ALTER TABLE epochs ADD COLUMN eps_pld REAL;";
+
 /* The privacy audit of a run (Steinke, Nasr and Jagielski 2023; see
  * experiments/audit.h): its settings, the guesses' outcome, the epsilon lower
  * bound at the stated confidence, the accountant's epsilon it is compared
@@ -156,6 +160,7 @@ const cb_migration CB_MIGRATIONS[] = {
     {2, "runs.sample_rate/dataset_size/sampling/dp_guarantee/dp_caveat, test_metrics, test_classes",
      V2},
     {5, "runs.interruptions, runs.data_fingerprint", V5},
+    {7, "epochs.eps_pld", V7},
     {8, "audits, audit_canaries (privacy audit in one run)", V8},
 };
 const int CB_N_MIGRATIONS = (int)(sizeof CB_MIGRATIONS / sizeof CB_MIGRATIONS[0]);

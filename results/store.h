@@ -165,7 +165,7 @@ typedef struct {
   double val_iou, val_iou_fg;
   double epoch_seconds, samples_per_s;
   double expected_batch, realised_batch; /* realised = mean logical batch size */
-  double eps_rdp, eps_prv, eps_gdp;
+  double eps_rdp, eps_prv, eps_gdp, eps_pld;
   double epsilon;         /* the primary accountant's */
   const char *accountant; /* which one produced epsilon (NULL if non-private) */
   double delta;

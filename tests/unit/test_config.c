@@ -240,6 +240,13 @@ static void test_set_overrides(void **state) {
   assert_int_equal(
       load(e, "dp: {clipping: flat, noise_multiplier: 1, accountants: rdp}\n", NULL, NULL), 0);
   assert_int_equal(e->dp.n_accountants, 1);
+  /* All four accountants, PLD primary (calibration and the epsilon column). */
+  assert_int_equal(
+      load(e, "dp: {clipping: flat, noise_multiplier: 1, accountants: [pld, prv, rdp, gdp]}\n",
+           NULL, NULL),
+      0);
+  assert_int_equal(e->dp.n_accountants, 4);
+  assert_int_equal(e->dp.accountants[0], CB_ACCT_PLD);
   /* Switching arms on a base: the base's private keys must be cleared. */
   cb_exp_init(e);
   assert_int_equal(cb_exp_load_string(e, "dp: {clipping: flat, noise_multiplier: 1}\n", "b.yaml"),
