@@ -2,7 +2,9 @@
 #include "core/base/error.h"
 #include "core/base/version.h"
 #include "core/cli/commands.h"
+#include "results/datadir.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -31,6 +33,10 @@ static void usage(FILE *f) {
   fprintf(f, "commands:\n");
   for (int i = 0; i < N_COMMANDS; i++)
     fprintf(f, "  %-10s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
+  char dir[PATH_MAX];
+  if (cb_data_dir(dir, sizeof dir) == 0)
+    fprintf(f, "\nshipped sweeps, experiments and plot scripts: %s\n", dir);
+  cb_error_clear();
 }
 
 int main(int argc, char **argv) {
