@@ -2,6 +2,7 @@
  * cb_experiment. Every value goes through cb_field_set_from_node, so a file,
  * an override and a sweep grid point are checked the same way and their
  * errors have the same shape: WHERE: KEY: PROBLEM (accepted: VALUES). */
+#include "core/base/cli.h"
 #include "core/base/error.h"
 #include "experiments/config_schema.h"
 
@@ -243,24 +244,6 @@ int cb_exp_has_key(const char *key) {
   return *key && cb_field_is_section(key) ? 2 : 0;
 }
 
-static int edit_distance(const char *a, const char *b) {
-  int la = (int)strlen(a), lb = (int)strlen(b);
-  if (la > 63 || lb > 63) return 99;
-  int d[64][64];
-  for (int i = 0; i <= la; i++)
-    d[i][0] = i;
-  for (int j = 0; j <= lb; j++)
-    d[0][j] = j;
-  for (int i = 1; i <= la; i++)
-    for (int j = 1; j <= lb; j++) {
-      int c = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
-      if (d[i - 1][j] + 1 < c) c = d[i - 1][j] + 1;
-      if (d[i][j - 1] + 1 < c) c = d[i][j - 1] + 1;
-      d[i][j] = c;
-    }
-  return d[la][lb];
-}
-
 /* The keys directly inside section `prefix` ("" = top level), e.g.
  * "clipping, clip_bound, per_layer, ...". */
 static void section_keys(const char *prefix, char *buf, size_t n) {
@@ -295,7 +278,7 @@ static int unknown_key(const char *where, const char *full, const char *prefix) 
     for (const char *p = k;; p++) {
       if (*p == '.' || *p == 0) {
         snprintf(cand, sizeof cand, "%.*s", (int)(p - k), k);
-        int d = edit_distance(full, cand);
+        int d = cb_edit_distance(full, cand);
         if (d < bestd) {
           bestd = d;
           snprintf(best, sizeof best, "%s", cand);

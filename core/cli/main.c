@@ -1,4 +1,5 @@
 /* clipbench: git-style dispatcher. Each subcommand parses its own options. */
+#include "core/base/cli.h"
 #include "core/base/error.h"
 #include "core/base/version.h"
 #include "core/cli/commands.h"
@@ -13,6 +14,9 @@ static const cb_command COMMANDS[] = {
     {"run", cb_cmd_run, "train one experiment file into the results database"},
     {"sweep", cb_cmd_sweep, "expand a sweep file's grid and train what is missing (--jobs N)"},
     {"status", cb_cmd_status, "progress, ETA and errors of sweeps and runs"},
+    {"runs", cb_cmd_runs, "list runs, filtered by any config key, status or sweep"},
+    {"show", cb_cmd_show, "one run: config, final and best metrics, epsilon, epochs, errors"},
+    {"compare", cb_cmd_compare, "runs side by side: config differences and metrics"},
     {"merge", cb_cmd_merge, "fold database shards (SLURM array tasks) into one results database"},
     {"grads", cb_cmd_grads, "per-sample gradient norms and clipped sum of a first batch"},
     {"bench", cb_cmd_bench, "time a training step per clipping mode (throughput, memory)"},
@@ -63,6 +67,15 @@ int main(int argc, char **argv) {
     }
     return 0;
   }
-  fprintf(stderr, "clipbench: unknown command '%s' (run clipbench --help for the list)\n", cmd);
+  const char *names[sizeof COMMANDS / sizeof COMMANDS[0]];
+  for (int i = 0; i < N_COMMANDS; i++)
+    names[i] = COMMANDS[i].name;
+  const char *hint = cb_did_you_mean(cmd, names, N_COMMANDS);
+  if (hint)
+    fprintf(stderr,
+            "clipbench: unknown command '%s' (did you mean '%s'? clipbench --help lists them)\n",
+            cmd, hint);
+  else
+    fprintf(stderr, "clipbench: unknown command '%s' (run clipbench --help for the list)\n", cmd);
   return 2;
 }
