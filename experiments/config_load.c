@@ -489,9 +489,22 @@ int cb_exp_set_value(cb_experiment *e, const char *key, const char *yaml_value, 
 int cb_exp_set(cb_experiment *e, const char *assignment) {
   char where[CB_EXP_WHERE_MAX];
   snprintf(where, sizeof where, "--set %s", assignment);
+  if (assignment[0] == '~') {
+    const char *key = assignment + 1;
+    if (strchr(key, '='))
+      return cb_error("%s: ~KEY deletes a key and takes no value (--set '~%.*s')", where,
+                      (int)strcspn(key, "="), key);
+    if (!*key)
+      return cb_error("%s: expected ~KEY with a dotted key, e.g. ~dp.noise_multiplier", where);
+    if (!cb_exp_has_key(key)) return unknown_key(where, key, "");
+    cb_exp_unset(e, key);
+    return 0;
+  }
   const char *eq = strchr(assignment, '=');
   if (!eq || eq == assignment)
-    return cb_error("%s: expected KEY=VALUE with a dotted key, e.g. dp.clip_bound=2", where);
+    return cb_error("%s: expected KEY=VALUE with a dotted key, e.g. dp.clip_bound=2 (or ~KEY to "
+                    "delete one)",
+                    where);
   char key[256];
   size_t kl = (size_t)(eq - assignment);
   if (kl >= sizeof key) return cb_error("%s: key too long", where);

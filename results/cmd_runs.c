@@ -224,7 +224,8 @@ static int filter_sql(const filter *f, char *sql, size_t cap, binds *b) {
   /* Any of the comma-separated values (a list value [a,b] is one value). */
   char vals[256];
   snprintf(vals, sizeof vals, "%s", f->value);
-  used += (size_t)snprintf(sql + used, cap - used, " AND %s(", ne ? "NOT " : "");
+  /* != keeps runs without the key (NULL): NOT coalesce(match, 0) */
+  used += (size_t)snprintf(sql + used, cap - used, " AND %s(", ne ? "NOT coalesce(" : "");
   int first = 1;
   for (char *save = NULL, *v = vals[0] == '[' ? vals : strtok_r(vals, ",", &save); v;
        v = vals[0] == '[' ? NULL : strtok_r(NULL, ",", &save)) {
@@ -258,7 +259,7 @@ static int filter_sql(const filter *f, char *sql, size_t cap, binds *b) {
     used += (size_t)snprintf(sql + used, cap - used, cond, lhs, b->n, b->n);
     first = 0;
   }
-  snprintf(sql + used, cap - used, ")");
+  snprintf(sql + used, cap - used, "%s", ne ? "), 0)" : ")");
   return 0;
 }
 
