@@ -283,35 +283,47 @@ int cb_cli_parse(cb_cli *c, int argc, char **argv) {
   return 0;
 }
 
-/* Writes text from column `col` (already there) wrapped at 79 columns, later
- * lines indented by `indent`; explicit newlines are kept. */
+/* Writes text from column `col` (already there). A line that does not fit
+ * in 79 columns is broken at blanks; its continuation lines start under the
+ * line's second column (the text after its first run of two blanks, as in
+ * "  final        the last epoch ...") or under its own indentation. Lines
+ * that fit are written as they are. Later lines start at `indent`. */
 static void wrap(FILE *f, const char *text, int col, int indent) {
-  const char *p = text;
-  int space = 0; /* a blank is owed before the next word on this line */
-  while (*p) {
-    if (*p == '\n') {
-      fprintf(f, "\n%*s", indent, "");
-      col = indent;
-      space = 0;
-      p++;
-      continue;
+  const char *line = text;
+  for (;;) {
+    int len = (int)strcspn(line, "\n");
+    int hang = (int)strspn(line, " ");
+    const char *gap = strstr(line + hang, "  ");
+    if (gap && gap < line + len) hang = (int)(gap - line) + (int)strspn(gap, " ");
+    if (hang > 40) hang = 0;
+    hang += col;
+    const char *p = line;
+    int left = len;
+    while (col + left > 79) {
+      int room = 79 - col, b = room;
+      while (b > 0 && p[b] != ' ')
+        b--;
+      if (b <= 0 || (p == line && b <= hang - col)) { /* no blank in reach: the next one */
+        b = room;
+        while (b < left && p[b] != ' ')
+          b++;
+        if (b >= left) break;
+      }
+      int e = b;
+      while (e > 0 && p[e - 1] == ' ')
+        e--;
+      fprintf(f, "%.*s\n%*s", e, p, hang, "");
+      col = hang;
+      while (b < left && p[b] == ' ')
+        b++;
+      p += b;
+      left -= b;
     }
-    if (*p == ' ') {
-      space = col > indent;
-      p++;
-      continue;
-    }
-    size_t word = strcspn(p, " \n");
-    if (col > indent && col + space + (int)word > 79) {
-      fprintf(f, "\n%*s", indent, "");
-      col = indent;
-      space = 0;
-    }
-    if (space) fputc(' ', f);
-    fprintf(f, "%.*s", (int)word, p);
-    col += space + (int)word;
-    space = 0;
-    p += word;
+    fprintf(f, "%.*s", left, p);
+    if (!line[len]) break;
+    fprintf(f, "\n%*s", indent, "");
+    col = indent;
+    line += len + 1;
   }
   fputc('\n', f);
 }

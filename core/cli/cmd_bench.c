@@ -262,6 +262,36 @@ static int resolve_backend(const char *name, char out[8]) {
   return 0;
 }
 
+/* Progress and ETA on a terminal (stderr, one line rewritten in place): a
+ * full bench takes minutes of silence otherwise. The ETA adds each remaining
+ * run at its mode's first-round time (the mean of the measured modes before
+ * a mode has run once). */
+typedef struct {
+  int on, total, done;
+  double start, mode_s[CB_CLIP_ADAPTIVE + 1];
+} progress;
+
+static void progress_show(const progress *p, int round, int rounds, int mode, const int *want,
+                          const bench_result *res) {
+  if (!p->on) return;
+  double known = 0, left = 0;
+  int n_known = 0;
+  for (int k = 0; k <= CB_CLIP_ADAPTIVE; k++)
+    if (p->mode_s[k] > 0) {
+      known += p->mode_s[k];
+      n_known++;
+    }
+  double mean = n_known ? known / n_known : 0;
+  for (int r = round; r < rounds; r++)
+    for (int k = r == round ? mode : 0; k <= CB_CLIP_ADAPTIVE; k++)
+      if (want[k] && (r == 0 || res[k].ok)) left += p->mode_s[k] > 0 ? p->mode_s[k] : mean;
+  char eta[32] = "ETA ?";
+  if (n_known) snprintf(eta, sizeof eta, "ETA %.0fs", left);
+  fprintf(stderr, "\r\033[Kbench: round %d/%d, %s (%d/%d runs done, %.0fs elapsed, %s)", round + 1,
+          rounds, CB_CLIP_NAMES[mode], p->done, p->total, now() - p->start, eta);
+  fflush(stderr);
+}
+
 int cb_cmd_bench(int argc, char **argv) {
   cb_cli c;
   cb_model_opts mo;
@@ -279,10 +309,11 @@ int cb_cmd_bench(int argc, char **argv) {
   cb_model_opts_add(&c, &mo);
   mo.width = 16;
   cb_cli_add(&c, "size", CB_OPT_INTS, &size, "H [W]", "image size (128)");
-  cb_cli_add(&c, "batch", CB_OPT_INT, &batch, "B", "images per step (10)");
+  cb_cli_add(&c, "batch-size", CB_OPT_INT, &batch, "B", "images per step (10)");
+  cb_cli_deprecated(&c, "batch", "batch-size");
   cb_cli_add(&c, "mode", CB_OPT_STRLIST, &modes, "MODE",
-             "none|flat|per_layer|automatic|random_sparsification|adaptive|all; repeatable "
-             "(default all)");
+             "none, flat, per_layer, automatic, random_sparsification, adaptive or all; "
+             "repeatable (default all)");
   cb_cli_add(&c, "steps", CB_OPT_INT, &steps, "N", "timed steps per run of a mode (3)");
   cb_cli_add(&c, "rounds", CB_OPT_INT, &rounds, "N",
              "runs of every mode, interleaved; ms/step is the fastest run's median step (3)");
@@ -296,7 +327,7 @@ int cb_cmd_bench(int argc, char **argv) {
   if (rc) return rc > 0 ? 0 : -1;
   if (size.n == 1) size.v[1] = size.v[0];
   if (batch < 1 || steps < 1 || rounds < 1 || warmup < 0)
-    return cb_error("--batch, --steps and --rounds must be >= 1");
+    return cb_error("--batch-size, --steps and --rounds must be >= 1");
   bench_args a = {0};
   if (cb_model_opts_resolve(&mo, &a.cfg)) return -1;
   if (resolve_backend(backend, a.backend)) return -1;
@@ -342,11 +373,18 @@ int cb_cmd_bench(int argc, char **argv) {
   /* Rounds interleave the modes, so a slow spell of a shared machine hits
    * every mode alike; the fastest run is the least disturbed. Peak memory is
    * the largest of the runs. */
+  progress pr = {.on = !json && isatty(STDERR_FILENO), .start = now()};
+  for (int k = 0; k <= CB_CLIP_ADAPTIVE; k++)
+    pr.total += want[k] * rounds;
   for (int r = 0; r < rounds; r++)
     for (int k = 0; k <= CB_CLIP_ADAPTIVE; k++) {
       if (!want[k] || (r > 0 && !res[k].ok)) continue;
       bench_result one;
+      progress_show(&pr, r, rounds, k, want, res);
+      double t0 = now();
       run_isolated(&a, k, &one);
+      if (r == 0) pr.mode_s[k] = now() - t0;
+      pr.done++;
       if (r == 0 || !one.ok) {
         res[k] = one;
         continue;
@@ -356,6 +394,7 @@ int cb_cmd_bench(int argc, char **argv) {
       if (one.sec_per_step > res[k].sec_per_step) one.sec_per_step = res[k].sec_per_step;
       res[k] = one;
     }
+  if (pr.on) fprintf(stderr, "\r\033[K");
   if (!res[CB_CLIP_NONE].ok) return cb_error("non-private step failed: %s", res[CB_CLIP_NONE].err);
   const bench_result *base = &res[CB_CLIP_NONE];
   if (!json) {
