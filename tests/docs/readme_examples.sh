@@ -14,7 +14,8 @@
 # every option first (an unknown or renamed option fails). `bash
 # tests/run.sh` (this suite itself) is only checked for syntax; `bash
 # sweeps/demo.sh` runs with CLIPBENCH set to this build instead of building
-# again. Every failure names the README line. Then, for the demo's promise,
+# again. A command that prints a deprecation line fails too. Every failure
+# names the README line. Then, for the demo's promise,
 # the demo runs again without gnuplot and must say so in one line.
 # Usage: readme_examples.sh CLIPBENCH SOURCE_DIR
 set -uo pipefail
@@ -94,6 +95,8 @@ run_item() { # LINE BLOCK SKIP CMD
     if [[ $cmd == clipbench\ * && $cmd != *'$'* && ! $cmd =~ \[|\||\.\.\. ]]; then
       if ! (cd "$T/w" && eval "$cmd --help") > "$T/out" 2> "$T/err"; then
         fail "$line" "(skipped: $skip) its options do not parse: $cmd: $(tail -1 "$T/err")"
+      elif grep -q "is deprecated" "$T/err"; then
+        fail "$line" "(skipped: $skip) uses a deprecated spelling: $(grep "is deprecated" "$T/err")"
       fi
       checked=$((checked + 1))
     fi
@@ -114,6 +117,8 @@ run_item() { # LINE BLOCK SKIP CMD
   if ((rc != 0)); then
     fail "$line" "exit $rc: $cmd"
     tail -5 "$T/err" | sed 's/^/    /'
+  elif grep -q "is deprecated" "$T/err"; then
+    fail "$line" "uses a deprecated spelling: $(grep "is deprecated" "$T/err")"
   elif [[ -n $want ]] && [[ $(cat "$T/out") != "$want" ]]; then
     fail "$line" "output differs from the README: $cmd"
     diff <(echo "$want") "$T/out" | sed 's/^/    /'
