@@ -32,14 +32,15 @@ static const int N_COMMANDS = (int)(sizeof COMMANDS / sizeof COMMANDS[0]);
 static void usage(FILE *f) {
   fprintf(f, "usage: clipbench <command> [options]   (clipbench <command> --help)\n\n");
   fprintf(f,
-          "clipbench %s (%s): benchmarks gradient clipping for DP-SGD on image segmentation.\n\n",
+          "clipbench %s (%s): benchmarks gradient clipping for DP-SGD\non medical image "
+          "segmentation.\n\n",
           cb_version(), cb_git_rev());
   fprintf(f, "commands:\n");
   for (int i = 0; i < N_COMMANDS; i++)
     fprintf(f, "  %-10s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
   char dir[PATH_MAX];
   if (cb_data_dir(dir, sizeof dir) == 0)
-    fprintf(f, "\nshipped sweeps, experiments and plot scripts: %s\n", dir);
+    fprintf(f, "\nshipped sweeps, experiments and plot scripts (CLIPBENCH_DATA_DIR):\n  %s\n", dir);
   cb_error_clear();
 }
 

@@ -16,6 +16,7 @@ cd "$T"
 # Every command's --help: no line over 79 columns unless it is one word.
 cmds=$("$CB" --help | awk '/^commands:/ {on = 1; next} on && /^  [a-z]/ {print $1}')
 [[ $(wc -w <<< "$cmds") -ge 15 ]] || fail "commands list: $cmds"
+"$CB" --help | awk 'length > 79 && NF > 1' | grep . && fail "clipbench --help has lines over 79 columns"
 for c in $cmds "data synth" "data preview" "data info" "data import-duke"; do
   $CB $c --help > help.txt || fail "$c --help"
   long=$(awk 'length > 79 && NF > 1' help.txt)

@@ -32,7 +32,7 @@ P=$T/moved
 mkdir "$T/elsewhere"
 cd "$T/elsewhere"
 # A shipped sweep file resolves its base experiment relative to itself.
-"$P/bin/clipbench" --help | grep -qF "plot scripts: $P/share/clipbench" || fail "installed binary does not use its own share folder: $("$P/bin/clipbench" --help | tail -1)"
+"$P/bin/clipbench" --help | grep -qxF "  $P/share/clipbench" || fail "installed binary does not use its own share folder: $("$P/bin/clipbench" --help | tail -1)"
 "$P/bin/clipbench" sweep "$P/share/clipbench/sweeps/smoke.yaml" --dry-run > dry.txt || fail "dry run of the installed smoke sweep"
 grep -q "22 runs" dry.txt || fail "installed smoke sweep: $(tail -1 dry.txt)"
 
