@@ -14,6 +14,11 @@ int cb_trainer_evaluate(cb_trainer *t, cb_eval_stats *out) {
   const cb_node *logits = &m->nodes[m->n_nodes - 1];
   double loss = 0.0;
   cb_confusion_reset(&t->cm);
+  /* metrics.dice per_image: the study's Dice, one image at a time. */
+  cb_image_dice per_image;
+  int by_image = t->e->metrics.dice == CB_DICE_PER_IMAGE;
+  if (by_image && cb_image_dice_init(&per_image, m->cfg.classes, t->data.background, 1e-4))
+    return -1;
   for (int c0 = 0; c0 < t->n_eval; c0 += t->max_phys) {
     int n = t->n_eval - c0 < t->max_phys ? t->n_eval - c0 : t->max_phys;
     for (int k = 0; k < n; k++) {
@@ -30,10 +35,13 @@ int cb_trainer_evaluate(cb_trainer *t, cb_eval_stats *out) {
     cb_launch_argmax(m->be, n * T, (cb_k_argmax){logits->out, t->pred_dev, m->cfg.classes, (int)T});
     m->be->download(m->be, t->pred, t->pred_dev, (size_t)n * T);
     if (cb_confusion_add(&t->cm, t->hy, t->pred, (size_t)n * T)) return -1;
+    for (int k = 0; by_image && k < n; k++)
+      if (cb_image_dice_add(&per_image, t->hy + k * T, t->pred + k * T, (size_t)T)) return -1;
   }
   if (m->be->status(m->be)) return -1; /* a device failure must not become a row */
   out->loss = loss / t->n_eval;
   cb_confusion_finish(&t->cm, &out->metrics);
+  if (by_image) cb_image_dice_finish(&per_image, &out->metrics);
   return 0;
 }
 
@@ -51,7 +59,8 @@ int cb_trainer_save(cb_trainer *t, const char *path) {
            meta_num(&md, "clip_bound", t->dp ? cb_dp_clip_bound(t->dp) : NAN) ||
            meta_num(&md, "noise_multiplier", t->sigma) ||
            meta_num(&md, "norm_mean", t->norm.mean) || meta_num(&md, "norm_std", t->norm.std) ||
-           cb_meta_set(&md, "rng", "philox4x32-10 keyed by seed; counters = logical step");
+           cb_meta_set(&md, "rng", "philox4x32-10 keyed by seed; counters = logical step") ||
+           cb_meta_set(&md, "data_fingerprint", t->data_fp);
   free(hist);
   if (!rc) rc = cb_checkpoint_save(path, t->m, t->opt, &md);
   cb_meta_free(&md);
@@ -88,9 +97,16 @@ int cb_trainer_restore(cb_trainer *t, const char *path) {
   double epoch = 0, step = 0, bound = NAN;
   const char *id = cb_meta_get(&md, "run_id");
   const char *hist = cb_meta_get(&md, "accountant_history");
+  const char *fp = cb_meta_get(&md, "data_fingerprint"); /* absent before issue 16 */
   if (!id || strcmp(id, t->id) != 0)
     cb_error("%s: checkpoint belongs to run %s, not %s", path, id ? id : "(none)", t->id);
-  else if (!hist)
+  else if (fp && strcmp(fp, t->data_fp) != 0) {
+    const char *slash = strrchr(path, '/');
+    cb_error("%s: the data changed since this run started (fingerprint of images, masks and "
+             "normalisation %.12s... then, %.12s... now), and resuming would mix two datasets: "
+             "restore the data, or delete the folder %.*s to train the run from scratch",
+             path, fp, t->data_fp, slash ? (int)(slash - path) : 1, slash ? path : ".");
+  } else if (!hist)
     cb_error("%s: checkpoint metadata has no accountant history", path);
   else if (!meta_count(&md, path, "epoch", t->e->train.epochs, &epoch) &&
            !meta_count(&md, path, "step", UINT32_MAX, &step) &&

@@ -1,11 +1,33 @@
 /* Builds a run's data, model, optimizer and DP engine from its config. */
+#include "core/base/cores.h"
 #include "core/base/error.h"
+#include "core/base/sha256.h"
 #include "experiments/trainer.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* t->data_fp: SHA-256 over the sizes, the (normalised) images, masks and
+ * subjects and the normalisation statistics, as training sees them. */
+static void data_fingerprint(cb_trainer *t) {
+  const cb_dataset *d = &t->data;
+  size_t px = (size_t)d->n * (size_t)d->H * (size_t)d->W;
+  int32_t dims[4] = {d->n, d->H, d->W, d->classes};
+  cb_sha256 h;
+  cb_sha256_init(&h);
+  cb_sha256_update(&h, dims, sizeof dims);
+  cb_sha256_update(&h, d->images, px * sizeof *d->images);
+  cb_sha256_update(&h, d->masks, px);
+  cb_sha256_update(&h, d->subjects, (size_t)d->n * sizeof *d->subjects);
+  double stats[2] = {t->norm.mean, t->norm.std};
+  cb_sha256_update(&h, stats, sizeof stats);
+  uint8_t dig[32];
+  cb_sha256_final(&h, dig);
+  for (int i = 0; i < 32; i++)
+    snprintf(t->data_fp + 2 * i, 3, "%02x", dig[i]);
+}
 
 static int load_data(cb_trainer *t) {
   const cb_experiment *e = t->e;
@@ -18,6 +40,12 @@ static int load_data(cb_trainer *t) {
   spec.seed = (uint64_t)e->seed;
   spec.classes = e->model.classes;
   spec.synth.classes = e->model.classes;
+  cb_label_map map;
+  if (e->data.source != CB_DATA_SYNTHETIC) {
+    if (cb_label_map_parse(e->data.label_map, &map)) return cb_error_prefix("data.label_map: ");
+    spec.map = &map;
+    spec.mask_resize = e->data.mask_resize;
+  }
   if (cb_dataset_load(&spec, &t->data)) return -1;
   if (t->data.H != e->data.size[0] || t->data.W != e->data.size[1])
     return cb_error("%s: images are %dx%d, but data.size is [%d, %d]", spec.source, t->data.H,
@@ -32,7 +60,9 @@ static int load_data(cb_trainer *t) {
 
   cb_split_spec ss;
   cb_split_spec_default(&ss);
-  if (e->data.split.by == CB_SPLIT_FRACTION) {
+  if (e->data.split.by == CB_SPLIT_FOLDERS) {
+    ss.by_folders = 1;
+  } else if (e->data.split.by == CB_SPLIT_FRACTION) {
     ss.by_fraction = 1;
     ss.val_frac = e->data.split.fractions[1];
     ss.test_frac = e->data.split.fractions[2];
@@ -44,7 +74,9 @@ static int load_data(cb_trainer *t) {
       ss.n_subjects[k] = s3[k]->n;
     }
   }
-  if (cb_split_make(&t->data, &ss, &t->split)) return -1;
+  if (cb_split_make(&t->data, &ss, &t->split))
+    return cb_error_prefix("%s: data.split.by %s: ", spec.source,
+                           CB_SPLIT_BY_NAMES[e->data.split.by]);
   t->train_idx = t->split.idx[CB_SPLIT_TRAIN];
   t->n_train = t->split.n[CB_SPLIT_TRAIN];
   int ev = e->eval.split == CB_EVAL_VAL ? CB_SPLIT_VAL : CB_SPLIT_TEST;
@@ -54,8 +86,13 @@ static int load_data(cb_trainer *t) {
   if (t->n_eval < 1)
     return cb_error("%s: the %s split is empty; check data.split", spec.source, CB_SPLIT_NAMES[ev]);
 
-  /* Normalisation statistics come from the training split only. */
-  if (e->data.normalise != CB_NORMALISE_NONE) {
+  /* Normalisation statistics come from the training split only, or are the
+   * study's fixed constants (data.normalise: fixed). */
+  if (e->data.normalise == CB_NORMALISE_FIXED) {
+    t->norm.mean = e->data.normalise_mean;
+    t->norm.std = e->data.normalise_std;
+    cb_norm_apply(&t->data, &t->norm);
+  } else if (e->data.normalise != CB_NORMALISE_NONE) {
     if (cb_norm_fit(&t->data, t->train_idx, t->n_train, &t->norm)) return -1;
     if (e->data.normalise == CB_NORMALISE_ZSCORE)
       cb_norm_apply(&t->data, &t->norm);
@@ -65,6 +102,7 @@ static int load_data(cb_trainer *t) {
     t->norm.mean = 0.0;
     t->norm.std = 1.0;
   }
+  data_fingerprint(t);
   return 0;
 }
 
@@ -126,7 +164,10 @@ int cb_trainer_setup(cb_trainer *t, const cb_experiment *e, const char *id) {
   const char *bname = CB_EXP_BACKEND_NAMES[e->backend];
   t->be = cb_backend_get(bname);
   if (!t->be) return -1;
-  if (e->threads > 0) t->be->set_threads(t->be, e->threads);
+  /* 0: OMP_NUM_THREADS, else the cores this process may use (affinity,
+   * cgroup quota, SLURM), not the machine's: more threads than cores makes
+   * every parallel region wait for a preempted thread. */
+  t->be->set_threads(t->be, e->threads > 0 ? e->threads : cb_default_threads());
   if (load_data(t) || build_model(t) || build_dp(t)) return -1;
   int64_t T = (int64_t)t->data.H * t->data.W;
   t->hx = cb_malloc((size_t)t->max_phys * e->model.in_channels * T * sizeof(float), "batch");
@@ -166,4 +207,15 @@ double cb_trainer_lr(const cb_trainer *t, int epoch) {
   case CB_LRS_COSINE: return 0.5 * lr * (1.0 + cos(3.14159265358979323846 * k / n));
   default: return lr;
   }
+}
+
+int cb_trainer_check_data(const cb_experiment *e) {
+  if (e->data.source == CB_DATA_SYNTHETIC) return 0;
+  cb_trainer t;
+  memset(&t, 0, sizeof t);
+  t.e = e;
+  int rc = load_data(&t);
+  cb_split_free(&t.split);
+  cb_dataset_free(&t.data);
+  return rc;
 }

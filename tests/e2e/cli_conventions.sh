@@ -72,6 +72,6 @@ B=(bench --arch unet --width 4 --size 32 --batch-size 2 --steps 1 --rounds 1 --w
 [[ ! -s piped.err ]] || fail "bench progress went to a pipe: $(cat piped.err)"
 if command -v script > /dev/null; then
   script -qec "$CB ${B[*]}" /dev/null > tty.txt || fail "bench on a terminal"
-  grep -qa "bench: round 1/1, flat (1/2 runs done, .* elapsed, ETA" tty.txt || fail "bench progress: $(tr '\r' '\n' < tty.txt | head)"
+  grep -qa "bench: .*elapsed .*ETA" tty.txt || fail "bench progress: $(tr '\r' '\n' < tty.txt | head)"
 fi
 echo ok
