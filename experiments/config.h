@@ -208,12 +208,19 @@ char *cb_exp_read_text(const char *path, const char *kind);
 int cb_exp_load_string(cb_experiment *e, const char *text, const char *origin);
 
 /* Applies one override "dotted.key=value"; value is YAML (`[64, 64]`,
- * `null`, `flat`, `1e-3`). Errors name the argument as "--set ARG". */
+ * `null`, `flat`, `1e-3`). "~dotted.key" (Hydra's spelling) deletes the key:
+ * it and every key under it go back to their defaults, as if the file had
+ * never set them ("~dp" makes a run non-private). Errors name the argument
+ * as "--set ARG". */
 int cb_exp_set(cb_experiment *e, const char *assignment);
 /* The same with the parts apart; `where` names it in errors (e.g. a sweep
  * file's "sweeps/x.yaml:12:7" or "grid point 3"). A mapping value sets a
  * whole section. */
 int cb_exp_set_value(cb_experiment *e, const char *key, const char *yaml_value, const char *where);
+
+/* Puts `key` (a field, or a section and every field in it) back to its
+ * default and marks it unset. The key must exist (cb_exp_has_key). */
+void cb_exp_unset(cb_experiment *e, const char *key);
 
 /* For the sweep runner, which holds its own libyaml document: applies `node`
  * (a scalar, sequence or mapping) at `key` ("" = top level); errors give

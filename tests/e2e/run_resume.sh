@@ -65,7 +65,7 @@ wait $p2
 [[ $(sqlite3 c/results.db "SELECT count(*) FROM epochs") -eq 10 ]]
 # A checkpoint drives previews of its predictions and per-sample gradients.
 ck=$(find a/checkpoints -name checkpoint.safetensors | head -1)
-"$CB" data preview synthetic --size 64 64 --images 40 --seed 5 --count 3 --checkpoint "$ck" \
+"$CB" data preview synthetic --size 64 64 --images 40 --seed 5 --draw 3 --checkpoint "$ck" \
   --out pred.png > /dev/null
 [[ $(head -c 8 pred.png | od -An -tx1 | tr -d ' \n') == 89504e470d0a1a0a ]] || { echo "not a PNG"; exit 1; }
 "$CB" grads exp.yaml --checkpoint "$ck" --out g --json > g.json
