@@ -131,13 +131,13 @@ const cb_export_query CB_EXPORT_QUERIES[] = {
      " strftime('%Y-%m-%dT%H:%M:%SZ', r.started_at, 'unixepoch') AS started,"
      " strftime('%Y-%m-%dT%H:%M:%SZ', r.finished_at, 'unixepoch') AS finished,"
      " r.checkpoint, r.error, v.varies, r.accountant, " SAMPLING("r") " AS sampling,"
-     " r.sample_rate, r.dataset_size, r.dp_guarantee, r.dp_caveat"
-     " FROM runs r JOIN v_run v ON v.run_id = r.id ORDER BY " RUN_ORDER("r")},
+     " r.sample_rate, r.dataset_size, r.dp_guarantee, r.dp_caveat, r.interruptions,"
+     " r.data_fingerprint FROM runs r JOIN v_run v ON v.run_id = r.id ORDER BY " RUN_ORDER("r")},
 
     {"epochs", "every epoch of every run with the run's fields (learning curves, epsilon)",
      "WITH " VARIANTS " SELECT " RUN_COLS("r") ", e.epoch, e.step, e.steps, e.train_loss,"
      " e.train_pixel_acc, e.val_loss, e.val_pixel_acc, e.val_dice, e.val_dice_fg, e.val_iou,"
-     " e.val_iou_fg, e.epsilon, e.accountant, e.eps_rdp, e.eps_prv, e.eps_gdp, e.delta,"
+     " e.val_iou_fg, e.epsilon, e.accountant, e.eps_rdp, e.eps_prv, e.eps_gdp, e.eps_pld, e.delta,"
      " e.clip_bound AS clip_bound_now, e.noise_multiplier AS noise_multiplier_now,"
      " e.frac_clipped, e.epoch_seconds, e.samples_per_s, e.expected_batch, e.realised_batch,"
      " e.lr AS lr_now, v.varies FROM epochs e JOIN runs r ON r.id = e.run_id"
@@ -154,7 +154,9 @@ const cb_export_query CB_EXPORT_QUERIES[] = {
      " (SELECT t.dice FROM test_metrics t WHERE t.run_id = r.id AND t.weights = 'final')"
      " AS test_dice,"
      " (SELECT t.dice FROM test_metrics t WHERE t.run_id = r.id AND t.weights = 'best_val')"
-     " AS test_dice_best_val, r.error, " GUARANTEE("r") " AS guarantee"
+     " AS test_dice_best_val, r.error, " GUARANTEE("r") " AS guarantee,"
+     " (SELECT a.epsilon_lb FROM audits a WHERE a.run_id = r.id) AS audit_epsilon_lb,"
+     " (SELECT a.privacy_bug FROM audits a WHERE a.run_id = r.id) AS privacy_bug"
      " FROM runs r JOIN v_run v ON v.run_id = r.id JOIN epochs e ON e.run_id = r.id AND e.epoch ="
      " (SELECT max(epoch) FROM epochs x WHERE x.run_id = r.id) ORDER BY " RUN_ORDER("r")},
 
@@ -374,6 +376,39 @@ const cb_export_query CB_EXPORT_QUERIES[] = {
      " count(*) AS n, avg(f.val_dice) AS val_dice"
      " FROM f JOIN g ON g.grp = f.grp GROUP BY f.config_key"
      " ORDER BY f.grp, f.clip_bound, f.noise_multiplier"},
+
+    /* ---- the privacy audit (experiments/audit.h): an empirical lower bound held
+     * against the accountant's epsilon, an upper bound ---- */
+
+    {"audits",
+     "one row per audited run: settings, correct guesses, epsilon lower bound "
+     "(empirical, not a guarantee) and the accountant's epsilon",
+     "WITH " VARIANTS " SELECT " RUN_COLS("r") ", a.kind, a.canaries, a.included, a.guesses,"
+     " a.correct, a.confidence, a.delta, a.epsilon_lb AS audit_epsilon_lb,"
+     " a.epsilon, a.accountant, a.privacy_bug, a.seconds AS audit_seconds"
+     " FROM audits a JOIN runs r ON r.id = a.run_id JOIN v_run v ON v.run_id = r.id"
+     " ORDER BY " RUN_ORDER("r")},
+
+    {"audit_canaries", "every canary of every audit: inclusion coin, score, guessed",
+     "WITH " VARIANTS " SELECT " RUN_COLS("r") ", a.kind, c.canary, c.included, c.score,"
+     " c.guessed FROM audit_canaries c JOIN audits a ON a.run_id = c.run_id"
+     " JOIN runs r ON r.id = c.run_id JOIN v_run v ON v.run_id = r.id"
+     " ORDER BY " RUN_ORDER("r") ", c.canary"},
+
+    {"audit_bounds",
+     "per method and sigma: audited epsilon lower bound (mean/min/max over seeds) and the "
+     "accountant's epsilon; non-private runs as one row (sigma null): what the audit can prove",
+     "WITH f AS (SELECT r.*, a.kind, a.epsilon_lb, a.epsilon AS eps_acc, a.privacy_bug,"
+     " a.confidence, " METHOD_RANK("r") " AS method_rank FROM runs r JOIN audits a ON"
+     " a.run_id = r.id WHERE (r.clipping = 'none' OR r.noise_multiplier IS NOT NULL) AND"
+     " " IN_SWEEP("r") ")"
+     " SELECT " METHOD_TITLE("f") " || ' (' || f.kind || ')' AS series, f.arch, f.clipping AS"
+     " method, f.method_rank, f.kind, f.noise_multiplier AS sigma, count(*) AS n,"
+     " avg(f.epsilon_lb) AS epsilon_lb, min(f.epsilon_lb) AS epsilon_lb_min,"
+     " max(f.epsilon_lb) AS epsilon_lb_max, avg(f.eps_acc) AS epsilon, min(f.eps_acc) AS"
+     " epsilon_min, max(f.eps_acc) AS epsilon_max, sum(f.privacy_bug) AS privacy_bugs,"
+     " min(f.confidence) AS confidence FROM f GROUP BY f.arch, f.clipping, f.kind,"
+     " f.noise_multiplier ORDER BY f.arch, f.method_rank, f.kind, f.noise_multiplier"},
 };
 // clang-format on
 const int CB_N_EXPORT_QUERIES = (int)(sizeof CB_EXPORT_QUERIES / sizeof CB_EXPORT_QUERIES[0]);

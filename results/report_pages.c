@@ -13,6 +13,7 @@
 #include "results/bounds.h"
 #include "results/export.h"
 #include "results/report.h"
+#include "results/report_audit.h"
 #include "results/store_internal.h"
 
 #include <errno.h>
@@ -442,6 +443,8 @@ static const figure FIGURES[] = {
     {"norms_%s", 1, "Per-sample gradient norms against the clip bound."},
     {"group_norms_%s", 1, "Per-sample norms of each clipping group against its own bound."},
     {"classes_%s", 1, "Per-class validation Dice (mean over seeds, 95% CI)."},
+    {"audit_%s", 1,
+     "Privacy audit: audited epsilon lower bounds (empirical) under the accountant's epsilon."},
     {"epsilon", 0, "Cumulative privacy loss per epoch for each noise multiplier."},
     {"time", 0, "Training time per method, with the ratio to non-private training."},
     {"heatmap", 0, "Final Dice over the clip bound x noise multiplier grid."},
@@ -646,6 +649,7 @@ int cb_report_write(cb_store *s, const cb_report_args *a, int *n_figs) {
     if (!rc && !rows) para(p, "Not stored for these runs.");
   }
   free(sql);
+  if (!rc) rc = cb_report_audit(s, a->sweep, p->html, p->md, NULL);
   if (!rc) rc = figures(p, privacy, n_figs);
   static const column_spec runs[] = {
       {"label", "configuration", TEXT, NULL}, {"seed", "seed", 0, NULL},
