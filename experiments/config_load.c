@@ -2,6 +2,7 @@
  * cb_experiment. Every value goes through cb_field_set_from_node, so a file,
  * an override and a sweep grid point are checked the same way and their
  * errors have the same shape: WHERE: KEY: PROBLEM (accepted: VALUES). */
+#include "core/base/cli.h"
 #include "core/base/error.h"
 #include "experiments/config_schema.h"
 
@@ -12,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <yaml.h>
 
 void cb_exp_init(cb_experiment *e) {
@@ -243,24 +245,6 @@ int cb_exp_has_key(const char *key) {
   return *key && cb_field_is_section(key) ? 2 : 0;
 }
 
-static int edit_distance(const char *a, const char *b) {
-  int la = (int)strlen(a), lb = (int)strlen(b);
-  if (la > 63 || lb > 63) return 99;
-  int d[64][64];
-  for (int i = 0; i <= la; i++)
-    d[i][0] = i;
-  for (int j = 0; j <= lb; j++)
-    d[0][j] = j;
-  for (int i = 1; i <= la; i++)
-    for (int j = 1; j <= lb; j++) {
-      int c = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
-      if (d[i - 1][j] + 1 < c) c = d[i - 1][j] + 1;
-      if (d[i][j - 1] + 1 < c) c = d[i][j - 1] + 1;
-      d[i][j] = c;
-    }
-  return d[la][lb];
-}
-
 /* The keys directly inside section `prefix` ("" = top level), e.g.
  * "clipping, clip_bound, per_layer, ...". */
 static void section_keys(const char *prefix, char *buf, size_t n) {
@@ -295,7 +279,7 @@ static int unknown_key(const char *where, const char *full, const char *prefix) 
     for (const char *p = k;; p++) {
       if (*p == '.' || *p == 0) {
         snprintf(cand, sizeof cand, "%.*s", (int)(p - k), k);
-        int d = edit_distance(full, cand);
+        int d = cb_edit_distance(full, cand);
         if (d < bestd) {
           bestd = d;
           snprintf(best, sizeof best, "%s", cand);
@@ -316,6 +300,7 @@ static int unknown_key(const char *where, const char *full, const char *prefix) 
 typedef struct {
   const char *file;   /* for file:line:col, or NULL */
   const char *setarg; /* "--set ARG" style location, or NULL */
+  int in_file;        /* file is a file on disk: relative input paths are relative to it */
 } origin;
 
 static void where_of(const origin *o, yaml_node_t *n, char *buf, size_t len) {
@@ -325,13 +310,88 @@ static void where_of(const origin *o, yaml_node_t *n, char *buf, size_t len) {
     snprintf(buf, len, "%s:%zu:%zu", o->file, n->start_mark.line + 1, n->start_mark.column + 1);
 }
 
+/* Whether a string field names a file or folder to read (data.path and any
+ * other "*.path" key): relative values are relative to the file that sets
+ * them, as a sweep's base: is. (checkpoint.dir is an output location,
+ * relative to the database's folder, and does not end in ".path".) */
+static int is_input_path(const cb_field *f) {
+  size_t l = strlen(f->key);
+  return f->type == CB_FT_STR && l > 5 && strcmp(f->key + l - 5, ".path") == 0;
+}
+
+/* dir/rel without "." segments and with "x/.." pairs folded, so the same
+ * place gets the same text (the path is part of the run id). A leading ".."
+ * that cannot fold stays. */
+static int join_path(const char *dir, const char *rel, char *out, size_t n) {
+  char buf[2 * CB_EXP_STR_MAX + 2];
+  snprintf(buf, sizeof buf, "%s/%s", dir, rel);
+  const char *seg[256];
+  size_t len[256];
+  int k = 0, absolute = buf[0] == '/';
+  for (char *p = buf; *p;) {
+    while (*p == '/')
+      p++;
+    if (!*p) break;
+    char *q = p;
+    while (*q && *q != '/')
+      q++;
+    size_t l = (size_t)(q - p);
+    if (l == 1 && p[0] == '.') {
+      /* nothing */
+    } else if (l == 2 && p[0] == '.' && p[1] == '.' && k > 0 &&
+               !(len[k - 1] == 2 && seg[k - 1][0] == '.' && seg[k - 1][1] == '.')) {
+      k--;
+    } else if (l == 2 && p[0] == '.' && p[1] == '.' && absolute && k == 0) {
+      /* "/.." is "/" */
+    } else {
+      if (k == 256) return -1;
+      seg[k] = p;
+      len[k++] = l;
+    }
+    p = q;
+  }
+  size_t w = 0;
+  if (absolute && w + 1 < n) out[w++] = '/';
+  for (int i = 0; i < k; i++) {
+    if (w + len[i] + 2 > n) return -1;
+    if (i) out[w++] = '/';
+    memcpy(out + w, seg[i], len[i]);
+    w += len[i];
+  }
+  if (w == 0) out[w++] = '.';
+  out[w] = 0;
+  return 0;
+}
+
 static int apply(cb_experiment *e, const char *prefix, yaml_document_t *doc, yaml_node_t *n,
                  const origin *o) {
   char where[CB_EXP_WHERE_MAX];
   where_of(o, n, where, sizeof where);
   int index;
-  if (*prefix && cb_field_find(prefix, &index))
-    return cb_field_set_from_node(e, index, doc, n, where);
+  if (*prefix && cb_field_find(prefix, &index)) {
+    if (cb_field_set_from_node(e, index, doc, n, where)) return -1;
+    const cb_field *f = &CB_FIELDS[index];
+    char *v = cb_field_ptr(e, f);
+    const char *slash = o->file && o->in_file ? strrchr(o->file, '/') : NULL;
+    if (is_input_path(f) && slash && v[0] && v[0] != '/') {
+      char dir[CB_EXP_STR_MAX], joined[CB_EXP_STR_MAX];
+      snprintf(dir, sizeof dir, "%.*s", (int)(slash == o->file ? 1 : slash - o->file), o->file);
+      if (join_path(dir, v, joined, sizeof joined) || strlen(joined) >= f->cap)
+        return cb_error("%s: %s: '%s' relative to %s is too long", where, f->key, v, dir);
+      /* Below the current folder it is written relative to it, so that the
+       * run id does not depend on whether the file was named by an absolute
+       * or a relative path. */
+      char cwd[CB_EXP_STR_MAX];
+      size_t cl = getcwd(cwd, sizeof cwd) ? strlen(cwd) : 0;
+      const char *rel = joined;
+      if (joined[0] == '/' && cl > 1 && strncmp(joined, cwd, cl) == 0 && joined[cl] == '/')
+        rel = joined + cl + 1;
+      else if (joined[0] == '/' && cl > 0 && strcmp(joined, cwd) == 0)
+        rel = ".";
+      snprintf(v, f->cap, "%s", rel);
+    }
+    return 0;
+  }
   if (*prefix && !cb_field_is_section(prefix)) return unknown_key(where, prefix, "");
   if (is_null(n)) return 0; /* an empty section: nothing to set */
   if (n->type != YAML_MAPPING_NODE) {
@@ -395,14 +455,24 @@ static int parse_text(const char *text, size_t len, const char *origin_name, yam
   return 0;
 }
 
-int cb_exp_load_string(cb_experiment *e, const char *text, const char *origin_name) {
+static int load_text(cb_experiment *e, const char *text, const char *origin_name, int in_file) {
   yaml_document_t doc;
   if (parse_text(text, strlen(text), origin_name, &doc)) return -1;
   yaml_node_t *root = yaml_document_get_root_node(&doc);
-  origin o = {.file = origin_name};
+  if (!root && in_file) {
+    yaml_document_delete(&doc);
+    return cb_error("%s: empty experiment file: every key would take its default (a 100-epoch "
+                    "run); write the keys you mean, or {} to ask for the defaults on purpose",
+                    origin_name);
+  }
+  origin o = {.file = origin_name, .in_file = in_file};
   int rc = root ? apply(e, "", &doc, root, &o) : 0;
   yaml_document_delete(&doc);
   return rc;
+}
+
+int cb_exp_load_string(cb_experiment *e, const char *text, const char *origin_name) {
+  return load_text(e, text, origin_name, 0);
 }
 
 char *cb_exp_read_text(const char *path, const char *kind) {
@@ -476,7 +546,7 @@ int cb_exp_load_file(cb_experiment *e, const char *path) {
     memcpy(e->name, base, bl);
     e->name[bl] = 0;
   }
-  int rc = cb_exp_load_string(e, buf, path);
+  int rc = load_text(e, buf, path, 1);
   free(buf);
   return rc;
 }
@@ -506,9 +576,22 @@ int cb_exp_set_value(cb_experiment *e, const char *key, const char *yaml_value, 
 int cb_exp_set(cb_experiment *e, const char *assignment) {
   char where[CB_EXP_WHERE_MAX];
   snprintf(where, sizeof where, "--set %s", assignment);
+  if (assignment[0] == '~') {
+    const char *key = assignment + 1;
+    if (strchr(key, '='))
+      return cb_error("%s: ~KEY deletes a key and takes no value (--set '~%.*s')", where,
+                      (int)strcspn(key, "="), key);
+    if (!*key)
+      return cb_error("%s: expected ~KEY with a dotted key, e.g. ~dp.noise_multiplier", where);
+    if (!cb_exp_has_key(key)) return unknown_key(where, key, "");
+    cb_exp_unset(e, key);
+    return 0;
+  }
   const char *eq = strchr(assignment, '=');
   if (!eq || eq == assignment)
-    return cb_error("%s: expected KEY=VALUE with a dotted key, e.g. dp.clip_bound=2", where);
+    return cb_error("%s: expected KEY=VALUE with a dotted key, e.g. dp.clip_bound=2 (or ~KEY to "
+                    "delete one)",
+                    where);
   char key[256];
   size_t kl = (size_t)(eq - assignment);
   if (kl >= sizeof key) return cb_error("%s: key too long", where);
@@ -519,7 +602,7 @@ int cb_exp_set(cb_experiment *e, const char *assignment) {
 
 int cb_exp_apply_yaml_node(cb_experiment *e, const char *key, void *yaml_document, void *yaml_node,
                            const char *file) {
-  origin o = {.file = file};
+  origin o = {.file = file, .in_file = file != NULL};
   yaml_node_t *n = yaml_node;
   if (*key && !cb_exp_has_key(key)) {
     char where[CB_EXP_WHERE_MAX];

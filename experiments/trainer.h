@@ -5,9 +5,11 @@
 
 #include "core/data/dataset.h"
 #include "core/dp/dp.h"
+#include "core/io/safetensors.h"
 #include "core/nn/model.h"
 #include "core/optim/optim.h"
 #include "core/privacy/accountant.h"
+#include "experiments/audit.h"
 #include "experiments/config.h"
 
 #include <stdint.h>
@@ -22,6 +24,10 @@ typedef struct {
   cb_norm_stats norm;
   const int *train_idx, *eval_idx;
   int n_train, n_eval;
+  /* SHA-256 of what training sees: every normalised image, mask and subject
+   * and the normalisation statistics (hex). Stored with the run and in its
+   * checkpoints: a resume on other data is refused. */
+  char data_fp[65];
   /* model, optimizer, DP engine */
   cb_model *m;
   cb_optim *opt;
@@ -42,10 +48,16 @@ typedef struct {
   uint8_t *pred_dev; /* argmax labels on the backend */
   int *batch;
   cb_confusion cm;
+  cb_audit_state audit; /* privacy audit (audit.m == 0: none) */
 } cb_trainer;
 
 /* Loads data, builds model, optimizer and DP engine. */
 int cb_trainer_setup(cb_trainer *t, const cb_experiment *e, const char *id);
+/* Loads and checks e's data exactly as cb_trainer_setup would, then frees it:
+ * so that a missing or unreadable dataset stops a run, a sweep or a SLURM
+ * submission before anything is recorded or queued. Synthetic data is made
+ * on the fly and always there: 0 at once. */
+int cb_trainer_check_data(const cb_experiment *e);
 void cb_trainer_free(cb_trainer *t);
 
 /* Learning rate of an epoch (0-based) under the configured schedule. */
@@ -85,5 +97,19 @@ int cb_trainer_evaluate(cb_trainer *t, cb_eval_stats *out);
  * back and checks it belongs to this run. */
 int cb_trainer_save(cb_trainer *t, const char *path);
 int cb_trainer_restore(cb_trainer *t, const char *path);
+
+/* Privacy audit (experiments/audit.c; see audit.h). Setup places the
+ * canaries (called by cb_trainer_setup); step adds the included gradient
+ * canaries that the step's Poisson draw picks and returns how many (-1 on
+ * error); after_step adds the step's privatised gradient to their scores;
+ * finish scores input canaries, guesses and computes the bound (once
+ * training is complete). Save/restore carry gradient-canary scores in
+ * checkpoint metadata. */
+int cb_audit_setup(cb_trainer *t);
+int cb_audit_step(cb_trainer *t);
+int cb_audit_after_step(cb_trainer *t);
+int cb_audit_finish(cb_trainer *t, cb_audit_row *r);
+int cb_audit_save(const cb_trainer *t, cb_meta *md);
+int cb_audit_restore(cb_trainer *t, const cb_meta *md, const char *path);
 
 #endif

@@ -33,7 +33,7 @@
 #include <unistd.h>
 
 #define MAX_DEVICES 64
-#define MAX_CHILDREN 256
+#define MAX_CHILDREN CB_SWEEP_MAX_JOBS
 #define POLL_TTY_S 1.0
 #define POLL_PLAIN_S 2.0
 #define RECLAIM_S 15.0
@@ -75,6 +75,8 @@ typedef struct {
   child kids[MAX_CHILDREN];
   int n_kids, spawned, live;
   int stopping, killed;
+  int no_space; /* a worker stopped on a full disk: start nothing more */
+  char no_space_msg[1024];
   int fail_streak;
   char last_worker_error[1024];
   /* display */
@@ -222,6 +224,7 @@ static void last_line(const char *path, char *buf, size_t n) {
 }
 
 static void clear_block(local *L);
+static void signal_kids(local *L, int sig);
 
 /* A worker exited: runs it still holds go back to pending (or to failed when
  * this was their last attempt). */
@@ -233,10 +236,21 @@ static void reap(local *L, child *c, int status) {
     snprintf(why, sizeof why, "was killed by signal %d", WTERMSIG(status));
   else
     snprintf(why, sizeof why, "exited with status %d", WEXITSTATUS(status));
+  if (WIFEXITED(status) && WEXITSTATUS(status) == CB_EXIT_NOSPACE) {
+    /* The disk is full: every run would fail alike. Stop starting runs and
+     * let the others give theirs back; a re-run resumes them all. */
+    last_line(c->log, L->no_space_msg, sizeof L->no_space_msg);
+    L->no_space = 1;
+    if (!L->stopping) {
+      L->stopping = 1;
+      signal_kids(L, SIGTERM);
+    }
+  }
   int held = 0;
   sqlite3_stmt *st;
   if (sqlite3_prepare_v2(cb_store_db(L->s),
-                         "SELECT id, attempts FROM runs WHERE status = 'running' AND worker = ?",
+                         "SELECT id, attempts - interruptions FROM runs WHERE status = 'running' "
+                         "AND worker = ?",
                          -1, &st, NULL) == SQLITE_OK) {
     sqlite3_bind_text(st, 1, c->worker, -1, SQLITE_STATIC);
     char ids[16][CB_RUN_ID_LEN + 1];
@@ -247,16 +261,23 @@ static void reap(local *L, child *c, int status) {
     }
     sqlite3_finalize(st);
     held = n;
+    /* How it ended decides, not whether we are stopping: a worker that exits
+     * after our SIGTERM, or that our SIGKILL (a second Ctrl-C) ended, was
+     * interrupted; one killed by anything else died training, even when a
+     * stop arrives just after (kill -9, the OOM killer). */
+    int interrupted = L->stopping && (WIFEXITED(status) || L->killed);
     for (int i = 0; i < n; i++) {
-      if (!L->stopping && att[i] >= CB_SWEEP_MAX_ATTEMPTS) {
+      if (!interrupted && att[i] >= CB_SWEEP_MAX_ATTEMPTS) {
         char msg[512], log[4096];
         cb_sweep_log_path(L->a->db, NULL, ids[i], log, sizeof log);
         snprintf(msg, sizeof msg,
                  "the worker %s during attempt %d; not retried after %d attempts; see %s", why,
                  att[i], CB_SWEEP_MAX_ATTEMPTS, log);
         cb_store_fail(L->s, ids[i], c->worker, msg);
+      } else if (interrupted) {
+        cb_store_release(L->s, ids[i], c->worker); /* we stopped it: not the run's fault */
       } else {
-        cb_store_release(L->s, ids[i], c->worker);
+        cb_store_requeue(L->s, ids[i], c->worker); /* it died training: the attempt counts */
       }
       if (!L->stopping && !L->a->quiet) {
         clear_block(L);
@@ -467,7 +488,7 @@ static int supervise(local *L) {
     int due = now - L->last_poll > (L->tty ? POLL_TTY_S : POLL_PLAIN_S);
     if (due || !L->live) {
       L->last_poll = now;
-      if (poll_db(L)) return -1;
+      if (cb_store_check_file(L->s) || poll_db(L)) return -1;
       clear_block(L);
       draw_block(L);
       if (!L->tty && !a->quiet && !a->json && now - L->last_plain > PLAIN_STATUS_S && L->live) {
@@ -550,6 +571,7 @@ int cb_sweep_run_local(cb_store *s, const cb_sweep_local_args *a, cb_sweep_summa
   if (!rc) rc = supervise(L);
   if (rc) {
     /* The database went away under us: stop the workers before reporting. */
+    L->stopping = 1;
     char msg[CB_ERRMSG_MAX];
     snprintf(msg, sizeof msg, "%s", cb_last_error());
     signal_kids(L, SIGTERM);
@@ -573,6 +595,11 @@ int cb_sweep_run_local(cb_store *s, const cb_sweep_local_args *a, cb_sweep_summa
       out->failed_here += strcmp(p->status, "failed") == 0;
     }
     out->interrupted = g_signals > 0;
+    if (L->no_space) {
+      out->no_space = 1;
+      const char *m = strstr(L->no_space_msg, "error: ");
+      snprintf(out->no_space_msg, sizeof out->no_space_msg, "%s", m ? m + 7 : L->no_space_msg);
+    }
     if (L->fail_streak >= 3 && !out->interrupted)
       rc = cb_error("workers keep failing, stopped: %s", L->last_worker_error);
   }

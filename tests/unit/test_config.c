@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <yaml.h>
 
 static cb_experiment *g_e;
@@ -44,6 +46,61 @@ static void expect_error(const char *text, const char *set1, const char *prefix,
   const char *m = cb_last_error();
   if (strncmp(m, prefix, strlen(prefix)) != 0 || !strstr(m, needle))
     fail_msg("wrong error for:\n%s\n got: %s\nwant: %s ... %s", text, m, prefix, needle);
+}
+
+/* Issue 16 (4, 8): a relative data.path is relative to the experiment file
+ * (folded, and relative to the current folder below it), an absolute one and
+ * --set values are kept; an empty file is refused ({} asks for the
+ * defaults); a noise multiplier or clip bound of 1e200 is out of range. */
+static void write_text(const char *path, const char *text) {
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fputs(text, f);
+  fclose(f);
+}
+
+static void test_file_relative_paths(void **state) {
+  (void)state;
+  char dir[1024], file[1100];
+  snprintf(dir, sizeof dir, "%s/exp", tst_tmpdir());
+  mkdir(dir, 0777);
+  snprintf(file, sizeof file, "%s/e.yaml", dir);
+  write_text(file, "data: {source: npy, path: ./x/../../data/npy}\n");
+  cb_exp_init(g_e);
+  assert_int_equal(cb_exp_load_file(g_e, file), 0);
+  char want[1200];
+  snprintf(want, sizeof want, "%s/data/npy", tst_tmpdir());
+  assert_string_equal(g_e->data.path, want); /* outside the current folder: absolute */
+  write_text(file, "data: {source: npy, path: /abs/npy}\n");
+  cb_exp_init(g_e);
+  assert_int_equal(cb_exp_load_file(g_e, file), 0);
+  assert_string_equal(g_e->data.path, "/abs/npy");
+  assert_int_equal(cb_exp_set(g_e, "data.path=rel/npy"), 0);
+  assert_string_equal(g_e->data.path, "rel/npy"); /* --set: relative to the current folder */
+  /* Below the current folder: relative to it, whichever way the file is named. */
+  char cwd[1024];
+  assert_non_null(getcwd(cwd, sizeof cwd));
+  assert_int_equal(chdir(tst_tmpdir()), 0);
+  write_text("exp/e.yaml", "data: {source: npy, path: npy}\n");
+  cb_exp_init(g_e);
+  assert_int_equal(cb_exp_load_file(g_e, "exp/e.yaml"), 0);
+  assert_string_equal(g_e->data.path, "exp/npy");
+  cb_exp_init(g_e);
+  assert_int_equal(cb_exp_load_file(g_e, file), 0);
+  assert_string_equal(g_e->data.path, "exp/npy");
+  /* Empty files. */
+  write_text("exp/empty.yaml", "# nothing but a comment\n");
+  cb_exp_init(g_e);
+  assert_int_equal(cb_exp_load_file(g_e, "exp/empty.yaml"), -1);
+  assert_non_null(strstr(cb_last_error(), "exp/empty.yaml: empty experiment file"));
+  write_text("exp/empty.yaml", "{}\n");
+  cb_exp_init(g_e);
+  assert_int_equal(cb_exp_load_file(g_e, "exp/empty.yaml"), 0);
+  assert_int_equal(chdir(cwd), 0);
+  expect_error("dp: {clipping: flat, noise_multiplier: 1e200}\n", NULL,
+               "x.yaml:1:40: dp.noise_multiplier: 1e200 is out of range", "");
+  expect_error("dp: {clipping: flat, noise_multiplier: 1, clip_bound: 1e200}\n", NULL,
+               "x.yaml:1:55: dp.clip_bound: 1e200 is out of range", "");
 }
 
 static void test_error_locations(void **state) {
@@ -183,6 +240,13 @@ static void test_set_overrides(void **state) {
   assert_int_equal(
       load(e, "dp: {clipping: flat, noise_multiplier: 1, accountants: rdp}\n", NULL, NULL), 0);
   assert_int_equal(e->dp.n_accountants, 1);
+  /* All four accountants, PLD primary (calibration and the epsilon column). */
+  assert_int_equal(
+      load(e, "dp: {clipping: flat, noise_multiplier: 1, accountants: [pld, prv, rdp, gdp]}\n",
+           NULL, NULL),
+      0);
+  assert_int_equal(e->dp.n_accountants, 4);
+  assert_int_equal(e->dp.accountants[0], CB_ACCT_PLD);
   /* Switching arms on a base: the base's private keys must be cleared. */
   cb_exp_init(e);
   assert_int_equal(cb_exp_load_string(e, "dp: {clipping: flat, noise_multiplier: 1}\n", "b.yaml"),
@@ -205,6 +269,44 @@ static char *print_to_string(const cb_experiment *e) {
   assert_int_equal(cb_exp_print_yaml(e, f), 0);
   fclose(f);
   return buf;
+}
+
+/* --set '~KEY' deletes a key or a section: back to the defaults, unset, and
+ * the run is the one whose file never set it (same id). */
+static void test_set_delete(void **state) {
+  (void)state;
+  cb_experiment *e = g_e, *plain = malloc(sizeof *plain);
+  const char *priv = "train: {lr: 0.01}\ndp: {clipping: flat, noise_multiplier: 1, clip_bound: 2, "
+                     "accountants: [rdp]}\n";
+  cb_exp_init(e);
+  assert_int_equal(cb_exp_load_string(e, priv, "p.yaml"), 0);
+  assert_int_equal(cb_exp_set(e, "~dp"), 0);
+  assert_false(cb_exp_key_is_set(e, "dp.clip_bound"));
+  assert_false(cb_exp_key_is_set(e, "dp.noise_multiplier"));
+  assert_true(cb_exp_key_is_set(e, "train.lr"));
+  assert_int_equal(cb_exp_resolve(e), 0);
+  assert_int_equal(e->dp.clipping, CB_CLIP_NONE);
+  cb_exp_init(plain);
+  assert_int_equal(cb_exp_load_string(plain, "train: {lr: 0.01}\n", "q.yaml"), 0);
+  assert_int_equal(cb_exp_resolve(plain), 0);
+  char a[CB_RUN_ID_LEN + 1], b[CB_RUN_ID_LEN + 1];
+  assert_int_equal(cb_exp_id(e, a), 0);
+  assert_int_equal(cb_exp_id(plain, b), 0);
+  assert_string_equal(a, b);
+  /* One key: the default comes back (clip bound 1), the rest stays. */
+  cb_exp_init(e);
+  assert_int_equal(cb_exp_load_string(e, priv, "p.yaml"), 0);
+  assert_int_equal(cb_exp_set(e, "~dp.clip_bound"), 0);
+  assert_true(e->dp.clip_bound == 1.0);
+  assert_true(e->dp.noise_multiplier == 1.0);
+  /* Unknown keys and a value are errors naming the argument. */
+  assert_int_equal(cb_exp_set(e, "~dp.clip_bond"), -1);
+  assert_non_null(strstr(cb_last_error(), "--set ~dp.clip_bond"));
+  assert_non_null(strstr(cb_last_error(), "did you mean 'dp.clip_bound'"));
+  assert_int_equal(cb_exp_set(e, "~dp.clip_bound=3"), -1);
+  assert_non_null(strstr(cb_last_error(), "takes no value"));
+  assert_int_equal(cb_exp_set(e, "~"), -1);
+  free(plain);
 }
 
 static void test_print_config_round_trip(void **state) {
@@ -451,7 +553,8 @@ int main(void) {
       cmocka_unit_test(test_set_overrides),   cmocka_unit_test(test_print_config_round_trip),
       cmocka_unit_test(test_run_id),          cmocka_unit_test(test_identity_golden),
       cmocka_unit_test(test_schema_queries),  cmocka_unit_test(test_core_mapping),
-      cmocka_unit_test(test_apply_yaml_node),
+      cmocka_unit_test(test_apply_yaml_node), cmocka_unit_test(test_file_relative_paths),
+      cmocka_unit_test(test_set_delete),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
