@@ -7,6 +7,7 @@
 #include "core/base/cli.h"
 #include "core/base/error.h"
 #include "core/base/json.h"
+#include "core/base/paths.h"
 #include "core/cli/commands.h"
 #include "core/io/checkpoint.h"
 #include "experiments/config.h"
@@ -191,7 +192,8 @@ int cb_cmd_grads(int argc, char **argv) {
   int rc = cb_cli_parse(&c, argc, argv);
   if (rc) return rc > 0 ? 0 : -1;
   if (!out) return cb_error("--out DIR is required");
-  if (mkdir(out, 0777) && access(out, W_OK)) return cb_error("cannot create or write %s", out);
+  if (cb_mkdir_p(out)) return -1;
+  if (access(out, W_OK)) return cb_error("cannot write to %s", out);
   cb_experiment *e = cb_malloc(sizeof *e, "experiment");
   if (!e || load_experiment(e, c.pos[0], &sets)) return free(e), -1;
   char id[CB_RUN_ID_LEN + 1];

@@ -6,9 +6,40 @@
 #include "core/cli/commands.h"
 #include "experiments/config.h"
 #include "experiments/runner.h"
+#include "results/run_view.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+/* The closing lines: what came out, where it is, what to type next. */
+static int summary(const cb_experiment *e, const char *db, int quiet) {
+  char id[CB_RUN_ID_LEN + 1], line[1024];
+  if (cb_exp_id(e, id)) return -1;
+  cb_store *s = cb_store_open(db, 0);
+  if (!s) return -1;
+  cb_run_brief b;
+  int rc = cb_run_brief_get(s, id, &b);
+  cb_store_close(s);
+  if (rc) return -1;
+  cb_run_brief_line(&b, line, sizeof line);
+  printf("run %s: %s; in %s\n", id, line, db);
+  if (!quiet) {
+    char cmd[3][1200];
+    snprintf(cmd[0], sizeof cmd[0], "clipbench show %.8s --db %s", id, db);
+    snprintf(cmd[1], sizeof cmd[1], "clipbench runs --db %s", db);
+    snprintf(cmd[2], sizeof cmd[2], "clipbench export --db %s --query epochs", db);
+    static const char *const WHAT[] = {"config, final and best metrics, epochs",
+                                       "every run in the database (--filter KEY=VALUE)",
+                                       "learning curves as TSV (gnuplot, pandas)"};
+    int w = 0;
+    for (int i = 0; i < 3; i++)
+      if ((int)strlen(cmd[i]) > w) w = (int)strlen(cmd[i]);
+    for (int i = 0; i < 3; i++)
+      printf("%s %-*s  # %s\n", i ? "     " : "next:", w, cmd[i], WHAT[i]);
+  }
+  return 0;
+}
 
 int cb_cmd_run(int argc, char **argv) {
   cb_cli c;
@@ -59,6 +90,7 @@ int cb_cmd_run(int argc, char **argv) {
   } else if (!rc) {
     cb_run_args a = {.db = db, .file = file, .quiet = quiet, .json = json, .retry_failed = 1};
     rc = cb_run_experiment(e, &a);
+    if (!rc && !json) rc = summary(e, db, quiet);
   }
   free(e);
   return rc;

@@ -52,9 +52,10 @@ enum { CB_LRS_CONSTANT, CB_LRS_STEP, CB_LRS_COSINE };
  * engine's enums (core/dp/dp.h), so a config maps onto it one to one. */
 #define CB_CLIP_RANDOM_SPARSIFICATION CB_CLIP_RS
 #define CB_THRESH_EQUAL_SPLIT CB_THRESH_SPLIT
-enum { CB_ACCT_RDP, CB_ACCT_PRV, CB_ACCT_GDP };
+enum { CB_ACCT_RDP, CB_ACCT_PRV, CB_ACCT_GDP, CB_ACCT_PLD }; /* = cb_accountant */
 enum { CB_SCOPE_ALL, CB_SCOPE_PER_LAYER };
 enum { CB_EVAL_VAL, CB_EVAL_TEST };
+enum { CB_AUDIT_GRADIENT, CB_AUDIT_INPUT };
 
 extern const char *const CB_EXP_BACKEND_NAMES[];  /* auto cpu cuda */
 extern const char *const CB_DATA_SOURCE_NAMES[];  /* synthetic duke_npy npy */
@@ -66,10 +67,11 @@ extern const char *const CB_OPTIMIZER_NAMES[];    /* sgd adam adamw */
 extern const char *const CB_LR_SCHEDULE_NAMES[];  /* constant step cosine */
 extern const char *const CB_CLIPPING_NAMES[];     /* none flat per_layer automatic ... */
 extern const char *const CB_THRESHOLDS_NAMES[];   /* same equal_split */
-extern const char *const CB_ACCOUNTANT_NAMES[];   /* rdp prv gdp */
+extern const char *const CB_ACCOUNTANT_NAMES[];   /* rdp prv gdp pld (as cb_accountant) */
 extern const char *const CB_AUTO_VARIANT_NAMES[]; /* auto_s auto_v */
 extern const char *const CB_AUTO_SCOPE_NAMES[];   /* all per_layer */
 extern const char *const CB_EVAL_SPLIT_NAMES[];   /* val test */
+extern const char *const CB_AUDIT_KIND_NAMES[];   /* gradient input */
 
 #define CB_EXP_STR_MAX 1024
 #define CB_EXP_SUBJECTS_MAX 64
@@ -144,7 +146,7 @@ typedef struct {
     } per_layer;
     double noise_multiplier, target_epsilon; /* exactly one set when private */
     double delta;
-    int accountants[3]; /* the first is the primary one */
+    int accountants[4]; /* cb_accountant values; the first is the primary one */
     int n_accountants;
     int secure_mode;
     struct {
@@ -177,6 +179,14 @@ typedef struct {
     char dir[CB_EXP_STR_MAX];
   } checkpoint;
 
+  /* Privacy audit in one training run (experiments/audit.c). */
+  struct {
+    int canaries; /* 0 = no audit */
+    int kind;     /* CB_AUDIT_* */
+    int guesses;  /* -1 = auto */
+    double confidence;
+  } audit;
+
   /* Internal book-keeping: where each field was set ("" = default), and
    * whether cb_exp_resolve() has succeeded. */
   char where[CB_EXP_MAX_FIELDS][CB_EXP_WHERE_MAX];
@@ -198,12 +208,19 @@ char *cb_exp_read_text(const char *path, const char *kind);
 int cb_exp_load_string(cb_experiment *e, const char *text, const char *origin);
 
 /* Applies one override "dotted.key=value"; value is YAML (`[64, 64]`,
- * `null`, `flat`, `1e-3`). Errors name the argument as "--set ARG". */
+ * `null`, `flat`, `1e-3`). "~dotted.key" (Hydra's spelling) deletes the key:
+ * it and every key under it go back to their defaults, as if the file had
+ * never set them ("~dp" makes a run non-private). Errors name the argument
+ * as "--set ARG". */
 int cb_exp_set(cb_experiment *e, const char *assignment);
 /* The same with the parts apart; `where` names it in errors (e.g. a sweep
  * file's "sweeps/x.yaml:12:7" or "grid point 3"). A mapping value sets a
  * whole section. */
 int cb_exp_set_value(cb_experiment *e, const char *key, const char *yaml_value, const char *where);
+
+/* Puts `key` (a field, or a section and every field in it) back to its
+ * default and marks it unset. The key must exist (cb_exp_has_key). */
+void cb_exp_unset(cb_experiment *e, const char *key);
 
 /* For the sweep runner, which holds its own libyaml document: applies `node`
  * (a scalar, sequence or mapping) at `key` ("" = top level); errors give

@@ -29,6 +29,25 @@ int cb_exp_key_in_identity(const char *key) {
 
 static void fill_auto(cb_experiment *e);
 
+/* Puts field i of e back to its value in def (the defaults) and marks it
+ * unset. */
+static void reset_field(cb_experiment *e, const cb_experiment *def, int i) {
+  const cb_field *f = &CB_FIELDS[i];
+  size_t sz;
+  switch (f->type) {
+  case CB_FT_STR: sz = f->cap; break;
+  case CB_FT_I64: sz = sizeof(int64_t); break;
+  case CB_FT_NUM: sz = sizeof(double); break;
+  case CB_FT_NUMS: sz = (size_t)f->max_n * sizeof(double); break;
+  case CB_FT_INTS:
+  case CB_FT_ENUMS: sz = (size_t)f->max_n * sizeof(int); break;
+  default: sz = sizeof(int);
+  }
+  memcpy((char *)e + f->off, (const char *)def + f->off, sz);
+  if (f->off_n) *cb_field_count(e, f) = *cb_field_count(def, f);
+  e->where[i][0] = 0;
+}
+
 void cb_exp_clear_inapplicable(cb_experiment *e) {
   /* Applicability can depend on "auto" choices (data.split.by), so decide on a
    * resolved copy but reset the fields in e. */
@@ -39,19 +58,18 @@ void cb_exp_clear_inapplicable(cb_experiment *e) {
   for (int i = 0; i < CB_N_FIELDS; i++) {
     const cb_field *f = &CB_FIELDS[i];
     if (!f->applies || f->applies(&r) || !e->where[i][0]) continue;
-    size_t sz;
-    switch (f->type) {
-    case CB_FT_STR: sz = f->cap; break;
-    case CB_FT_I64: sz = sizeof(int64_t); break;
-    case CB_FT_NUM: sz = sizeof(double); break;
-    case CB_FT_NUMS: sz = (size_t)f->max_n * sizeof(double); break;
-    case CB_FT_INTS:
-    case CB_FT_ENUMS: sz = (size_t)f->max_n * sizeof(int); break;
-    default: sz = sizeof(int);
-    }
-    memcpy((char *)e + f->off, (char *)&def + f->off, sz);
-    if (f->off_n) *cb_field_count(e, f) = *cb_field_count(&def, f);
-    e->where[i][0] = 0;
+    reset_field(e, &def, i);
+  }
+  e->resolved = 0;
+}
+
+void cb_exp_unset(cb_experiment *e, const char *key) {
+  cb_experiment def;
+  cb_exp_init(&def);
+  size_t kl = strlen(key);
+  for (int i = 0; i < CB_N_FIELDS; i++) {
+    const char *k = CB_FIELDS[i].key;
+    if (strcmp(k, key) == 0 || (strncmp(k, key, kl) == 0 && k[kl] == '.')) reset_field(e, &def, i);
   }
   e->resolved = 0;
 }
@@ -119,6 +137,7 @@ static void fill_auto(cb_experiment *e) {
     e->dp.adaptive.count_std = cs;
   }
   if (isnan(e->dp.adaptive.initial_bound)) e->dp.adaptive.initial_bound = e->dp.clip_bound;
+  if (e->audit.guesses < 0) e->audit.guesses = e->audit.canaries >= 10 ? e->audit.canaries / 10 : 1;
 }
 
 static int subjects_disjoint(const cb_experiment *e) {
@@ -232,6 +251,16 @@ static int check_combinations(const cb_experiment *e) {
                     e->train.epochs);
   if (cb_model_cfg_validate(&e->model))
     return cb_error_prefix("%s: ", where_or_default(e, "model.arch"));
+  if (e->audit.canaries > 0) {
+    if (e->audit.guesses > e->audit.canaries)
+      return cb_error("%s: audit.guesses: %d guesses among %d canaries; guess at most "
+                      "audit.canaries",
+                      where_or_default(e, "audit.guesses"), e->audit.guesses, e->audit.canaries);
+    if (e->train.sampling != CB_SAMPLING_POISSON)
+      return cb_error("%s: audit.canaries: the audit samples its canaries like the data, with "
+                      "Poisson sampling; set train.sampling: poisson",
+                      where_or_default(e, "audit.canaries"));
+  }
   return 0;
 }
 

@@ -2,6 +2,7 @@
  * cb_experiment. Every value goes through cb_field_set_from_node, so a file,
  * an override and a sweep grid point are checked the same way and their
  * errors have the same shape: WHERE: KEY: PROBLEM (accepted: VALUES). */
+#include "core/base/cli.h"
 #include "core/base/error.h"
 #include "experiments/config_schema.h"
 
@@ -244,24 +245,6 @@ int cb_exp_has_key(const char *key) {
   return *key && cb_field_is_section(key) ? 2 : 0;
 }
 
-static int edit_distance(const char *a, const char *b) {
-  int la = (int)strlen(a), lb = (int)strlen(b);
-  if (la > 63 || lb > 63) return 99;
-  int d[64][64];
-  for (int i = 0; i <= la; i++)
-    d[i][0] = i;
-  for (int j = 0; j <= lb; j++)
-    d[0][j] = j;
-  for (int i = 1; i <= la; i++)
-    for (int j = 1; j <= lb; j++) {
-      int c = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
-      if (d[i - 1][j] + 1 < c) c = d[i - 1][j] + 1;
-      if (d[i][j - 1] + 1 < c) c = d[i][j - 1] + 1;
-      d[i][j] = c;
-    }
-  return d[la][lb];
-}
-
 /* The keys directly inside section `prefix` ("" = top level), e.g.
  * "clipping, clip_bound, per_layer, ...". */
 static void section_keys(const char *prefix, char *buf, size_t n) {
@@ -296,7 +279,7 @@ static int unknown_key(const char *where, const char *full, const char *prefix) 
     for (const char *p = k;; p++) {
       if (*p == '.' || *p == 0) {
         snprintf(cand, sizeof cand, "%.*s", (int)(p - k), k);
-        int d = edit_distance(full, cand);
+        int d = cb_edit_distance(full, cand);
         if (d < bestd) {
           bestd = d;
           snprintf(best, sizeof best, "%s", cand);
@@ -593,9 +576,22 @@ int cb_exp_set_value(cb_experiment *e, const char *key, const char *yaml_value, 
 int cb_exp_set(cb_experiment *e, const char *assignment) {
   char where[CB_EXP_WHERE_MAX];
   snprintf(where, sizeof where, "--set %s", assignment);
+  if (assignment[0] == '~') {
+    const char *key = assignment + 1;
+    if (strchr(key, '='))
+      return cb_error("%s: ~KEY deletes a key and takes no value (--set '~%.*s')", where,
+                      (int)strcspn(key, "="), key);
+    if (!*key)
+      return cb_error("%s: expected ~KEY with a dotted key, e.g. ~dp.noise_multiplier", where);
+    if (!cb_exp_has_key(key)) return unknown_key(where, key, "");
+    cb_exp_unset(e, key);
+    return 0;
+  }
   const char *eq = strchr(assignment, '=');
   if (!eq || eq == assignment)
-    return cb_error("%s: expected KEY=VALUE with a dotted key, e.g. dp.clip_bound=2", where);
+    return cb_error("%s: expected KEY=VALUE with a dotted key, e.g. dp.clip_bound=2 (or ~KEY to "
+                    "delete one)",
+                    where);
   char key[256];
   size_t kl = (size_t)(eq - assignment);
   if (kl >= sizeof key) return cb_error("%s: key too long", where);

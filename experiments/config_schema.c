@@ -26,10 +26,11 @@ const char *const CB_LR_SCHEDULE_NAMES[] = {"constant", "step", "cosine", NULL};
 const char *const CB_CLIPPING_NAMES[] = {
     "none", "flat", "per_layer", "automatic", "random_sparsification", "adaptive", NULL};
 const char *const CB_THRESHOLDS_NAMES[] = {"same", "equal_split", NULL};
-const char *const CB_ACCOUNTANT_NAMES[] = {"rdp", "prv", "gdp", NULL};
+const char *const CB_ACCOUNTANT_NAMES[] = {"rdp", "prv", "gdp", "pld", NULL};
 const char *const CB_AUTO_VARIANT_NAMES[] = {"auto_s", "auto_v", NULL};
 const char *const CB_AUTO_SCOPE_NAMES[] = {"all", "per_layer", NULL};
 const char *const CB_EVAL_SPLIT_NAMES[] = {"val", "test", NULL};
+const char *const CB_AUDIT_KIND_NAMES[] = {"gradient", "input", NULL};
 static const char *const BOOL_NAMES[] = {"false", "true", NULL};
 
 _Static_assert(sizeof(cb_arch) == sizeof(int), "model.arch is stored as an int");
@@ -77,6 +78,9 @@ static int sparsified(const cb_experiment *e) {
 }
 static int adaptive(const cb_experiment *e) {
   return e->dp.clipping == CB_CLIP_ADAPTIVE;
+}
+static int audited(const cb_experiment *e) {
+  return e->audit.canaries > 0;
 }
 
 #define OFF(m) offsetof(cb_experiment, m)
@@ -243,7 +247,7 @@ const cb_field CB_FIELDS[] = {
     {F("dp.delta", CB_FT_NUM, dp.delta), .lo = 0, .hi = 1, .flags = CB_F_LO_OPEN | CB_F_HI_OPEN,
      .def = "1e-05", .applies = private_, .when = "dp.clipping is not none",
      .doc = "delta of the reported (epsilon, delta)"},
-    {F("dp.accountants", CB_FT_ENUMS, dp.accountants), LIST(dp.n_accountants, 1, 3),
+    {F("dp.accountants", CB_FT_ENUMS, dp.accountants), LIST(dp.n_accountants, 1, 4),
      .choices = CB_ACCOUNTANT_NAMES, .def = "[prv, rdp]", .applies = private_,
      .when = "dp.clipping is not none",
      .doc = "accountants reported each epoch; the first is primary (calibration, epsilon column)"},
@@ -301,6 +305,22 @@ const cb_field CB_FIELDS[] = {
     {F("checkpoint.dir", CB_FT_STR, checkpoint.dir), .cap = CB_EXP_STR_MAX, .flags = CB_F_VOLATILE,
      .def = "\"checkpoints\"",
      .doc = "checkpoints go to DIR/<run id>/ (relative to the database's folder)"},
+
+    {F("audit.canaries", CB_FT_INT, audit.canaries), .lo = 0, .hi = 1000000,
+     .flags = CB_F_ID_UNLESS_DEFAULT, .def = "0",
+     .doc = "privacy audit in one run (Steinke et al. 2023): canaries, each included with "
+            "probability 1/2; 0 = no audit"},
+    {ENUM_("audit.kind", audit.kind, CB_AUDIT_KIND_NAMES), .def = "gradient", .applies = audited,
+     .when = "audit.canaries > 0",
+     .doc = "gradient = crafted per-sample gradients clipped and noised like a sample's "
+            "(white-box); input = images with a unique pattern and label map"},
+    {F("audit.guesses", CB_FT_INT, audit.guesses), .lo = 1, .hi = 1000000, .flags = CB_F_AUTO,
+     .def = "auto", .applies = audited, .when = "audit.canaries > 0",
+     .doc = "canaries guessed included: the highest scores; auto = audit.canaries / 10"},
+    {F("audit.confidence", CB_FT_NUM, audit.confidence), .lo = 0, .hi = 1,
+     .flags = CB_F_LO_OPEN | CB_F_HI_OPEN, .def = "0.95", .applies = audited,
+     .when = "audit.canaries > 0",
+     .doc = "confidence of the epsilon lower bound (probability it is not exceeded by chance)"},
 };
 
 const int CB_N_FIELDS = (int)(sizeof CB_FIELDS / sizeof CB_FIELDS[0]);

@@ -130,6 +130,11 @@ static int step_hook(void *ctx, int step, int steps, double loss) {
   return 0;
 }
 
+/* dp.accountants holds cb_accountant values. */
+_Static_assert(CB_ACCT_RDP == (int)CB_ACC_RDP && CB_ACCT_PRV == (int)CB_ACC_PRV &&
+                   CB_ACCT_GDP == (int)CB_ACC_GDP && CB_ACCT_PLD == (int)CB_ACC_PLD,
+               "config accountant names must follow cb_accountant");
+
 /* Epsilon of each configured accountant into the row. */
 static void account(cb_trainer *t, cb_epoch_row *r, char *acc_name, size_t n) {
   const cb_experiment *e = t->e;
@@ -138,8 +143,11 @@ static void account(cb_trainer *t, cb_epoch_row *r, char *acc_name, size_t n) {
     cb_eps_result res;
     cb_accountant a = (cb_accountant)e->dp.accountants[k];
     if (cb_epsilon(&t->hist, a, e->dp.delta, &res)) continue;
-    double *col = a == CB_ACC_RDP ? &r->eps_rdp : a == CB_ACC_PRV ? &r->eps_prv : &r->eps_gdp;
-    *col = res.epsilon;
+    double *col[CB_ACC_COUNT] = {[CB_ACC_RDP] = &r->eps_rdp,
+                                 [CB_ACC_PRV] = &r->eps_prv,
+                                 [CB_ACC_GDP] = &r->eps_gdp,
+                                 [CB_ACC_PLD] = &r->eps_pld};
+    *col[a] = res.epsilon;
     if (k == 0) {
       r->epsilon = res.epsilon;
       snprintf(acc_name, n, "%s", cb_accountant_name(res.accountant));
@@ -167,6 +175,44 @@ static void print_epoch_json(const char *id, const cb_epoch_row *r) {
   cb_json_obj_end(&j);
   printf("\n");
   fflush(stdout);
+}
+
+/* The privacy audit once training is complete (also when a run killed
+ * after its last checkpoint resumes): scores, guesses, the bound, stored. */
+static int audit(cb_store *s, cb_trainer *t, const cb_run_args *a) {
+  cb_audit_row r;
+  if (cb_audit_finish(t, &r) || cb_store_put_audit(s, t->id, &r)) return -1;
+  if (a->json) {
+    cb_json j;
+    cb_json_init_file(&j, stdout);
+    cb_json_obj_begin(&j);
+    cb_json_kv_str(&j, "run", t->id);
+    cb_json_kv_str(&j, "audit", r.kind);
+    cb_json_kv_int(&j, "canaries", r.canaries);
+    cb_json_kv_int(&j, "guesses", r.guesses);
+    cb_json_kv_int(&j, "correct", r.correct);
+    cb_json_kv_num(&j, "confidence", r.confidence);
+    cb_json_kv_num(&j, "epsilon_lb", r.epsilon_lb);
+    cb_json_kv_num(&j, "epsilon", r.epsilon);
+    cb_json_kv_int(&j, "privacy_bug", r.privacy_bug);
+    cb_json_obj_end(&j);
+    printf("\n");
+    fflush(stdout);
+  }
+  if (!a->quiet || r.privacy_bug) {
+    char acc[96] = "non-private run: no upper bound";
+    if (!isnan(r.epsilon)) snprintf(acc, sizeof acc, "%s epsilon %.3g", r.accountant, r.epsilon);
+    fprintf(stderr,
+            "%s: audit (%s canaries): %d of %d guesses right, epsilon lower bound %.3f at %g%% "
+            "confidence (empirical, not a guarantee; %s)\n",
+            t->id, r.kind, r.correct, r.guesses, r.epsilon_lb, 100 * r.confidence, acc);
+    if (r.privacy_bug)
+      fprintf(stderr,
+              "%s: PRIVACY BUG: the audited lower bound %.3f exceeds the accountant's epsilon "
+              "%.3f; this run is not as private as reported\n",
+              t->id, r.epsilon_lb, r.epsilon);
+  }
+  return 0;
 }
 
 /* Trains the remaining epochs and records each. */
@@ -282,6 +328,7 @@ static int train(cb_store *s, const char *worker, cb_trainer *t, const cb_run_ar
   cb_progress_end(&pg);
   free(med);
   free(layers);
+  if (rc == 0 && t->epochs_done == e->train.epochs && t->audit.m > 0) rc = audit(s, t, a);
   return rc;
 }
 

@@ -5,9 +5,11 @@
 
 #include "core/data/dataset.h"
 #include "core/dp/dp.h"
+#include "core/io/safetensors.h"
 #include "core/nn/model.h"
 #include "core/optim/optim.h"
 #include "core/privacy/accountant.h"
+#include "experiments/audit.h"
 #include "experiments/config.h"
 
 #include <stdint.h>
@@ -46,6 +48,7 @@ typedef struct {
   uint8_t *pred_dev; /* argmax labels on the backend */
   int *batch;
   cb_confusion cm;
+  cb_audit_state audit; /* privacy audit (audit.m == 0: none) */
 } cb_trainer;
 
 /* Loads data, builds model, optimizer and DP engine. */
@@ -94,5 +97,19 @@ int cb_trainer_evaluate(cb_trainer *t, cb_eval_stats *out);
  * back and checks it belongs to this run. */
 int cb_trainer_save(cb_trainer *t, const char *path);
 int cb_trainer_restore(cb_trainer *t, const char *path);
+
+/* Privacy audit (experiments/audit.c; see audit.h). Setup places the
+ * canaries (called by cb_trainer_setup); step adds the included gradient
+ * canaries that the step's Poisson draw picks and returns how many (-1 on
+ * error); after_step adds the step's privatised gradient to their scores;
+ * finish scores input canaries, guesses and computes the bound (once
+ * training is complete). Save/restore carry gradient-canary scores in
+ * checkpoint metadata. */
+int cb_audit_setup(cb_trainer *t);
+int cb_audit_step(cb_trainer *t);
+int cb_audit_after_step(cb_trainer *t);
+int cb_audit_finish(cb_trainer *t, cb_audit_row *r);
+int cb_audit_save(const cb_trainer *t, cb_meta *md);
+int cb_audit_restore(cb_trainer *t, const cb_meta *md, const char *path);
 
 #endif

@@ -118,15 +118,21 @@ int cb_trainer_epoch(cb_trainer *t, cb_epoch_stats *st, cb_step_hook hook, void 
       }
       if (n == 0) break;
     }
+    /* The audit's gradient canaries that this step's draw picked. */
+    int canaries = cb_audit_step(t);
     cb_dp_step_result r;
-    if (cb_dp_finish_step(t->dp, &r)) {
+    if (canaries < 0 || cb_dp_finish_step(t->dp, &r)) {
       free(sel);
       return -1;
     }
     bound_sum += r.clip_bound;
     /* A non-private step on an empty batch has nothing to learn from; a
      * private one still takes its noisy step (that is what was accounted). */
-    if (t->private_run || n > 0) {
+    if (t->private_run || n + canaries > 0) {
+      if (cb_audit_after_step(t)) {
+        free(sel);
+        return -1;
+      }
       if (!grads_finite(t)) {
         free(sel);
         return cb_error("diverged at epoch %d, step %d: the gradient is not finite; lower "

@@ -60,7 +60,7 @@ int cb_trainer_save(cb_trainer *t, const char *path) {
            meta_num(&md, "noise_multiplier", t->sigma) ||
            meta_num(&md, "norm_mean", t->norm.mean) || meta_num(&md, "norm_std", t->norm.std) ||
            cb_meta_set(&md, "rng", "philox4x32-10 keyed by seed; counters = logical step") ||
-           cb_meta_set(&md, "data_fingerprint", t->data_fp);
+           cb_meta_set(&md, "data_fingerprint", t->data_fp) || cb_audit_save(t, &md);
   free(hist);
   if (!rc) rc = cb_checkpoint_save(path, t->m, t->opt, &md);
   cb_meta_free(&md);
@@ -118,7 +118,7 @@ int cb_trainer_restore(cb_trainer *t, const char *path) {
                path, bound);
     else if (cb_history_from_json(&t->hist, hist))
       cb_error_prefix("%s: checkpoint metadata: ", path);
-    else
+    else if (!cb_audit_restore(t, &md, path))
       rc = 0;
   }
   if (!rc) {

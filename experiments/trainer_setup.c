@@ -168,7 +168,7 @@ int cb_trainer_setup(cb_trainer *t, const cb_experiment *e, const char *id) {
    * cgroup quota, SLURM), not the machine's: more threads than cores makes
    * every parallel region wait for a preempted thread. */
   t->be->set_threads(t->be, e->threads > 0 ? e->threads : cb_default_threads());
-  if (load_data(t) || build_model(t) || build_dp(t)) return -1;
+  if (load_data(t) || build_model(t) || build_dp(t) || cb_audit_setup(t)) return -1;
   int64_t T = (int64_t)t->data.H * t->data.W;
   t->hx = cb_malloc((size_t)t->max_phys * e->model.in_channels * T * sizeof(float), "batch");
   t->hy = cb_malloc((size_t)t->max_phys * T, "batch");
@@ -189,6 +189,7 @@ void cb_trainer_free(cb_trainer *t) {
   cb_dataset_free(&t->data);
   cb_history_free(&t->hist);
   cb_confusion_free(&t->cm);
+  cb_audit_free(&t->audit);
   free(t->hx);
   free(t->hy);
   free(t->pred);

@@ -1,6 +1,7 @@
 /* clipbench export: results as TSV (gnuplot), CSV or JSON lines. */
 #include "core/base/cli.h"
 #include "core/base/error.h"
+#include "core/base/paths.h"
 #include "core/cli/commands.h"
 #include "results/export.h"
 
@@ -40,7 +41,8 @@ int cb_cmd_export(int argc, char **argv) {
   cb_cli_add(&c, "filter", CB_OPT_STRLIST, &filters, "COLUMN=VALUE",
              "keep rows where COLUMN equals VALUE (numbers compare as numbers, null = missing); "
              "may repeat");
-  cb_cli_add(&c, "out", CB_OPT_STR, &out, "FILE", "write to FILE (atomically) instead of stdout");
+  cb_cli_add(&c, "out", CB_OPT_STR, &out, "FILE",
+             "write to FILE (atomically; folders created) instead of stdout");
   int rc = cb_cli_parse(&c, argc, argv);
   if (rc) return rc > 0 ? 0 : -1;
   if (json) format = CB_EXPORT_JSON;
@@ -55,6 +57,7 @@ int cb_cmd_export(int argc, char **argv) {
                       .n_filters = filters.n};
   FILE *f = stdout;
   char tmp[4096];
+  if (out && cb_mkdir_parent(out)) return -1;
   if (out) {
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", out, (long)getpid());
     f = fopen(tmp, "w");

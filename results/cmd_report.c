@@ -7,7 +7,9 @@
 #include "core/base/json.h"
 #include "core/base/version.h"
 #include "core/cli/commands.h"
+#include "results/datadir.h"
 #include "results/export.h"
+#include "results/report_audit.h"
 #include "results/store_internal.h"
 #include "results/study_report.h"
 
@@ -20,10 +22,6 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#ifndef CB_SOURCE_DIR
-#define CB_SOURCE_DIR "."
-#endif
 
 /* The figures in page order with their captions. */
 typedef struct {
@@ -42,6 +40,8 @@ static const figure FIGURES[] = {
     {"epsilon", 0, "Privacy loss per epoch for each noise multiplier."},
     {"time", 0, "Training time per method."},
     {"heatmap", 0, "Final Dice over the clip bound x noise multiplier grid."},
+    {"audit_%s", 1,
+     "Privacy audit: audited epsilon lower bounds (empirical) under the accountant's epsilon."},
 };
 
 static int abs_path(const char *in, char *out, size_t n) {
@@ -285,6 +285,7 @@ static int write_pages(cb_store *s, const char *sweep, const char *out, const ch
       (*n_figs)++;
     }
   }
+  if (!rc) rc = cb_report_audit(s, sweep, html, md, NULL);
   if (!rc) {
     fputs("<h2>Every run (last epoch)</h2>\n", html);
     fputs("## Every run (last epoch)\n\n", md);
@@ -330,7 +331,7 @@ int cb_cmd_report(int argc, char **argv) {
   for (int i = 1; i < argc; i++) /* the study's reproduction report: its own options */
     if (strcmp(argv[i], "--study") == 0) return cb_study_report(argc, argv);
   cb_cli c;
-  const char *db = CB_DEFAULT_DB, *sweep = NULL, *out = NULL, *plots = CB_SOURCE_DIR;
+  const char *db = CB_DEFAULT_DB, *sweep = NULL, *out = NULL, *plots = NULL;
   const char *formats = "png pdf";
   int json = 0, quiet = 0;
   cb_cli_init(&c, "clipbench report", "--db DB [--sweep NAME] --out DIR [options]",
@@ -341,13 +342,19 @@ int cb_cmd_report(int argc, char **argv) {
   cb_cli_add(&c, "sweep", CB_OPT_STR, &sweep, "NAME", "the sweep to report (default: all runs)");
   cb_cli_add(&c, "out", CB_OPT_STR, &out, "DIR", "output folder (created)");
   cb_cli_add(&c, "plots", CB_OPT_STR, &plots, "DIR",
-             "folder holding Makefile.plots and plots/ (default: the source tree)");
+             "folder holding Makefile.plots and plots/ (default: the installed share/clipbench, "
+             "$CLIPBENCH_DATA_DIR, or the source tree)");
   cb_cli_add(&c, "formats", CB_OPT_STR, &formats, "LIST", "figure formats (\"png pdf\")");
   cb_cli_add(&c, "quiet", CB_OPT_FLAG, &quiet, NULL, "no rendering messages");
   cb_cli_add(&c, "json", CB_OPT_FLAG, &json, NULL, "one JSON summary on stdout");
   int rc = cb_cli_parse(&c, argc, argv);
   if (rc) return rc > 0 ? 0 : -1;
   if (!out) return cb_error("--out DIR is required");
+  char data_dir[PATH_MAX];
+  if (!plots) {
+    if (cb_data_dir(data_dir, sizeof data_dir)) return -1;
+    plots = data_dir;
+  }
   char mk[PATH_MAX + 32];
   snprintf(mk, sizeof mk, "%s/Makefile.plots", plots);
   if (access(mk, R_OK) != 0)

@@ -207,7 +207,8 @@ static int rank(const char *status) {
 }
 
 /* Replaces the main database's epoch rows of the run with the shard's
- * (per-class and per-layer rows go with their epochs: ON DELETE CASCADE). */
+ * (per-class and per-layer rows go with their epochs: ON DELETE CASCADE),
+ * and its test-split metrics and privacy audit (canaries go with it). */
 static int copy_epochs(cb_store *s, const char *id) {
   return exec2(s, "DELETE FROM main.epochs WHERE run_id = ?1", id, NULL, "replacing epochs") ||
          exec2(s, "INSERT INTO main.epochs SELECT * FROM shard.epochs WHERE run_id = ?1", id, NULL,
@@ -224,7 +225,15 @@ static int copy_epochs(cb_store *s, const char *id) {
                id, NULL, "copying test-split metrics") ||
          exec2(s,
                "INSERT INTO main.test_classes SELECT * FROM shard.test_classes WHERE run_id = ?1",
-               id, NULL, "copying test-split per-class scores");
+               id, NULL, "copying test-split per-class scores") ||
+         exec2(s, "DELETE FROM main.audits WHERE run_id = ?1", id, NULL,
+               "replacing the privacy audit") ||
+         exec2(s, "INSERT INTO main.audits SELECT * FROM shard.audits WHERE run_id = ?1", id, NULL,
+               "copying the privacy audit") ||
+         exec2(s,
+               "INSERT INTO main.audit_canaries SELECT * FROM shard.audit_canaries WHERE run_id = "
+               "?1",
+               id, NULL, "copying the privacy audit's canaries");
 }
 
 /* A run the shard left running was stopped without giving it back (its task
@@ -407,9 +416,9 @@ static int file_version(const char *path) {
 /* The same columns in the same order in every table, so INSERT ... SELECT *
  * copies column for column. */
 static int same_columns(cb_store *s, const char *shard) {
-  static const char *const tables[] = {"sweeps",       "runs",          "sweep_runs",
-                                       "epochs",       "epoch_classes", "layer_norms",
-                                       "test_metrics", "test_classes"};
+  static const char *const tables[] = {
+      "sweeps",      "runs",         "sweep_runs",   "epochs", "epoch_classes",
+      "layer_norms", "test_metrics", "test_classes", "audits", "audit_canaries"};
   sqlite3_stmt *st;
   if (cb_store_prepare(s,
                        "SELECT (SELECT group_concat(name) FROM pragma_table_info(?1, 'main')),"

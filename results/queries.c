@@ -63,7 +63,7 @@ const cb_export_query CB_EXPORT_QUERIES[] = {
      "SELECT " RUN_COLS(
          "r") ", e.epoch, e.step, e.steps, e.train_loss, e.train_pixel_acc,"
               " e.val_loss, e.val_pixel_acc, e.val_dice, e.val_dice_fg, e.val_iou, e.val_iou_fg,"
-              " e.epsilon, e.accountant, e.eps_rdp, e.eps_prv, e.eps_gdp, e.delta,"
+              " e.epsilon, e.accountant, e.eps_rdp, e.eps_prv, e.eps_gdp, e.eps_pld, e.delta,"
               " e.clip_bound AS clip_bound_now, e.noise_multiplier AS noise_multiplier_now,"
               " e.frac_clipped, e.epoch_seconds, e.samples_per_s, e.expected_batch, "
               "e.realised_batch,"
@@ -76,7 +76,9 @@ const cb_export_query CB_EXPORT_QUERIES[] = {
               " e.val_loss, e.val_pixel_acc, e.val_dice, e.val_dice_fg, e.val_iou, e.val_iou_fg,"
               " e.epsilon, e.accountant, e.delta, e.noise_multiplier AS noise_multiplier_now,"
               " (SELECT sum(x.epoch_seconds) FROM epochs x WHERE x.run_id = r.id) AS train_seconds,"
-              " (SELECT avg(x.samples_per_s) FROM epochs x WHERE x.run_id = r.id) AS samples_per_s"
+              " (SELECT avg(x.samples_per_s) FROM epochs x WHERE x.run_id = r.id) AS samples_per_s,"
+              " (SELECT a.epsilon_lb FROM audits a WHERE a.run_id = r.id) AS audit_epsilon_lb,"
+              " (SELECT a.privacy_bug FROM audits a WHERE a.run_id = r.id) AS privacy_bug"
               " FROM runs r JOIN epochs e ON e.run_id = r.id AND e.epoch = (SELECT max(epoch) FROM"
               " epochs x WHERE x.run_id = r.id) WHERE " IN_SWEEP("r") " ORDER BY " RUN_ORDER("r")},
 
@@ -241,6 +243,50 @@ const cb_export_query CB_EXPORT_QUERIES[] = {
               " FROM f JOIN g ON g.arch = f.arch AND g.clipping = f.clipping"
               " GROUP BY f.arch, f.clipping, f.clip_bound, f.noise_multiplier"
               " ORDER BY f.arch, f.clipping, f.clip_bound, f.noise_multiplier"},
+
+    /* ---- the privacy audit (experiments/audit.h): an empirical lower bound held
+     * against the accountant's epsilon, an upper bound ---- */
+
+    {"audits",
+     "one row per audited run: settings, correct guesses, epsilon lower bound "
+     "(empirical, not a guarantee) and the accountant's epsilon",
+     "SELECT " RUN_COLS("r") ", a.kind, a.canaries, a.included, a.guesses, a.correct,"
+                             " a.confidence, a.delta, a.epsilon_lb AS audit_epsilon_lb,"
+                             " a.epsilon, a.accountant, a.privacy_bug, a.seconds AS audit_seconds"
+                             " FROM audits a JOIN runs r ON r.id = a.run_id WHERE " IN_SWEEP(
+                                 "r") " ORDER BY " RUN_ORDER("r")},
+
+    {"audit_canaries", "every canary of every audit: inclusion coin, score, guessed",
+     "SELECT " RUN_COLS("r") ", a.kind, c.canary, c.included, c.score, c.guessed"
+                             " FROM audit_canaries c JOIN audits a ON a.run_id = c.run_id"
+                             " JOIN runs r ON r.id = c.run_id WHERE " IN_SWEEP(
+                                 "r") " ORDER BY " RUN_ORDER("r") ", c.canary"},
+
+    {"audit_bounds",
+     "per method and sigma: audited epsilon lower bound (mean/min/max over seeds) and the "
+     "accountant's epsilon; non-private runs as one row (sigma null): what the audit can prove",
+     "WITH f AS (SELECT r.*, a.kind, a.epsilon_lb, a.epsilon AS eps_acc, a.privacy_bug, "
+     "a.confidence," METHOD_RANK(
+         "r") " AS method_rank FROM runs r JOIN audits a ON a.run_id = r.id"
+              " WHERE (r.clipping = 'none' OR r.noise_multiplier IS NOT "
+              "NULL) AND " IN_SWEEP("r") ")"
+                                         " SELECT " METHOD_TITLE(
+                                             "f") " || ' (' || f.kind || ')' AS series,"
+                                                  " f.arch, f.clipping AS method, "
+                                                  "f.method_rank, f.kind,"
+                                                  " f.noise_multiplier AS sigma, count(*) AS "
+                                                  "n, avg(f.epsilon_lb) AS epsilon_lb,"
+                                                  " min(f.epsilon_lb) AS epsilon_lb_min, "
+                                                  "max(f.epsilon_lb) AS epsilon_lb_max,"
+                                                  " avg(f.eps_acc) AS epsilon, min(f.eps_acc) "
+                                                  "AS epsilon_min, max(f.eps_acc) AS "
+                                                  "epsilon_max,"
+                                                  " sum(f.privacy_bug) AS privacy_bugs, "
+                                                  "min(f.confidence) AS confidence"
+                                                  " FROM f GROUP BY f.arch, f.clipping, f.kind, "
+                                                  "f.noise_multiplier"
+                                                  " ORDER BY f.arch, f.method_rank, f.kind, "
+                                                  "f.noise_multiplier"},
 };
 const int CB_N_EXPORT_QUERIES = (int)(sizeof CB_EXPORT_QUERIES / sizeof CB_EXPORT_QUERIES[0]);
 

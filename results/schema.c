@@ -124,10 +124,43 @@ static const char V2[] =
 static const char V5[] = "ALTER TABLE runs ADD COLUMN interruptions INTEGER NOT NULL DEFAULT 0;"
                          "ALTER TABLE runs ADD COLUMN data_fingerprint TEXT;";
 
+/* Version 7: the PLD accountant's epsilon per epoch (NULL when the run did not
+ * list pld in dp.accountants), next to eps_rdp, eps_prv and eps_gdp. */
+static const char V7[] = "ALTER TABLE epochs ADD COLUMN eps_pld REAL;";
+
+/* The privacy audit of a run (Steinke, Nasr and Jagielski 2023; see
+ * experiments/audit.h): its settings, the guesses' outcome, the epsilon lower
+ * bound at the stated confidence, the accountant's epsilon it is compared
+ * with, and privacy_bug = 1 when the lower bound exceeds it. One row per
+ * canary holds its inclusion coin, score and whether it was guessed. */
+static const char V8[] =
+    "CREATE TABLE audits ("
+    "  run_id TEXT PRIMARY KEY REFERENCES runs (id) ON DELETE CASCADE,"
+    "  kind TEXT NOT NULL CHECK (kind IN ('gradient', 'input')),"
+    "  canaries INTEGER NOT NULL, included INTEGER NOT NULL,"
+    "  guesses INTEGER NOT NULL, correct INTEGER NOT NULL,"
+    "  confidence REAL NOT NULL, delta REAL NOT NULL,"
+    "  epsilon_lb REAL NOT NULL,"      /* the audit's epsilon lower bound */
+    "  epsilon REAL, accountant TEXT," /* the accountant's epsilon (NULL: non-private) */
+    "  privacy_bug INTEGER NOT NULL CHECK (privacy_bug IN (0, 1)),"
+    "  seconds REAL,"
+    "  written_at REAL NOT NULL"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE audit_canaries ("
+    "  run_id TEXT NOT NULL REFERENCES audits (run_id) ON DELETE CASCADE,"
+    "  canary INTEGER NOT NULL,"
+    "  included INTEGER NOT NULL CHECK (included IN (0, 1)),"
+    "  score REAL NOT NULL,"
+    "  guessed INTEGER NOT NULL CHECK (guessed IN (0, 1)),"
+    "  PRIMARY KEY (run_id, canary)"
+    ") WITHOUT ROWID;";
+
 const cb_migration CB_MIGRATIONS[] = {
     {1, "sweeps, runs, sweep_runs, epochs, epoch_classes, layer_norms", V1},
     {2, "runs.sample_rate/dataset_size/sampling/dp_guarantee/dp_caveat, test_metrics, test_classes",
      V2},
     {5, "runs.interruptions, runs.data_fingerprint", V5},
+    {7, "epochs.eps_pld", V7},
+    {8, "audits, audit_canaries (privacy audit in one run)", V8},
 };
 const int CB_N_MIGRATIONS = (int)(sizeof CB_MIGRATIONS / sizeof CB_MIGRATIONS[0]);

@@ -165,7 +165,7 @@ typedef struct {
   double val_iou, val_iou_fg;
   double epoch_seconds, samples_per_s;
   double expected_batch, realised_batch; /* realised = mean logical batch size */
-  double eps_rdp, eps_prv, eps_gdp;
+  double eps_rdp, eps_prv, eps_gdp, eps_pld;
   double epsilon;         /* the primary accountant's */
   const char *accountant; /* which one produced epsilon (NULL if non-private) */
   double delta;
@@ -189,6 +189,22 @@ int cb_store_put_epoch(cb_store *s, const char *id, const char *worker, const cb
 /* Deletes the run's rows of epochs > keep_through (e.g. at resume). */
 int cb_store_truncate_epochs(cb_store *s, const char *id, int keep_through);
 
+/* A run's privacy audit (experiments/audit.h): one row of `audits` and one
+ * row per canary in `audit_canaries`, replaced as a unit. */
+typedef struct {
+  const char *kind; /* gradient | input */
+  int canaries, included, guesses, correct;
+  double confidence, delta, epsilon_lb;
+  double epsilon;         /* the run's accountant epsilon at the end (NaN: non-private) */
+  const char *accountant; /* its name, or NULL */
+  int privacy_bug;        /* epsilon_lb > epsilon: less private than reported */
+  double seconds;         /* time spent on canaries and scoring */
+  /* per canary [canaries] */
+  const unsigned char *in, *guessed;
+  const double *score;
+} cb_audit_row;
+int cb_store_put_audit(cb_store *s, const char *id, const cb_audit_row *r);
+
 /* ---- progress -------------------------------------------------------- */
 
 typedef struct {
@@ -203,6 +219,9 @@ typedef struct {
   double val_dice;                              /* last evaluated epoch's, NaN if none */
   double seconds_per_epoch;                     /* mean over the rows */
   double started_at, heartbeat_at, finished_at; /* unix seconds, NaN if unset */
+  double audit_lb;                              /* audited epsilon lower bound, NaN if none */
+  double audit_epsilon;                         /* the accountant's epsilon it was held to */
+  int privacy_bug;                              /* the audit's lower bound exceeds it */
 } cb_run_progress;
 
 int cb_store_progress(cb_store *s, const char *id, cb_run_progress *p);

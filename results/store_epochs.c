@@ -14,7 +14,8 @@ void cb_epoch_row_init(cb_epoch_row *r) {
                     &r->samples_per_s,    &r->expected_batch,  &r->realised_batch,
                     &r->eps_rdp,          &r->eps_prv,         &r->eps_gdp,
                     &r->epsilon,          &r->delta,           &r->clip_bound,
-                    &r->noise_multiplier, &r->frac_clipped,    &r->lr};
+                    &r->noise_multiplier, &r->frac_clipped,    &r->lr,
+                    &r->eps_pld};
   for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++)
     *nums[i] = NAN;
   for (int i = 0; i < 7; i++)
@@ -26,9 +27,9 @@ static const char INSERT_EPOCH[] =
     " val_pixel_acc, val_dice, val_dice_fg, val_iou, val_iou_fg, epoch_seconds, samples_per_s,"
     " expected_batch, realised_batch, epsilon, accountant, eps_rdp, eps_prv, eps_gdp, delta,"
     " clip_bound, noise_multiplier, frac_clipped, norm_p10, norm_p25, norm_p50, norm_p75,"
-    " norm_p90, norm_p99, norm_max, lr, written_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
-    " ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27,"
-    " ?28, ?29, ?30, ?31, ?32, ?33, ?34)";
+    " norm_p90, norm_p99, norm_max, lr, written_at, eps_pld) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
+    " ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25,"
+    " ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35)";
 
 static int run_one(cb_store *s, sqlite3_stmt *st, const char *what) {
   int rc = cb_store_step(s, st);
@@ -62,6 +63,7 @@ static int insert_epoch(cb_store *s, const char *id, const cb_epoch_row *r, doub
     cb_store_bind_num(st, i++, r->norm[k]);
   cb_store_bind_num(st, i++, r->lr);
   sqlite3_bind_double(st, i++, now);
+  cb_store_bind_num(st, i++, r->eps_pld);
   int rc = run_one(s, st, "writing an epoch");
   sqlite3_finalize(st);
   return rc;
@@ -208,7 +210,8 @@ int cb_store_progress(cb_store *s, const char *id, cb_run_progress *p) {
           " (SELECT val_dice FROM epochs WHERE run_id = r.id AND val_dice IS NOT NULL"
           "  ORDER BY epoch DESC LIMIT 1),"
           " (SELECT avg(epoch_seconds) FROM epochs WHERE run_id = r.id),"
-          " r.started_at, r.heartbeat_at, r.finished_at FROM runs r WHERE r.id = ?",
+          " r.started_at, r.heartbeat_at, r.finished_at, a.epsilon_lb, a.epsilon, a.privacy_bug"
+          " FROM runs r LEFT JOIN audits a ON a.run_id = r.id WHERE r.id = ?",
           &st, "reading progress"))
     return -1;
   sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -232,6 +235,9 @@ int cb_store_progress(cb_store *s, const char *id, cb_run_progress *p) {
     p->started_at = col_num(st, 11);
     p->heartbeat_at = col_num(st, 12);
     p->finished_at = col_num(st, 13);
+    p->audit_lb = col_num(st, 14);
+    p->audit_epsilon = col_num(st, 15);
+    p->privacy_bug = sqlite3_column_int(st, 16);
   } else if (rc == SQLITE_DONE) {
     ret = cb_error("%s: no run %s", s->path, id);
   } else {

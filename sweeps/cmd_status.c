@@ -55,6 +55,10 @@ static void json_run(const cb_sweep_snapshot *ss, const cb_sweep_item *it) {
     cb_json_kv_bool(&j, "worker_dead", it->dead);
   }
   if (p->error[0]) cb_json_kv_str(&j, "error", p->error);
+  if (isfinite(p->audit_lb)) {
+    cb_json_kv_num(&j, "audit_epsilon_lb", p->audit_lb);
+    cb_json_kv_bool(&j, "privacy_bug", p->privacy_bug);
+  }
   if (it->slurm[0]) cb_json_kv_str(&j, "slurm", it->slurm);
   if (it->log[0]) cb_json_kv_str(&j, "log", it->log);
   if (ss->slurm) cb_json_kv_bool(&j, "in_shard", it->in_shard);
@@ -92,8 +96,23 @@ static void fmt_num(double v, const char *fmt, char *buf, size_t n) {
     snprintf(buf, n, "-");
 }
 
+/* Red on a terminal (unless NO_COLOR is set), plain text otherwise. */
+static int use_color(void) {
+  return isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
+}
+
+/* The privacy audit's verdict after a run's line: its lower bound, and a
+ * privacy bug in red when that exceeds the accountant's epsilon. */
+static void text_audit(const cb_run_progress *p) {
+  if (!isfinite(p->audit_lb)) return;
+  printf("  audit: eps >= %.3g", p->audit_lb);
+  if (p->privacy_bug)
+    printf("  %sPRIVACY BUG: the audited lower bound exceeds the accountant's epsilon %.3g%s",
+           use_color() ? "\033[1;31m" : "", p->audit_epsilon, use_color() ? "\033[0m" : "");
+}
+
 /* One line per run: position, id, status, epochs, epsilon, Dice, then the
- * worker (running), the error (failed) or the name. */
+ * worker (running), the error (failed) or the name, then the audit. */
 static void text_runs(const cb_sweep_snapshot *ss) {
   printf("%5s  %-16s  %-8s  %7s  %8s  %6s  %s\n", "idx", "run id", "status", "epoch", "epsilon",
          "dice", "name / worker / error");
@@ -122,6 +141,7 @@ static void text_runs(const cb_sweep_snapshot *ss) {
       printf("  error: %s", p->error);
       if (it->log[0]) printf("  log: %s", it->log);
     }
+    text_audit(p);
     printf("\n");
   }
 }
@@ -195,6 +215,12 @@ static int status_all(cb_store *s, int json) {
         if (strcmp(ss.items[k].p.status, "failed") == 0)
           printf("  failed %s %s: %s%s%s\n", ss.items[k].p.id, ss.items[k].p.name,
                  ss.items[k].p.error, ss.items[k].log[0] ? "  log: " : "", ss.items[k].log);
+      for (int k = 0; k < ss.n; k++)
+        if (ss.items[k].p.privacy_bug) {
+          printf("  %s %s:", ss.items[k].p.id, ss.items[k].p.name);
+          text_audit(&ss.items[k].p);
+          printf("\n");
+        }
     }
     cb_sweep_snapshot_free(&ss);
   }
@@ -228,6 +254,8 @@ int cb_cmd_status(int argc, char **argv) {
       "sweep's mean before it has one, divided by the workers running). For a sweep sent to "
       "SLURM (sweep --slurm): which runs are queued, running on which job, finished or failed "
       "in shards not merged yet (from squeue and the tasks' status files), with the task's log. "
+      "Audited runs show their epsilon lower bound; one above the accountant's epsilon is a "
+      "PRIVACY BUG (in red on a terminal). "
       "Without SWEEP: every sweep and the runs that belong to none.");
   c.max_pos = 1;
   cb_cli_add(&c, "db", CB_OPT_STR, &db, "DB", "results database (" CB_DEFAULT_DB ")");

@@ -261,15 +261,20 @@ static void reap(local *L, child *c, int status) {
     }
     sqlite3_finalize(st);
     held = n;
+    /* How it ended decides, not whether we are stopping: a worker that exits
+     * after our SIGTERM, or that our SIGKILL (a second Ctrl-C) ended, was
+     * interrupted; one killed by anything else died training, even when a
+     * stop arrives just after (kill -9, the OOM killer). */
+    int interrupted = L->stopping && (WIFEXITED(status) || L->killed);
     for (int i = 0; i < n; i++) {
-      if (!L->stopping && att[i] >= CB_SWEEP_MAX_ATTEMPTS) {
+      if (!interrupted && att[i] >= CB_SWEEP_MAX_ATTEMPTS) {
         char msg[512], log[4096];
         cb_sweep_log_path(L->a->db, NULL, ids[i], log, sizeof log);
         snprintf(msg, sizeof msg,
                  "the worker %s during attempt %d; not retried after %d attempts; see %s", why,
                  att[i], CB_SWEEP_MAX_ATTEMPTS, log);
         cb_store_fail(L->s, ids[i], c->worker, msg);
-      } else if (L->stopping) {
+      } else if (interrupted) {
         cb_store_release(L->s, ids[i], c->worker); /* we stopped it: not the run's fault */
       } else {
         cb_store_requeue(L->s, ids[i], c->worker); /* it died training: the attempt counts */

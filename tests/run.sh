@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Builds clipbench (Release) and an ASan+UBSan Debug configuration, then runs
 # every test through CTest: all tests in Release, the unit and end-to-end
-# tests under the sanitizers. Usage: bash tests/run.sh   (root installs
-# missing packages)
+# tests under the sanitizers. Usage: bash tests/run.sh   (checks the
+# packages the tests need first: root installs what is missing, including
+# gnuplot and SLURM; an ordinary user is told in one line what is missing,
+# and tests whose optional tools are absent report SKIPPED)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
-bash .ci/install-deps
+bash .ci/install-deps test
 JOBS=${JOBS:-$(nproc)}
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j "$JOBS"

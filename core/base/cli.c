@@ -38,10 +38,73 @@ int cb_cli_add_choice(cb_cli *c, const char *name, int *dst, const char *const *
   return i;
 }
 
+void cb_cli_deprecated(cb_cli *c, const char *old_name, const char *new_name) {
+  if (c->n_alias >= (int)(sizeof c->alias_old / sizeof c->alias_old[0])) {
+    fprintf(stderr, "internal: too many deprecated options for %s\n", c->prog);
+    abort();
+  }
+  c->alias_old[c->n_alias] = old_name;
+  c->alias_new[c->n_alias++] = new_name;
+}
+
+/* One letter per concept, the same in every command. */
+static const struct {
+  char letter;
+  const char *name;
+} SHORT[] = {{'j', "jobs"}, {'o', "out"}, {'q', "quiet"}};
+
+static char short_of(const char *name) {
+  for (size_t k = 0; k < sizeof SHORT / sizeof SHORT[0]; k++)
+    if (strcmp(SHORT[k].name, name) == 0) return SHORT[k].letter;
+  return 0;
+}
+
 int cb_cli_given(const cb_cli *c, const char *name) {
   for (int i = 0; i < c->n_opts; i++)
     if (strcmp(c->opts[i].name, name) == 0) return c->opts[i].seen;
   return 0;
+}
+
+int cb_edit_distance(const char *a, const char *b) {
+  int la = (int)strlen(a), lb = (int)strlen(b);
+  if (la > 63 || lb > 63) return 99;
+  int d[64][64];
+  for (int i = 0; i <= la; i++)
+    d[i][0] = i;
+  for (int j = 0; j <= lb; j++)
+    d[0][j] = j;
+  for (int i = 1; i <= la; i++)
+    for (int j = 1; j <= lb; j++) {
+      int c = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+      if (d[i - 1][j] + 1 < c) c = d[i - 1][j] + 1;
+      if (d[i][j - 1] + 1 < c) c = d[i][j - 1] + 1;
+      /* two neighbours swapped ("jbos") is one typo */
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < c)
+        c = d[i - 2][j - 2] + 1;
+      d[i][j] = c;
+    }
+  return d[la][lb];
+}
+
+const char *cb_did_you_mean(const char *word, const char *const *cands, int n) {
+  const char *best = NULL, *prefix_of = NULL;
+  int bestd = 99, n_prefix = 0;
+  size_t wl = strlen(word);
+  for (int i = 0; i < n; i++) {
+    if (!cands[i]) continue;
+    int d = cb_edit_distance(word, cands[i]);
+    if (d < bestd) {
+      bestd = d;
+      best = cands[i];
+    }
+    if (wl >= 2 && strncmp(cands[i], word, wl) == 0) {
+      prefix_of = cands[i];
+      n_prefix++;
+    }
+  }
+  int limit = (int)wl / 3 > 1 ? (int)wl / 3 : 1;
+  if (best && bestd <= limit) return best;
+  return n_prefix == 1 ? prefix_of : NULL;
 }
 
 static const cb_opt *find(const cb_cli *c, const char *name, size_t len) {
@@ -148,14 +211,44 @@ static int parse(cb_cli *c, int argc, char **argv) {
       cb_cli_print_help(c, stdout);
       return 1;
     }
-    if (a[1] != '-')
-      return cb_error("unknown option '%s'; options are spelled --name (see %s --help)", a,
-                      c->prog);
-    const char *name = a + 2;
-    const char *eq = strchr(name, '=');
-    size_t len = eq ? (size_t)(eq - name) : strlen(name);
-    cb_opt *o = (cb_opt *)find(c, name, len);
-    if (!o) return cb_error("unknown option '--%.*s' (see %s --help)", (int)len, name, c->prog);
+    const char *name, *eq;
+    size_t len;
+    cb_opt *o = NULL;
+    if (a[1] != '-') {
+      /* -j 4, -j4, -o FILE, -q */
+      for (size_t k = 0; !o && k < sizeof SHORT / sizeof SHORT[0]; k++)
+        if (SHORT[k].letter == a[1]) o = (cb_opt *)find(c, SHORT[k].name, strlen(SHORT[k].name));
+      if (!o)
+        return cb_error("unknown option '%s'; options are spelled --name (see %s --help)", a,
+                        c->prog);
+      name = o->name;
+      len = strlen(name);
+      eq = a[2] ? a + 1 : NULL; /* the value follows the letter: read it as after '=' */
+    } else {
+      name = a + 2;
+      eq = strchr(name, '=');
+      len = eq ? (size_t)(eq - name) : strlen(name);
+      o = (cb_opt *)find(c, name, len);
+    }
+    for (int k = 0; !o && k < c->n_alias; k++)
+      if (strlen(c->alias_old[k]) == len && strncmp(c->alias_old[k], name, len) == 0) {
+        fprintf(stderr, "%s: --%s is deprecated, use --%s\n", c->prog, c->alias_old[k],
+                c->alias_new[k]);
+        o = (cb_opt *)find(c, c->alias_new[k], strlen(c->alias_new[k]));
+      }
+    if (!o) {
+      char given[128];
+      snprintf(given, sizeof given, "%.*s", (int)len, name);
+      const char *names[CB_CLI_MAX_OPTS + 1];
+      for (int k = 0; k < c->n_opts; k++)
+        names[k] = c->opts[k].name;
+      names[c->n_opts] = "help";
+      const char *hint = cb_did_you_mean(given, names, c->n_opts + 1);
+      if (hint)
+        return cb_error("unknown option '--%s' (did you mean --%s? see %s --help)", given, hint,
+                        c->prog);
+      return cb_error("unknown option '--%s' (see %s --help)", given, c->prog);
+    }
     o->seen = 1;
     if (o->type == CB_OPT_FLAG) {
       if (eq) return cb_error("--%s takes no value", o->name);
@@ -204,25 +297,79 @@ static int parse(cb_cli *c, int argc, char **argv) {
   return 0;
 }
 
+/* Writes text from column `col` (already there). A line that does not fit
+ * in 79 columns is broken at blanks; its continuation lines start under the
+ * line's second column (the text after its first run of two blanks, as in
+ * "  final        the last epoch ...") or under its own indentation. Lines
+ * that fit are written as they are. Later lines start at `indent`. */
+static void wrap(FILE *f, const char *text, int col, int indent) {
+  const char *line = text;
+  for (;;) {
+    int len = (int)strcspn(line, "\n");
+    int hang = (int)strspn(line, " ");
+    const char *gap = strstr(line + hang, "  ");
+    if (gap && gap < line + len) hang = (int)(gap - line) + (int)strspn(gap, " ");
+    if (hang > 40) hang = 0;
+    hang += col;
+    const char *p = line;
+    int left = len;
+    while (col + left > 79) {
+      int room = 79 - col, b = room;
+      while (b > 0 && p[b] != ' ')
+        b--;
+      if (b <= 0 || (p == line && b <= hang - col)) { /* no blank in reach: the next one */
+        b = room;
+        while (b < left && p[b] != ' ')
+          b++;
+        if (b >= left) break;
+      }
+      int e = b;
+      while (e > 0 && p[e - 1] == ' ')
+        e--;
+      fprintf(f, "%.*s\n%*s", e, p, hang, "");
+      col = hang;
+      while (b < left && p[b] == ' ')
+        b++;
+      p += b;
+      left -= b;
+    }
+    fprintf(f, "%.*s", left, p);
+    if (!line[len]) break;
+    fprintf(f, "\n%*s", indent, "");
+    col = indent;
+    line += len + 1;
+  }
+  fputc('\n', f);
+}
+
 void cb_cli_print_help(const cb_cli *c, FILE *f) {
   fprintf(f, "usage: %s %s\n\n", c->prog, c->usage);
-  if (c->summary) fprintf(f, "%s\n\n", c->summary);
+  if (c->summary) {
+    wrap(f, c->summary, 0, 0);
+    fputc('\n', f);
+  }
   if (c->n_opts) fprintf(f, "options:\n");
   for (int i = 0; i < c->n_opts; i++) {
     const cb_opt *o = &c->opts[i];
-    char left[160];
+    char left[160], flag[48];
+    char letter = short_of(o->name);
+    if (letter)
+      snprintf(flag, sizeof flag, "-%c, --%s", letter, o->name);
+    else
+      snprintf(flag, sizeof flag, "--%s", o->name);
     if (o->type == CB_OPT_FLAG)
-      snprintf(left, sizeof left, "--%s", o->name);
+      snprintf(left, sizeof left, "%s", flag);
     else if (o->type == CB_OPT_CHOICE) {
       char buf[120];
       choices_text(o, buf, sizeof buf);
-      snprintf(left, sizeof left, "--%s %s", o->name, buf);
+      snprintf(left, sizeof left, "%s %s", flag, buf);
     } else
-      snprintf(left, sizeof left, "--%s %s", o->name, o->metavar ? o->metavar : "VALUE");
+      snprintf(left, sizeof left, "%s %s", flag, o->metavar ? o->metavar : "VALUE");
     if (strlen(left) > 26)
-      fprintf(f, "  %s\n  %-26s  %s\n", left, "", o->help ? o->help : "");
+      fprintf(f, "  %s\n  %-26s  ", left, "");
     else
-      fprintf(f, "  %-26s  %s\n", left, o->help ? o->help : "");
+      fprintf(f, "  %-26s  ", left);
+    wrap(f, o->help ? o->help : "", 30, 30);
   }
-  fprintf(f, "  %-26s  %s\n", "--help", "show this help");
+  fprintf(f, "  %-26s  %s\n", "-h, --help", "show this help");
 }

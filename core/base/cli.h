@@ -52,6 +52,9 @@ typedef struct {
   int min_pos, max_pos; /* positional argument count limits */
   const char *pos[CB_CLI_MAX_POS];
   int n_pos;
+  /* Old spellings still accepted, with a deprecation line on stderr. */
+  const char *alias_old[8], *alias_new[8];
+  int n_alias;
 } cb_cli;
 
 void cb_cli_init(cb_cli *c, const char *prog, const char *usage, const char *summary);
@@ -60,6 +63,11 @@ int cb_cli_add(cb_cli *c, const char *name, cb_opt_type type, void *dst, const c
                const char *help);
 int cb_cli_add_choice(cb_cli *c, const char *name, int *dst, const char *const *choices,
                       const char *help);
+/* Keeps an old option name working: `--old` is read as `--new` after one
+ * line on stderr saying so. */
+void cb_cli_deprecated(cb_cli *c, const char *old_name, const char *new_name);
+/* Short options: -j is --jobs, -o is --out, -q is --quiet (-j4 and -j 4),
+ * for every command that has the long one. */
 /* Whether the option called `name` appeared on the command line. */
 int cb_cli_given(const cb_cli *c, const char *name);
 
@@ -67,6 +75,14 @@ int cb_cli_given(const cb_cli *c, const char *name);
  * --help was printed (the caller exits 0), -1 on a usage error (cb_error set). */
 int cb_cli_parse(cb_cli *c, int argc, char **argv);
 void cb_cli_print_help(const cb_cli *c, FILE *f);
+
+/* Edit distance between two strings, a swap of neighbours counting as one
+ * edit (99 for strings over 63 chars). */
+int cb_edit_distance(const char *a, const char *b);
+/* The candidate a mistyped `word` most likely meant: the closest within
+ * max(1, length/3) edits, or the only candidate `word` is a prefix of; NULL
+ * when none is that close. cands may hold NULLs (skipped). */
+const char *cb_did_you_mean(const char *word, const char *const *cands, int n);
 
 /* Standard options every results reader / script-callable command takes. */
 #define CB_DEFAULT_DB "results/results.db"

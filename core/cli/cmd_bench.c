@@ -535,10 +535,11 @@ int cb_cmd_bench(int argc, char **argv) {
   cb_cli_add(&c, "preset", CB_OPT_STR, &preset, "study",
              "study: both architectures at the study's shape (width 32, 224x224, batch 10)");
   cb_cli_add(&c, "size", CB_OPT_INTS, &size, "H [W]", "image size (128)");
-  cb_cli_add(&c, "batch", CB_OPT_INT, &batch, "B", "images per step (10)");
+  cb_cli_add(&c, "batch-size", CB_OPT_INT, &batch, "B", "images per step (10)");
+  cb_cli_deprecated(&c, "batch", "batch-size");
   cb_cli_add(&c, "mode", CB_OPT_STRLIST, &modes, "MODE",
-             "none|flat|per_layer|automatic|random_sparsification|adaptive|all; repeatable "
-             "(default all)");
+             "none, flat, per_layer, automatic, random_sparsification, adaptive or all; "
+             "repeatable (default all)");
   cb_cli_add(&c, "steps", CB_OPT_INT, &steps, "N", "timed steps per run of a mode (3)");
   cb_cli_add(&c, "rounds", CB_OPT_INT, &rounds, "N",
              "runs of every mode, interleaved; ms/step is the fastest run's median step (3)");
@@ -560,7 +561,7 @@ int cb_cmd_bench(int argc, char **argv) {
   if (rc) return rc > 0 ? 0 : -1;
   if (size.n == 1) size.v[1] = size.v[0];
   if (batch < 1 || steps < 1 || rounds < 1 || warmup < 0)
-    return cb_error("--batch, --steps and --rounds must be >= 1");
+    return cb_error("--batch-size, --steps and --rounds must be >= 1");
   if (json && markdown) return cb_error("--json and --markdown: choose one output format");
   if (load < 0 || load > CB_LOAD_MAX)
     return cb_error("--background-load takes 0 to %d busy processes; got %d", CB_LOAD_MAX, load);
@@ -571,9 +572,10 @@ int cb_cmd_bench(int argc, char **argv) {
   if (preset) {
     if (strcmp(preset, "study") != 0) return cb_error("--preset must be study; got '%s'", preset);
     if (cb_cli_given(&c, "arch") || cb_cli_given(&c, "width") || cb_cli_given(&c, "size") ||
-        cb_cli_given(&c, "batch"))
-      return cb_error("--preset study sets --arch (both), --width 32, --size 224 and --batch 10; "
-                      "drop those options or drop --preset");
+        cb_cli_given(&c, "batch-size"))
+      return cb_error(
+          "--preset study sets --arch (both), --width 32, --size 224 and --batch-size 10; "
+          "drop those options or drop --preset");
     archs[0] = CB_ARCH_UNET;
     archs[1] = CB_ARCH_NESTED_UNET;
     n_sets = 2;

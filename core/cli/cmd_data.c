@@ -6,6 +6,7 @@
 #include "core/base/cli.h"
 #include "core/base/error.h"
 #include "core/base/json.h"
+#include "core/base/paths.h"
 #include "core/cli/commands.h"
 #include "core/cli/predict.h"
 #include "core/data/dataset.h"
@@ -93,15 +94,17 @@ static int cmd_synth(int argc, char **argv) {
   cb_cli_init(&c, "clipbench data synth", "--out DIR [options]",
               "Writes seeded synthetic OCT B-scans with their masks as an NPY folder "
               "(images/, masks/, subjects.tsv, classes.tsv). The same seed gives the same bytes.");
-  cb_cli_add(&c, "out", CB_OPT_STR, &out, "DIR", "output folder (must not exist)");
-  data_opts_add(&c, &o, 110, "count", "number of B-scans (110 = 10 subjects x 11)");
+  cb_cli_add(&c, "out", CB_OPT_STR, &out, "DIR",
+             "output folder (must not exist; the folders above it are created)");
+  data_opts_add(&c, &o, 110, "images", "number of B-scans (110 = 10 subjects x 11)");
+  cb_cli_deprecated(&c, "count", "images");
   cb_cli_add(&c, "json", CB_OPT_FLAG, &json, NULL, "print a JSON summary");
   int rc = cb_cli_parse(&c, argc, argv);
   if (rc) return rc > 0 ? 0 : -1;
   if (!out) return cb_error("--out DIR is required");
   cb_dataset d;
   if (load(&c, "synthetic", &o, &d)) return -1;
-  rc = cb_npy_folder_write(out, &d);
+  rc = cb_mkdir_parent(out) ? -1 : cb_npy_folder_write(out, &d);
   if (!rc) {
     if (json) {
       cb_json j;
@@ -137,7 +140,8 @@ static int cmd_import_duke(int argc, char **argv) {
               "masks from the boundary and fluid annotations, resizes (bilinear image, nearest "
               "mask) and writes an NPY folder with every image's subject.");
   c.min_pos = c.max_pos = 1;
-  cb_cli_add(&c, "out", CB_OPT_STR, &out, "DIR", "output folder (must not exist)");
+  cb_cli_add(&c, "out", CB_OPT_STR, &out, "DIR",
+             "output folder (must not exist; the folders above it are created)");
   cb_cli_add(&c, "size", CB_OPT_INTS, &size, "H [W]",
              "output size (224 224, as the study); 0 keeps the cropped size");
   cb_cli_add(&c, "classes", CB_OPT_INT, &classes, "9|10",
@@ -151,7 +155,7 @@ static int cmd_import_duke(int argc, char **argv) {
                     .expert = expert,
                     .H = size.v[0],
                     .W = size.n > 1 ? size.v[1] : size.v[0]};
-  if (cb_duke_import(c.pos[0], out, &o, json ? NULL : stdout)) return -1;
+  if (cb_mkdir_parent(out) || cb_duke_import(c.pos[0], out, &o, json ? NULL : stdout)) return -1;
   if (json) {
     cb_npy_folder_opts fo = {.classes = 0};
     cb_dataset d;
@@ -351,7 +355,8 @@ static int cmd_preview(int argc, char **argv) {
               "NPY folder or a folder of train/ val/ test/ NPY folders.");
   c.min_pos = c.max_pos = 1;
   cb_cli_add(&c, "out", CB_OPT_STR, &out, "FILE.png", "output PNG");
-  cb_cli_add(&c, "count", CB_OPT_INT, &count, "N", "number of images to draw (6)");
+  cb_cli_add(&c, "draw", CB_OPT_INT, &count, "N", "number of images to draw (6)");
+  cb_cli_deprecated(&c, "count", "draw");
   cb_cli_add(&c, "checkpoint", CB_OPT_STR, &ckpt, "FILE",
              "also draw this checkpoint's predictions next to the ground truth");
   data_opts_add(&c, &o, 110, "images", "synthetic: size of the generated dataset (110)");
@@ -359,7 +364,7 @@ static int cmd_preview(int argc, char **argv) {
   int rc = cb_cli_parse(&c, argc, argv);
   if (rc) return rc > 0 ? 0 : -1;
   if (!out) return cb_error("--out FILE.png is required");
-  if (count < 1 || count > 64) return cb_error("--count %d: draw 1..64 images", count);
+  if (count < 1 || count > 64) return cb_error("--draw %d: draw 1..64 images", count);
   cb_dataset d;
   if (load(&c, c.pos[0], &o, &d)) return -1;
   if (count > d.n) count = d.n;
@@ -374,7 +379,7 @@ static int cmd_preview(int argc, char **argv) {
     else
       rc = cb_predict_with_checkpoint(ckpt, &d, idx, count, preds);
   }
-  if (!rc) rc = cb_preview_png(out, &d, idx, count, preds);
+  if (!rc) rc = cb_mkdir_parent(out) ? -1 : cb_preview_png(out, &d, idx, count, preds);
   free(preds);
   if (!rc) {
     if (json) {
@@ -407,9 +412,8 @@ int cb_cmd_data(int argc, char **argv) {
   const int n = (int)(sizeof SUB / sizeof SUB[0]);
   if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
     FILE *f = argc < 2 ? stderr : stdout;
-    fprintf(
-        f,
-        "usage: clipbench data <subcommand> [options]   (clipbench data <subcommand> --help)\n\n");
+    fprintf(f, "usage: clipbench data <subcommand> [options]\n(clipbench data <subcommand> --help: "
+               "its options)\n\n");
     for (int i = 0; i < n; i++)
       fprintf(f, "  %-12s %s\n", SUB[i].name, SUB[i].summary);
     if (argc < 2) return cb_error("missing subcommand (synth, import-duke, info, preview)");

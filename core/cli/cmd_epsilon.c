@@ -46,7 +46,10 @@ int cb_cmd_epsilon(int argc, char **argv) {
               "(add/remove-one adjacency). rdp: Renyi DP as Opacus (a guarantee); prv: "
               "Gopi et al. numerical composition, upper bound (a guarantee up to eps_error "
               "0.01; falls back to RDP where it cannot be computed); gdp: central-limit "
-              "approximation, NOT a guarantee. " CB_PRIVACY_STEP_RULE);
+              "approximation, NOT a guarantee; pld: privacy loss distribution as "
+              "dp_accounting's PLDAccountant (pessimistic discretisation at interval 1e-4, "
+              "worse of add and remove; an upper bound; falls back to RDP where it cannot be "
+              "computed). " CB_PRIVACY_STEP_RULE);
   cb_privacy_opts_add(&c, &o);
   cb_cli_add(&c, "sigma", CB_OPT_DOUBLE, &sigma, "S", "noise multiplier (noise std / clip bound)");
   int rc = cb_cli_parse(&c, argc, argv);

@@ -1,9 +1,12 @@
 /* clipbench: git-style dispatcher. Each subcommand parses its own options. */
+#include "core/base/cli.h"
 #include "core/base/cores.h"
 #include "core/base/error.h"
 #include "core/base/version.h"
 #include "core/cli/commands.h"
+#include "results/datadir.h"
 
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,6 +16,9 @@ static const cb_command COMMANDS[] = {
     {"run", cb_cmd_run, "train one experiment file into the results database"},
     {"sweep", cb_cmd_sweep, "expand a sweep file's grid and train what is missing (--jobs N)"},
     {"status", cb_cmd_status, "progress, ETA and errors of sweeps and runs"},
+    {"runs", cb_cmd_runs, "list runs, filtered by any config key, status or sweep"},
+    {"show", cb_cmd_show, "one run: config, final and best metrics, epsilon, epochs, errors"},
+    {"compare", cb_cmd_compare, "runs side by side: config differences and metrics"},
     {"merge", cb_cmd_merge, "fold database shards (SLURM array tasks) into one results database"},
     {"grads", cb_cmd_grads, "per-sample gradient norms and clipped sum of a first batch"},
     {"bench", cb_cmd_bench, "time a training step per clipping mode (throughput, memory)"},
@@ -36,11 +42,16 @@ static const int N_COMMANDS = (int)(sizeof COMMANDS / sizeof COMMANDS[0]);
 static void usage(FILE *f) {
   fprintf(f, "usage: clipbench <command> [options]   (clipbench <command> --help)\n\n");
   fprintf(f,
-          "clipbench %s (%s): benchmarks gradient clipping for DP-SGD on image segmentation.\n\n",
+          "clipbench %s (%s): benchmarks gradient clipping for DP-SGD\non medical image "
+          "segmentation.\n\n",
           cb_version(), cb_git_rev());
   fprintf(f, "commands:\n");
   for (int i = 0; i < N_COMMANDS; i++)
     fprintf(f, "  %-10s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
+  char dir[PATH_MAX];
+  if (cb_data_dir(dir, sizeof dir) == 0)
+    fprintf(f, "\nshipped sweeps, experiments and plot scripts (CLIPBENCH_DATA_DIR):\n  %s\n", dir);
+  cb_error_clear();
 }
 
 int main(int argc, char **argv) {
@@ -74,6 +85,15 @@ int main(int argc, char **argv) {
     }
     return 0;
   }
-  fprintf(stderr, "clipbench: unknown command '%s' (run clipbench --help for the list)\n", cmd);
+  const char *names[sizeof COMMANDS / sizeof COMMANDS[0]];
+  for (int i = 0; i < N_COMMANDS; i++)
+    names[i] = COMMANDS[i].name;
+  const char *hint = cb_did_you_mean(cmd, names, N_COMMANDS);
+  if (hint)
+    fprintf(stderr,
+            "clipbench: unknown command '%s' (did you mean '%s'? clipbench --help lists them)\n",
+            cmd, hint);
+  else
+    fprintf(stderr, "clipbench: unknown command '%s' (run clipbench --help for the list)\n", cmd);
   return 2;
 }

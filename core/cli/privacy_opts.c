@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-const char *const CB_PRIVACY_ACC_CHOICES[] = {"rdp", "prv", "gdp", "all", NULL};
+const char *const CB_PRIVACY_ACC_CHOICES[] = {"rdp", "prv", "gdp", "pld", "all", NULL};
 
 void cb_privacy_opts_add(cb_cli *c, cb_privacy_opts *o) {
   memset(o, 0, sizeof *o);

@@ -8,7 +8,7 @@
 
 /* Index into CB_PRIVACY_ACC_CHOICES; CB_PRIVACY_ALL selects every accountant. */
 extern const char *const CB_PRIVACY_ACC_CHOICES[];
-#define CB_PRIVACY_ALL 3
+#define CB_PRIVACY_ALL 4
 
 /* The rule printed in --help and the README. */
 #define CB_PRIVACY_STEP_RULE                                                                   \

@@ -38,8 +38,7 @@ static void node_sqnorms(cb_dp *dp, int node, int n) {
   }
 }
 
-/* Clipping factor for a gradient of norm g against bound C. */
-static double factor(const cb_dp_cfg *c, double g, double C) {
+double cb_dp_clip_factor(const cb_dp_cfg *c, double g, double C) {
   switch (c->mode) {
   case CB_CLIP_AUTOMATIC:
     if (c->auto_variant == CB_AUTO_V) return g > 0.0 ? C / g * CB_CLIP_SAFETY : 0.0;
@@ -62,10 +61,13 @@ static void coefficients(cb_dp *dp, int n, int t0, int t1) {
     for (int t = t0; t < t1; t++)
       gsq[dp->tensor_group[t]] = 0.0;
     for (int t = t0; t < t1; t++)
-      gsq[dp->tensor_group[t]] += dp->tsq[(size_t)i * nt + t];
+      if (!cb_dp_tensor_faulted(dp, t)) gsq[dp->tensor_group[t]] += dp->tsq[(size_t)i * nt + t];
     for (int t = t0; t < t1; t++) {
       int g = dp->tensor_group[t];
-      dp->coef[(size_t)i * nt + t] = (float)factor(&dp->cfg, sqrt(gsq[g]), dp->group_bound[g]);
+      dp->coef[(size_t)i * nt + t] =
+          cb_dp_tensor_faulted(dp, t)
+              ? 1.0f
+              : (float)cb_dp_clip_factor(&dp->cfg, sqrt(gsq[g]), dp->group_bound[g]);
     }
   }
 }

@@ -117,6 +117,17 @@ int cb_dp_accumulate(cb_dp *dp, int n);
 /* Adds noise and scales: m->grads then holds the privatised gradient. */
 int cb_dp_finish_step(cb_dp *dp, cb_dp_step_result *out);
 
+/* Privacy audit, gradient canaries (core/dp/canary.c). Canary k's crafted
+ * per-sample gradient is value[k] at parameter coordinate coord[k] and zero
+ * elsewhere (coordinates distinct). cb_dp_add_canaries, called between
+ * cb_dp_begin_step and cb_dp_finish_step, adds canaries which[0..n) to the
+ * step as samples of the batch: the same norm, clipping factor (per mode and
+ * group), random-sparsification mask and adaptive count as a real sample,
+ * and the same noise; they are left out of the norm statistics, which
+ * describe the real data. */
+int cb_dp_set_canaries(cb_dp *dp, int n, const int64_t *coord, const float *value);
+int cb_dp_add_canaries(cb_dp *dp, const int *which, int n);
+
 /* Noise std on each coordinate of the summed gradient for the current
  * bound: sigma * sqrt(sum_k C_k^2) (adaptive: sigma_delta * C_t). */
 double cb_dp_noise_std(const cb_dp *dp);

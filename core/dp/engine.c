@@ -182,6 +182,7 @@ cb_dp *cb_dp_create(cb_model *m, const cb_dp_cfg *cfg) {
   dp->cfg = *cfg;
   dp->clip_bound = cfg->clip_bound;
   dp->mask_period = -1;
+  dp->fault_unclipped_node = -1;
   if (cfg->mode == CB_CLIP_ADAPTIVE) {
     dp->count_std = cfg->ad_count_std > 0 ? cfg->ad_count_std
                                           : fmax(cfg->expected_batch / 20.0, cfg->noise_multiplier);
@@ -245,6 +246,9 @@ void cb_dp_free(cb_dp *dp) {
   free(dp->step_norms);
   free(dp->ep_norms);
   free(dp->ep_layer);
+  free(dp->canary_coord);
+  free(dp->canary_value);
+  free(dp->canary_tensor);
   free(dp);
 }
 
@@ -303,6 +307,7 @@ int cb_dp_begin_step(cb_dp *dp, const cb_dp_step_info *info) {
   dp->step_clipped = 0;
   dp->step_unclipped = 0;
   dp->step_loss = 0.0;
+  dp->step_canaries = 0.0;
   m->be->zero(m->be, m->grads, (size_t)m->n_params * sizeof(float));
   if (dp->cfg.mode == CB_CLIP_RS) {
     int period = cb_rs_period(&dp->cfg, info);

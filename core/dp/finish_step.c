@@ -21,7 +21,9 @@ static void adaptive_update(cb_dp *dp) {
   double z = dp->cfg.noise_multiplier > 0
                  ? cb_gauss(c->seed, CB_STREAM_COUNT, dp->info.step, 0) * dp->count_std
                  : 0.0;
-  cb_dp_set_clip_bound(dp, cb_adaptive_next_bound(dp->clip_bound, dp->step_unclipped, dp->step_n,
+  /* Gradient canaries are samples of the step like any other. */
+  int n = dp->step_n + (int)dp->step_canaries;
+  cb_dp_set_clip_bound(dp, cb_adaptive_next_bound(dp->clip_bound, dp->step_unclipped, n,
                                                   c->expected_batch, z, c->ad_lr,
                                                   c->ad_target_quantile));
 }
@@ -40,9 +42,10 @@ int cb_dp_finish_step(cb_dp *dp, cb_dp_step_result *out) {
                         ? cb_percentile(dp->step_norms, dp->step_n, CB_PERCENTILES[k])
                         : NAN;
   if (c->mode == CB_CLIP_NONE) {
-    /* Non-private: the mean gradient of the realised batch. */
-    if (dp->step_n > 0)
-      cb_launch_scale(m->be, m->n_params, (cb_k_scale){m->grads, 1.0f / (float)dp->step_n});
+    /* Non-private: the mean gradient of the realised batch (gradient
+     * canaries included, as samples of the batch). */
+    double n = dp->step_n + dp->step_canaries;
+    if (n > 0) cb_launch_scale(m->be, m->n_params, (cb_k_scale){m->grads, 1.0f / (float)n});
     if (dp->cfg.record_norms)
       for (int k = 0; k < CB_NPCT; k++)
         r.norm_pct[k] =

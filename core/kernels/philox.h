@@ -111,14 +111,15 @@ CB_HD static inline double cb_uniform(uint64_t seed, uint32_t stream, uint32_t s
 
 /* Streams: every random purpose has its own so they never overlap. */
 enum {
-  CB_STREAM_INIT = 1,   /* weight initialisation */
-  CB_STREAM_NOISE = 2,  /* gradient noise */
-  CB_STREAM_SAMPLE = 3, /* Poisson sampling */
-  CB_STREAM_MASK = 4,   /* random sparsification masks */
-  CB_STREAM_COUNT = 5,  /* adaptive clipping count noise */
-  CB_STREAM_DATA = 6,   /* synthetic data */
-  CB_STREAM_SPLIT = 7,  /* dataset splits */
-  CB_STREAM_SHUFFLE = 8 /* non-private batch order */
+  CB_STREAM_INIT = 1,    /* weight initialisation */
+  CB_STREAM_NOISE = 2,   /* gradient noise */
+  CB_STREAM_SAMPLE = 3,  /* Poisson sampling */
+  CB_STREAM_MASK = 4,    /* random sparsification masks */
+  CB_STREAM_COUNT = 5,   /* adaptive clipping count noise */
+  CB_STREAM_DATA = 6,    /* synthetic data */
+  CB_STREAM_SPLIT = 7,   /* dataset splits */
+  CB_STREAM_SHUFFLE = 8, /* non-private batch order */
+  CB_STREAM_CANARY = 9   /* privacy audit: canary inclusion, placement, content */
 };
 
 #endif

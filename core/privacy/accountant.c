@@ -3,6 +3,7 @@
 
 #include "core/base/error.h"
 #include "core/privacy/gdp.h"
+#include "core/privacy/pld.h"
 #include "core/privacy/prv.h"
 #include "core/privacy/rdp.h"
 
@@ -10,7 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
-const char *const CB_ACC_NAMES[] = {"rdp", "prv", "gdp", NULL};
+const char *const CB_ACC_NAMES[] = {"rdp", "prv", "gdp", "pld", NULL};
 
 const char *cb_accountant_name(cb_accountant a) {
   return a >= 0 && a < CB_ACC_COUNT ? CB_ACC_NAMES[a] : "?";
@@ -22,7 +23,7 @@ int cb_accountant_parse(const char *name, cb_accountant *a) {
       *a = (cb_accountant)i;
       return 0;
     }
-  return cb_error("unknown accountant '%s' (choose rdp, prv or gdp)", name ? name : "");
+  return cb_error("unknown accountant '%s' (choose rdp, prv, gdp or pld)", name ? name : "");
 }
 
 /* Opacus warns when the optimum is the first or last order: the bound could be
@@ -31,6 +32,16 @@ static const char *edge_note(double alpha) {
   if (alpha == CB_RDP_ORDERS[0] || alpha == CB_RDP_ORDERS[CB_RDP_N_ORDERS - 1])
     return "; optimal order at the end of the order list, so the bound is loose";
   return "";
+}
+
+static int check_history(const cb_history *h) {
+  for (int i = 0; i < h->n; i++) {
+    const cb_segment *s = &h->seg[i];
+    if (!isfinite(s->sigma) || s->sigma < 0 || !(s->q >= 0 && s->q <= 1) || s->steps < 0)
+      return cb_error("accountant history segment %d is invalid (sigma %g, q %g, steps %lld)", i,
+                      s->sigma, s->q, s->steps);
+  }
+  return 0;
 }
 
 static void fill_rdp(const cb_history *h, double delta, cb_eps_result *r) {
@@ -47,12 +58,7 @@ int cb_epsilon(const cb_history *h, cb_accountant acc, double delta, cb_eps_resu
   r->accountant = acc;
   if (!(delta > 0 && delta < 1)) return cb_error("delta must be in (0, 1), got %g", delta);
   if (acc < 0 || acc >= CB_ACC_COUNT) return cb_error("unknown accountant %d", (int)acc);
-  for (int i = 0; i < h->n; i++) {
-    const cb_segment *s = &h->seg[i];
-    if (!isfinite(s->sigma) || s->sigma < 0 || !(s->q >= 0 && s->q <= 1) || s->steps < 0)
-      return cb_error("accountant history segment %d is invalid (sigma %g, q %g, steps %lld)", i,
-                      s->sigma, s->q, s->steps);
-  }
+  if (check_history(h)) return -1;
   /* Nothing spent: Opacus returns 0 for an empty history (its conversion of
    * an all-zero RDP vector would give ~0.1). q = 0 steps touch no example. */
   int active = 0;
@@ -84,6 +90,21 @@ int cb_epsilon(const cb_history *h, cb_accountant acc, double delta, cb_eps_resu
              edge_note(r->alpha));
     return 0;
   }
+  case CB_ACC_PLD: {
+    cb_pld_info info;
+    char why[CB_EPS_NOTE_MAX - 64];
+    if (cb_pld_epsilon(h, delta, CB_PLD_INTERVAL, &r->epsilon, &info, why, sizeof why) == 0) {
+      r->is_guarantee = 1;
+      snprintf(r->note, sizeof r->note,
+               "upper bound (PLD, pessimistic, interval %g; worse of add/remove: %s)",
+               CB_PLD_INTERVAL, info.eps_add > info.eps_remove ? "add" : "remove");
+      return 0;
+    }
+    fill_rdp(h, delta, r);
+    snprintf(r->note, sizeof r->note, "PLD not computable (%s); epsilon is the RDP bound%s", why,
+             edge_note(r->alpha));
+    return 0;
+  }
   case CB_ACC_GDP:
   default:
     r->epsilon = cb_gdp_eps_from_mu(cb_gdp_mu(h), delta);
@@ -92,6 +113,17 @@ int cb_epsilon(const cb_history *h, cb_accountant acc, double delta, cb_eps_resu
     snprintf(r->note, sizeof r->note, "approximation (GDP/CLT), not a guarantee");
     return 0;
   }
+}
+
+int cb_delta_pld(const cb_history *h, double epsilon, double *delta) {
+  *delta = NAN;
+  if (!(epsilon >= 0) || isinf(epsilon))
+    return cb_error("epsilon must be a finite number >= 0, got %g", epsilon);
+  if (check_history(h)) return -1;
+  char why[CB_EPS_NOTE_MAX];
+  if (cb_pld_delta(h, epsilon, CB_PLD_INTERVAL, delta, NULL, why, sizeof why))
+    return cb_error("PLD delta at epsilon %g: %s", epsilon, why);
+  return 0;
 }
 
 static int eps_of(double sigma, double q, long long steps, double delta, cb_accountant acc,

@@ -14,6 +14,11 @@
  *        result says so.
  *   gdp  Gaussian DP via the central limit theorem (Bu et al. 2019). An
  *        approximation that can be optimistic; never a guarantee.
+ *   pld  Privacy loss distributions as dp_accounting's PLDAccountant
+ *        (connect-the-dots pessimistic discretisation at interval 1e-4, both
+ *        add and remove directions, FFT composition; see pld.h). An upper
+ *        bound. Where it cannot be computed (grid too large, tiny delta) the
+ *        RDP value is reported instead and the result says so.
  *
  * Add/remove-one adjacency, L2 sensitivity 1 (noise std = sigma * C).
  * Formulas, test vectors and pitfalls: ../shared/reference/accounting.md. */
@@ -59,9 +64,9 @@ int cb_history_from_json(cb_history *h, const char *json);
 
 /* ---- accountants --------------------------------------------------------- */
 
-typedef enum { CB_ACC_RDP = 0, CB_ACC_PRV, CB_ACC_GDP, CB_ACC_COUNT } cb_accountant;
+typedef enum { CB_ACC_RDP = 0, CB_ACC_PRV, CB_ACC_GDP, CB_ACC_PLD, CB_ACC_COUNT } cb_accountant;
 
-/* "rdp", "prv", "gdp"; NULL-terminated list for CLI choices. */
+/* "rdp", "prv", "gdp", "pld"; NULL-terminated list for CLI choices. */
 extern const char *const CB_ACC_NAMES[];
 const char *cb_accountant_name(cb_accountant a);
 /* Returns 0 and sets *a for a known name, -1 (cb_error set) otherwise. */
@@ -72,20 +77,25 @@ int cb_accountant_parse(const char *name, cb_accountant *a);
 typedef struct {
   double epsilon;
   double delta;
-  double alpha;               /* RDP optimal order; NaN for PRV/GDP or when epsilon is inf */
+  double alpha;               /* RDP optimal order; NaN for PRV/GDP/PLD or when epsilon is inf */
   cb_accountant requested;    /* what the caller asked for */
   cb_accountant accountant;   /* what produced `epsilon` (PRV may fall back to RDP) */
-  int is_guarantee;           /* 1 for RDP and PRV upper bounds, 0 for GDP */
+  int is_guarantee;           /* 1 for RDP, PRV and PLD upper bounds, 0 for GDP */
   char note[CB_EPS_NOTE_MAX]; /* why a fallback happened, or what the number is */
 } cb_eps_result;
 
 /* Epsilon spent by the history at delta in (0, 1). An empty history spends 0.
  * Never optimistic: where a computation is uncertain the larger value is
  * reported (see the accountant notes above). Returns -1 (cb_error set) only for
- * invalid arguments; a PRV that cannot be computed is not an error (fallback).
- * Cheap enough to call every epoch: RDP values per (sigma, q) are cached per
- * thread, PRV of 1e5 steps takes well under 200 ms. */
+ * invalid arguments; a PRV or PLD that cannot be computed is not an error
+ * (fallback). Cheap enough to call every epoch: RDP values per (sigma, q) are
+ * cached per thread, PRV and PLD of 1e5 steps take well under 500 ms. */
 int cb_epsilon(const cb_history *h, cb_accountant acc, double delta, cb_eps_result *r);
+
+/* Delta spent by the history at epsilon >= 0 under the PLD accountant (the
+ * inverse of cb_epsilon with CB_ACC_PLD, pessimistic like it). Returns -1
+ * (cb_error set) for invalid arguments or where the PLD cannot be computed. */
+int cb_delta_pld(const cb_history *h, double epsilon, double *delta);
 
 /* ---- noise multiplier for a target epsilon -------------------------------- */
 

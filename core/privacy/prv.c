@@ -2,42 +2,15 @@
 #include "core/privacy/prv.h"
 
 #include "core/privacy/rdp.h"
+#include "core/privacy/spectrum.h"
 
 #include <fftw3.h>
 #include <float.h>
 #include <math.h>
 #include <omp.h>
-#include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* FFTW's planner is not thread-safe; execution is. */
-static pthread_mutex_t g_plan_lock = PTHREAD_MUTEX_INITIALIZER;
-static int g_fftw_threads;
-
-/* The forward (r2c) and inverse (c2r) plans of an n-point transform, run
- * with the caller's OpenMP thread budget (1 in a sweep worker of --jobs N). */
-static void plan_pair(long n, int threads, double *pmf, fftw_complex *spec, fftw_plan *fwd,
-                      fftw_plan *inv) {
-  pthread_mutex_lock(&g_plan_lock);
-  if (!g_fftw_threads) g_fftw_threads = fftw_init_threads() ? 1 : -1;
-  if (g_fftw_threads > 0) fftw_plan_with_nthreads(threads);
-  *fwd = fftw_plan_dft_r2c_1d((int)n, pmf, spec, FFTW_ESTIMATE);
-  *inv = fftw_plan_dft_c2r_1d((int)n, spec, pmf, FFTW_ESTIMATE);
-  pthread_mutex_unlock(&g_plan_lock);
-}
-
-static int why_set(char *why, size_t n, const char *fmt, ...) {
-  if (why && n) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, n, fmt, ap);
-    va_end(ap);
-  }
-  return -1;
-}
 
 /* ---- the PRV of one Poisson-subsampled Gaussian step (remove direction) ---- */
 
@@ -159,13 +132,6 @@ typedef struct {
   double dt, tmin, tmax;
 } grid;
 
-static int is_smooth(long n) {
-  for (long p = 2; p <= 7; p++)
-    while (n % p == 0)
-      n /= p;
-  return n == 1;
-}
-
 /* Cell masses of the truncated PRV on the grid into pmf (zeroed first).
  * Returns -1 with `why` when the mean correction is too large. */
 static int discretize(const psg *g, const grid *gr, double cut, double *pmf, double *shift,
@@ -177,7 +143,7 @@ static int discretize(const psg *g, const grid *gr, double cut, double *pmf, dou
   psg_cdf(g, gr->tmin, &F_min, &S_min);
   psg_cdf(g, gr->tmax, &F_max, &S_max);
   double Z = (1.0 - S_max) - F_min;
-  if (!(Z > 0.5)) return why_set(why, why_n, "PRV domain misses the distribution (mass %g)", Z);
+  if (!(Z > 0.5)) return cb_acc_why(why, why_n, "PRV domain misses the distribution (mass %g)", Z);
 
     /* edge e between cells e-1 and e: (e - K - 1/2) dt, clipped to [tmin, tmax]. */
 #define EDGE(e) fmin(fmax(((double)(e) - (double)K - 0.5) * dt, gr->tmin), gr->tmax)
@@ -204,7 +170,7 @@ static int discretize(const psg *g, const grid *gr, double cut, double *pmf, dou
     }
     hi = a;
   }
-  if (lo > hi) return why_set(why, why_n, "PRV distribution narrower than one grid cell");
+  if (lo > hi) return cb_acc_why(why, why_n, "PRV distribution narrower than one grid cell");
 
   double FL, SL, FR, SR;
   psg_cdf(g, EDGE(lo), &FL, &SL);
@@ -230,10 +196,10 @@ static int discretize(const psg *g, const grid *gr, double cut, double *pmf, dou
   double mean_c = num / Z;
   *shift = mean_c - (double)mean_d;
   if (!(fabs(*shift) < dt / 2))
-    return why_set(why, why_n,
-                   "discrete mean differs from the continuous mean by %.3g grid steps "
-                   "(sigma %g, q %g)",
-                   fabs(*shift) / dt, g->sigma, g->q);
+    return cb_acc_why(why, why_n,
+                      "discrete mean differs from the continuous mean by %.3g grid steps "
+                      "(sigma %g, q %g)",
+                      fabs(*shift) / dt, g->sigma, g->q);
   return 0;
 }
 
@@ -244,22 +210,22 @@ int cb_prv_epsilon(const cb_history *h, double delta, double eps_error, double d
   if (eps_error <= 0) eps_error = CB_PRV_EPS_ERROR;
   if (delta_error <= 0) delta_error = delta / 1000.0;
   memset(out, 0, sizeof *out);
-  out->eps_upper = out->eps_estimate = NAN;
+  out->eps_upper = out->eps_estimate = out->eps_lower = NAN;
 
   /* Active segments; q == 0 or no steps spend nothing. */
   long long T = 0;
   int nseg = 0;
   for (int i = 0; i < h->n; i++) {
     if (h->seg[i].steps == 0 || h->seg[i].q == 0) continue;
-    if (h->seg[i].sigma == 0) return why_set(why, why_n, "noise multiplier 0 (no privacy)");
+    if (h->seg[i].sigma == 0) return cb_acc_why(why, why_n, "noise multiplier 0 (no privacy)");
     T += h->seg[i].steps;
     nseg++;
   }
   if (nseg == 0) {
-    out->eps_upper = out->eps_estimate = 0.0;
+    out->eps_upper = out->eps_estimate = out->eps_lower = 0.0;
     return 0;
   }
-  if (!(delta - delta_error > 0)) return why_set(why, why_n, "delta_error >= delta");
+  if (!(delta - delta_error > 0)) return cb_acc_why(why, why_n, "delta_error >= delta");
 
   /* Domain half-width from RDP tail bounds (Opacus compute_safe_domain_size). */
   double L, alpha, e1;
@@ -273,17 +239,17 @@ int cb_prv_epsilon(const cb_history *h, double delta, double eps_error, double d
     L = fmax(L, e1);
   }
   L = fmax(L, eps_error) + 3.0;
-  if (!isfinite(L)) return why_set(why, why_n, "RDP tail bound is infinite");
+  if (!isfinite(L)) return cb_acc_why(why, why_n, "RDP tail bound is infinite");
 
   double dt = eps_error / sqrt((double)T * log(12.0 / delta_error) / 2.0);
   double Kd = ceil(L / dt);
   if (!(2.0 * Kd + 2.0 <= (double)CB_PRV_MAX_POINTS))
-    return why_set(why, why_n,
-                   "PRV grid would need %.3g points (limit %ld); epsilon is too large "
-                   "or there are too many steps",
-                   2.0 * Kd + 2.0, (long)CB_PRV_MAX_POINTS);
+    return cb_acc_why(why, why_n,
+                      "PRV grid would need %.3g points (limit %ld); epsilon is too large "
+                      "or there are too many steps",
+                      2.0 * Kd + 2.0, (long)CB_PRV_MAX_POINTS);
   long K = (long)Kd;
-  while (!is_smooth(2 * K + 2))
+  while (!cb_spec_is_smooth(2 * K + 2))
     K++;
   grid gr = {2 * K + 2, K, dt, -(double)K * dt, (double)(K + 1) * dt};
   const long n = gr.n, nc = n / 2 + 1;
@@ -291,8 +257,8 @@ int cb_prv_epsilon(const cb_history *h, double delta, double eps_error, double d
   out->dt = dt;
   out->n = n;
   if (DBL_EPSILON * (double)n > delta - delta_error)
-    return why_set(why, why_n, "delta %g too small for a %ld-point PRV grid in double precision",
-                   delta, n);
+    return cb_acc_why(why, why_n, "delta %g too small for a %ld-point PRV grid in double precision",
+                      delta, n);
 
   double *pmf = fftw_alloc_real((size_t)n);
   fftw_complex *spec = fftw_alloc_complex((size_t)nc);
@@ -300,7 +266,7 @@ int cb_prv_epsilon(const cb_history *h, double delta, double eps_error, double d
   fftw_plan fwd = NULL, inv = NULL;
   int rc = -1;
   if (!pmf || !spec || (nseg > 1 && !acc)) {
-    why_set(why, why_n, "out of memory for a %ld-point PRV grid", n);
+    cb_acc_why(why, why_n, "out of memory for a %ld-point PRV grid", n);
     goto done;
   }
   /* Tail mass we may drop per step, and the widening of delta_error it needs. */
@@ -325,7 +291,7 @@ int cb_prv_epsilon(const cb_history *h, double delta, double eps_error, double d
 #pragma omp parallel sections num_threads(2)
       {
 #pragma omp section
-        plan_pair(n, threads, pmf, spec, &fwd, &inv);
+        cb_spec_plan_pair(n, threads, pmf, spec, &fwd, &inv);
 #pragma omp section
         {
           drc = discretize(&g, &gr, cut, pmf, &shift, &dropped, why, why_n);
@@ -333,7 +299,7 @@ int cb_prv_epsilon(const cb_history *h, double delta, double eps_error, double d
         }
       }
       if (!fwd || !inv) {
-        why_set(why, why_n, "FFTW could not plan a %ld-point transform", n);
+        cb_acc_why(why, why_n, "FFTW could not plan a %ld-point transform", n);
         goto done;
       }
     } else {
@@ -343,40 +309,9 @@ int cb_prv_epsilon(const cb_history *h, double delta, double eps_error, double d
     shift_total += (double)s->steps * shift;
     widen += (double)s->steps * dropped;
     fftw_execute(fwd);
-    /* spec^steps in log-polar form; a factor below e^-800 underflows the
-     * product, so skip its log and atan2 (most of the spectrum). */
-    const double Tk = (double)s->steps, thr = exp(-1600.0 / Tk);
-    for (long f = 0; f < nc; f++) {
-      double re = spec[f][0], im = spec[f][1], r2 = re * re + im * im;
-      double lm, ph;
-      if (acc && acc[2 * f] == -INFINITY) continue;
-      if (!(r2 > thr)) {
-        lm = -INFINITY, ph = 0;
-      } else {
-        lm = 0.5 * Tk * log(r2);
-        ph = fmod(Tk * atan2(im, re), 2 * M_PI);
-      }
-      if (acc) {
-        acc[2 * f] += lm;
-        acc[2 * f + 1] = fmod(acc[2 * f + 1] + ph, 2 * M_PI);
-      } else {
-        spec[f][0] = lm, spec[f][1] = ph;
-      }
-    }
+    cb_spec_pow_logpolar(spec, nc, (double)s->steps, acc);
   }
-  {
-    const double *src = acc ? acc : &spec[0][0];
-    for (long f = 0; f < nc; f++) {
-      double lm = src[2 * f], ph = src[2 * f + 1];
-      if (lm < -745.0) {
-        spec[f][0] = spec[f][1] = 0;
-      } else {
-        double m = exp(lm);
-        spec[f][0] = m * cos(ph);
-        spec[f][1] = m * sin(ph);
-      }
-    }
-  }
+  cb_spec_from_logpolar(acc ? acc : &spec[0][0], spec, nc);
   fftw_execute(inv);
 
   /* Composed index j holds circular index (j - m) mod n, m = T - 1 (+ n/2
@@ -384,9 +319,9 @@ int cb_prv_epsilon(const cb_history *h, double delta, double eps_error, double d
   long m = (long)((T - 1) % n);
   if (T % 2 == 0) m = (m + n / 2) % n;
   const double scale = 1.0 / (double)n;
-  const double d_up = delta - delta_error - widen, d_est = delta;
+  const double d_up = delta - delta_error - widen, d_est = delta, d_lo = delta + delta_error;
   if (!(d_up > 0)) {
-    why_set(why, why_n, "delta too small for the PRV error budget");
+    cb_acc_why(why, why_n, "delta too small for the PRV error budget");
     goto done;
   }
   /* Scan down from the top: d1 = sum_{k>=j} p_k, D2 = sum_{k>=j} p_k e^{t_j - t_k};
@@ -395,7 +330,7 @@ int cb_prv_epsilon(const cb_history *h, double delta, double eps_error, double d
    * than Opacus's searchsorted on a monotone array. */
   const long double edt = expl(-(long double)dt);
   long double d1 = 0, D2 = 0, pd1 = 0, pD2 = 0;
-  double eps_up = NAN, eps_est = NAN;
+  double eps_up = NAN, eps_est = NAN, eps_lo = NAN;
   for (long j = n - 1; j >= 0; j--) {
     long src = j - m;
     if (src < 0) src += n;
@@ -408,24 +343,26 @@ int cb_prv_epsilon(const cb_history *h, double delta, double eps_error, double d
       if (j == n - 1) break;
       eps_up = tnext + (double)logl((pd1 - d_up) / pD2);
     }
-    if (dj > d_est) { /* d_est > d_up: found after eps_up */
+    if (isnan(eps_est) && dj > d_est) /* d_est > d_up: found after eps_up */
       eps_est = tnext + (double)logl((pd1 - d_est) / pD2);
+    if (dj > d_lo) { /* d_lo > d_est: found last */
+      eps_lo = tnext + (double)logl((pd1 - d_lo) / pD2);
       break;
     }
     pd1 = d1, pD2 = D2;
   }
   if (!isfinite(eps_up)) {
-    why_set(why, why_n, "cannot compute epsilon from the composed PRV (delta outside the grid)");
+    cb_acc_why(why, why_n, "cannot compute epsilon from the composed PRV (delta outside the grid)");
     goto done;
   }
   out->eps_upper = fmax(0.0, eps_up + eps_error);
   out->eps_estimate = eps_est;
+  /* Opacus's lower bound; 0 when delta + delta_error is reached only at the
+   * bottom of the grid. */
+  out->eps_lower = isfinite(eps_lo) ? fmax(0.0, eps_lo - eps_error) : 0.0;
   rc = 0;
 done:
-  pthread_mutex_lock(&g_plan_lock);
-  if (fwd) fftw_destroy_plan(fwd);
-  if (inv) fftw_destroy_plan(inv);
-  pthread_mutex_unlock(&g_plan_lock);
+  cb_spec_destroy_pair(fwd, inv);
   fftw_free(pmf);
   fftw_free(spec);
   free(acc);

@@ -35,6 +35,7 @@
 typedef struct {
   double eps_upper;    /* reported */
   double eps_estimate; /* eps(delta), for information */
+  double eps_lower;    /* eps(delta + delta_error) - eps_error: true epsilon is above */
   double L, dt;        /* domain half-width and mesh */
   long n;              /* grid points */
 } cb_prv_info;

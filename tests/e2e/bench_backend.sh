@@ -12,7 +12,7 @@ fail() {
   echo "FAIL: $*" >&2
   exit 1
 }
-TINY=(--size 16 --batch 2 --steps 1 --warmup 0 --width 4 --depth 1 --mode flat)
+TINY=(--size 16 --batch-size 2 --steps 1 --warmup 0 --width 4 --depth 1 --mode flat)
 
 if "$CB" bench --backend cuda "${TINY[@]}" >"$T/out" 2>"$T/err"; then
   grep -q "backend cuda" "$T/out" || fail "cuda bench does not say backend cuda"

@@ -18,7 +18,7 @@ fail() {
   echo "FAIL: $*" >&2
   exit 1
 }
-TINY=(--size 16 --batch 2 --steps 1 --warmup 0 --width 4 --depth 1 --mode flat --rounds 1)
+TINY=(--size 16 --batch-size 2 --steps 1 --warmup 0 --width 4 --depth 1 --mode flat --rounds 1)
 
 # The last spin count libgomp displays (the restarted process's).
 spin() { grep "GOMP_SPINCOUNT" | tail -1 | sed "s/.*= '\(.*\)'/\1/"; }
@@ -58,7 +58,7 @@ for p in $pids; do alive "$p" && fail "busy process $p still running after the b
 # Interrupted: the busy processes exist while the bench runs and are gone
 # after SIGINT / SIGTERM.
 for sig in INT TERM; do
-  "$CB" bench --size 64 --batch 4 --width 8 --depth 2 --steps 50 --rounds 5 --mode flat \
+  "$CB" bench --size 64 --batch-size 4 --width 8 --depth 2 --steps 50 --rounds 5 --mode flat \
     --background-load 2 >/dev/null 2>&1 &
   bench=$!
   seen=""

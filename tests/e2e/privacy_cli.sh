@@ -31,10 +31,11 @@ check_str "rdp row 1" "$out" accountant '"rdp"'
 check_str "rdp row 1" "$out" guarantee true
 
 out=$("$CB" epsilon --sample-rate 0.04 --sigma 1.5 --steps 2249 --delta 1e-5 --json)
-[[ $(wc -l <<<"$out") -eq 3 ]] || fail "--accountant all: expected 3 lines, got: $out"
+[[ $(wc -l <<<"$out") -eq 4 ]] || fail "--accountant all: expected 4 lines, got: $out"
 rdp=$(grep '"requested":"rdp"' <<<"$out")
 prv=$(grep '"requested":"prv"' <<<"$out")
 gdp=$(grep '"requested":"gdp"' <<<"$out")
+pld=$(grep '"requested":"pld"' <<<"$out")
 check_num "all/rdp" "$rdp" epsilon 7.3272780 1e-7
 check_num "all/prv" "$prv" epsilon 6.777395712150674 5e-5
 check_str "all/prv" "$prv" accountant '"prv"'
@@ -42,7 +43,12 @@ check_str "all/prv" "$prv" alpha null
 check_num "all/gdp" "$gdp" epsilon 6.5998208 1e-7
 check_str "all/gdp" "$gdp" guarantee false
 check_str "all/gdp" "$gdp" kind '"approximation"'
-for l in "$rdp" "$prv" "$gdp"; do
+# dp_accounting 0.6 PLDAccountant, value_discretization_interval 1e-4
+check_num "all/pld" "$pld" epsilon 6.767051086839451 5e-6
+check_str "all/pld" "$pld" accountant '"pld"'
+check_str "all/pld" "$pld" guarantee true
+check_str "all/pld" "$pld" kind '"upper_bound"'
+for l in "$rdp" "$prv" "$gdp" "$pld"; do
   for k in accountant epsilon delta alpha; do
     [[ $l == *"\"$k\":"* ]] || fail "JSON line lacks $k: $l"
   done
@@ -64,6 +70,10 @@ check_str "prv fallback" "$out" requested '"prv"'
 check_str "prv fallback" "$out" accountant '"rdp"'
 check_str "prv fallback" "$out" epsilon null
 [[ $out == *"PRV not computable"* ]] || fail "prv fallback note: $out"
+out=$("$CB" epsilon --sample-rate 0.01 --sigma 0 --steps 10 --delta 1e-5 --accountant pld --json)
+check_str "pld fallback" "$out" requested '"pld"'
+check_str "pld fallback" "$out" accountant '"rdp"'
+[[ $out == *"PLD not computable"* ]] || fail "pld fallback note: $out"
 
 # --time
 out=$("$CB" epsilon --sample-rate 0.01 --sigma 1 --steps 100 --delta 1e-5 --accountant rdp --json --time)
@@ -71,10 +81,13 @@ out=$("$CB" epsilon --sample-rate 0.01 --sigma 1 --steps 100 --delta 1e-5 --acco
 
 # --- sigma ---
 out=$("$CB" sigma --target-epsilon 8 --sample-rate 0.04 --epochs 90 --delta 1e-5 --json)
-[[ $(wc -l <<<"$out") -eq 3 ]] || fail "sigma all: expected 3 lines"
+[[ $(wc -l <<<"$out") -eq 4 ]] || fail "sigma all: expected 4 lines"
 check_num "sigma rdp" "$(grep '"requested":"rdp"' <<<"$out")" sigma 1.416015625 0
 check_num "sigma prv" "$(grep '"requested":"prv"' <<<"$out")" sigma 1.34765625 0
 check_num "sigma gdp" "$(grep '"requested":"gdp"' <<<"$out")" sigma 1.3232421875 0
+# PLD is tighter than PRV's upper bound: it needs no more noise.
+s_pld=$(field sigma "$(grep '"requested":"pld"' <<<"$out")")
+awk -v s="$s_pld" 'BEGIN { exit !(s > 1.3 && s <= 1.34765625) }' || fail "sigma pld $s_pld"
 while read -r l; do
   e=$(field epsilon "$l")
   awk -v e="$e" 'BEGIN { exit !(e <= 8 && e > 7.99) }' || fail "sigma epsilon $e not in (7.99, 8]"
@@ -120,7 +133,7 @@ expect_error 'not both' epsilon --sample-rate 0.1 --sigma 1 --steps 10 --epochs 
 expect_error 'not both' epsilon --sample-rate 0.1 --batch-size 10 --dataset-size 100 "${E[@]}"
 expect_error 'needs --dataset-size' epsilon --batch-size 10 "${E[@]}"
 expect_error 'batch-size must be positive' epsilon --batch-size 0 --dataset-size 100 "${E[@]}"
-expect_error 'must be one of rdp|prv|gdp|all' epsilon --sample-rate 0.1 "${E[@]}" --accountant moments
+expect_error 'must be one of rdp|prv|gdp|pld|all' epsilon --sample-rate 0.1 "${E[@]}" --accountant moments
 expect_error 'expects an integer' epsilon --sample-rate 0.1 --sigma 1 --steps ten --delta 1e-5
 expect_error 'missing --target-epsilon' sigma --sample-rate 0.1 --steps 10 --delta 1e-5
 expect_error 'target-epsilon must be a positive' sigma --target-epsilon -2 --sample-rate 0.1 --steps 10 --delta 1e-5

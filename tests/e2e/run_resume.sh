@@ -14,12 +14,12 @@ seed: 5
 data: {size: [64, 64], count: 40}
 model: {arch: nested_unet, width: 4, depth: 2}
 train: {epochs: 5, batch_size: 8, lr: 0.05, optimizer: sgd, momentum: 0.9}
-dp: {clipping: adaptive, noise_multiplier: 0.8, accountants: [rdp, gdp]}
+dp: {clipping: adaptive, noise_multiplier: 0.8, accountants: [rdp, gdp, pld]}
 YAML
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 rows() { # every column but the timing ones, in a stable order
   sqlite3 -separator ' ' "$1" "SELECT epoch, step, steps, train_loss, train_pixel_acc, val_loss,
-    val_pixel_acc, val_dice, epsilon, eps_rdp, eps_gdp, clip_bound, frac_clipped, norm_p10,
+    val_pixel_acc, val_dice, epsilon, eps_rdp, eps_gdp, eps_pld, clip_bound, frac_clipped, norm_p10,
     norm_p50, norm_p99, norm_max, realised_batch FROM epochs ORDER BY run_id, epoch"
 }
 ckpt() { find "$(dirname "$1")/checkpoints" -name checkpoint.safetensors -exec sha256sum {} + | cut -d' ' -f1; }
@@ -27,6 +27,9 @@ ckpt() { find "$(dirname "$1")/checkpoints" -name checkpoint.safetensors -exec s
 "$CB" run exp.yaml --db a/results.db --quiet
 rows a/results.db > a.rows
 [[ $(wc -l < a.rows) -eq 5 ]] || { echo "expected 5 epochs"; cat a.rows; exit 1; }
+# Every epoch carries the PLD upper bound, below the RDP one.
+[[ $(sqlite3 a/results.db "SELECT count(*) FROM epochs WHERE eps_pld > 0 AND eps_pld < eps_rdp") \
+  -eq 5 ]] || { echo "eps_pld missing or above eps_rdp"; cat a.rows; exit 1; }
 
 # Kill -9 at several moments: while epoch 1, then epoch 3, is being trained.
 mkdir -p b
@@ -62,7 +65,7 @@ wait $p2
 [[ $(sqlite3 c/results.db "SELECT count(*) FROM epochs") -eq 10 ]]
 # A checkpoint drives previews of its predictions and per-sample gradients.
 ck=$(find a/checkpoints -name checkpoint.safetensors | head -1)
-"$CB" data preview synthetic --size 64 64 --images 40 --seed 5 --count 3 --checkpoint "$ck" \
+"$CB" data preview synthetic --size 64 64 --images 40 --seed 5 --draw 3 --checkpoint "$ck" \
   --out pred.png > /dev/null
 [[ $(head -c 8 pred.png | od -An -tx1 | tr -d ' \n') == 89504e470d0a1a0a ]] || { echo "not a PNG"; exit 1; }
 "$CB" grads exp.yaml --checkpoint "$ck" --out g --json > g.json

@@ -212,7 +212,7 @@ static void test_split_history(void **state) {
 
 /* The TF-Privacy sanity bound (Test0-2): with sigma_eff = sigma sqrt(T)/q, the
  * delta of the Gaussian with that sigma at our epsilon must not exceed delta.
- * PRV <= RDP where both are valid. */
+ * PLD <= PRV <= RDP where all are valid. */
 static void test_bounds(void **state) {
   (void)state;
   static const double c[][4] = {{0.001, 0.8, 100, 1e-6}, {0.01, 1.0, 1000, 1e-5},
@@ -223,10 +223,12 @@ static void test_bounds(void **state) {
     double q = c[i][0], s = c[i][1], d = c[i][3];
     long long t = (long long)c[i][2];
     double rdp = eps1(CB_ACC_RDP, s, q, t, d), prv = eps1(CB_ACC_PRV, s, q, t, d);
+    double pld = eps1(CB_ACC_PLD, s, q, t, d);
     if (!(prv <= rdp)) fail_msg("case %zu: prv %.9f > rdp %.9f", i, prv, rdp);
+    if (!(pld <= prv)) fail_msg("case %zu: pld %.9f > prv %.9f", i, pld, prv);
     double se = s * sqrt((double)t) / q;
-    for (int k = 0; k < 2; k++) {
-      double e = k ? prv : rdp;
+    for (int k = 0; k < 3; k++) {
+      double e = k == 2 ? pld : k ? prv : rdp;
       double lb = 0.5 * erfc((e * se - 0.5 / se) / M_SQRT2) -
                   exp(e) * 0.5 * erfc((e * se + 0.5 / se) / M_SQRT2);
       assert_true(lb <= d);

@@ -240,6 +240,13 @@ static void test_set_overrides(void **state) {
   assert_int_equal(
       load(e, "dp: {clipping: flat, noise_multiplier: 1, accountants: rdp}\n", NULL, NULL), 0);
   assert_int_equal(e->dp.n_accountants, 1);
+  /* All four accountants, PLD primary (calibration and the epsilon column). */
+  assert_int_equal(
+      load(e, "dp: {clipping: flat, noise_multiplier: 1, accountants: [pld, prv, rdp, gdp]}\n",
+           NULL, NULL),
+      0);
+  assert_int_equal(e->dp.n_accountants, 4);
+  assert_int_equal(e->dp.accountants[0], CB_ACCT_PLD);
   /* Switching arms on a base: the base's private keys must be cleared. */
   cb_exp_init(e);
   assert_int_equal(cb_exp_load_string(e, "dp: {clipping: flat, noise_multiplier: 1}\n", "b.yaml"),
@@ -262,6 +269,44 @@ static char *print_to_string(const cb_experiment *e) {
   assert_int_equal(cb_exp_print_yaml(e, f), 0);
   fclose(f);
   return buf;
+}
+
+/* --set '~KEY' deletes a key or a section: back to the defaults, unset, and
+ * the run is the one whose file never set it (same id). */
+static void test_set_delete(void **state) {
+  (void)state;
+  cb_experiment *e = g_e, *plain = malloc(sizeof *plain);
+  const char *priv = "train: {lr: 0.01}\ndp: {clipping: flat, noise_multiplier: 1, clip_bound: 2, "
+                     "accountants: [rdp]}\n";
+  cb_exp_init(e);
+  assert_int_equal(cb_exp_load_string(e, priv, "p.yaml"), 0);
+  assert_int_equal(cb_exp_set(e, "~dp"), 0);
+  assert_false(cb_exp_key_is_set(e, "dp.clip_bound"));
+  assert_false(cb_exp_key_is_set(e, "dp.noise_multiplier"));
+  assert_true(cb_exp_key_is_set(e, "train.lr"));
+  assert_int_equal(cb_exp_resolve(e), 0);
+  assert_int_equal(e->dp.clipping, CB_CLIP_NONE);
+  cb_exp_init(plain);
+  assert_int_equal(cb_exp_load_string(plain, "train: {lr: 0.01}\n", "q.yaml"), 0);
+  assert_int_equal(cb_exp_resolve(plain), 0);
+  char a[CB_RUN_ID_LEN + 1], b[CB_RUN_ID_LEN + 1];
+  assert_int_equal(cb_exp_id(e, a), 0);
+  assert_int_equal(cb_exp_id(plain, b), 0);
+  assert_string_equal(a, b);
+  /* One key: the default comes back (clip bound 1), the rest stays. */
+  cb_exp_init(e);
+  assert_int_equal(cb_exp_load_string(e, priv, "p.yaml"), 0);
+  assert_int_equal(cb_exp_set(e, "~dp.clip_bound"), 0);
+  assert_true(e->dp.clip_bound == 1.0);
+  assert_true(e->dp.noise_multiplier == 1.0);
+  /* Unknown keys and a value are errors naming the argument. */
+  assert_int_equal(cb_exp_set(e, "~dp.clip_bond"), -1);
+  assert_non_null(strstr(cb_last_error(), "--set ~dp.clip_bond"));
+  assert_non_null(strstr(cb_last_error(), "did you mean 'dp.clip_bound'"));
+  assert_int_equal(cb_exp_set(e, "~dp.clip_bound=3"), -1);
+  assert_non_null(strstr(cb_last_error(), "takes no value"));
+  assert_int_equal(cb_exp_set(e, "~"), -1);
+  free(plain);
 }
 
 static void test_print_config_round_trip(void **state) {
@@ -509,6 +554,7 @@ int main(void) {
       cmocka_unit_test(test_run_id),          cmocka_unit_test(test_identity_golden),
       cmocka_unit_test(test_schema_queries),  cmocka_unit_test(test_core_mapping),
       cmocka_unit_test(test_apply_yaml_node), cmocka_unit_test(test_file_relative_paths),
+      cmocka_unit_test(test_set_delete),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -121,6 +121,8 @@ static void test_named_queries(void **state) {
   assert_non_null(strstr(out,
                          "\n00000000000000a1\tunet/flat/sigma=0.5/C=1\tunet\tflat\t0.5\tNaN\t1\t7\t"
                          "0.0005\t10\t1\t7\t7\t2\t0.5\t1.5\tNaN\t0.4\t"));
+  /* Every accountant's column, PLD included. */
+  assert_non_null(strstr(out, "\teps_rdp\teps_prv\teps_gdp\teps_pld\tdelta\t"));
   free(out);
   assert_int_equal(run(g_db, "runs", NULL, CB_EXPORT_TSV, NULL, &out), 2);
   free(out);

@@ -75,7 +75,15 @@ static void write_run(cb_store *s, const run_spec *r) {
     row.layers = &layer;
     assert_int_equal(cb_store_put_epoch(s, r->id, "w:1", &row), 0);
   }
-  if (strcmp(r->end, "finished") == 0) assert_int_equal(cb_store_finish(s, r->id, "w:1"), 0);
+  if (strcmp(r->end, "finished") == 0) {
+    /* A finished run's privacy audit (written before the run finishes). */
+    unsigned char in[3] = {1, 0, 1}, guessed[3] = {1, 0, 0};
+    double score[3] = {2.5, -0.5, 0.25};
+    cb_audit_row a = {"gradient", 3,     2, 1,   1,  0.95,    1e-5, 0.0,
+                      8.0,        "prv", 0, 0.1, in, guessed, score};
+    assert_int_equal(cb_store_put_audit(s, r->id, &a), 0);
+    assert_int_equal(cb_store_finish(s, r->id, "w:1"), 0);
+  }
   if (strcmp(r->end, "failed") == 0) assert_int_equal(cb_store_fail(s, r->id, "w:1", "boom"), 0);
   if (strcmp(r->end, "pending") == 0) assert_int_equal(cb_store_release(s, r->id, "w:1"), 0);
 }
@@ -131,6 +139,11 @@ static void test_add_then_nothing_new(void **state) {
   assert_int_equal(tst_q_int(m, "SELECT count(*) FROM epochs"), 4);
   assert_int_equal(tst_q_int(m, "SELECT count(*) FROM epoch_classes"), 8);
   assert_int_equal(tst_q_int(m, "SELECT count(*) FROM layer_norms"), 4);
+  /* The privacy audit and its canaries come along. */
+  assert_int_equal(tst_q_int(m, "SELECT correct FROM audits"), 1);
+  assert_true(tst_q_num(m, "SELECT epsilon FROM audits") == 8.0);
+  assert_int_equal(tst_q_int(m, "SELECT count(*) FROM audit_canaries"), 3);
+  assert_true(tst_q_num(m, "SELECT score FROM audit_canaries WHERE canary = 2") == 0.25);
   assert_int_equal(tst_q_int(m, "SELECT idx FROM sweep_runs JOIN sweeps ON id = sweep_id WHERE "
                                 "name = 'sw'"),
                    0);

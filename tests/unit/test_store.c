@@ -170,6 +170,7 @@ static void fill_epoch(cb_epoch_row *r, int epoch, double val, double *dice, cb_
   r->epsilon = 0.5 * epoch;
   r->accountant = "rdp";
   r->eps_rdp = r->epsilon;
+  r->eps_pld = 0.25 * epoch;
   for (int k = 0; k < 7; k++)
     r->norm[k] = k + val;
   for (int c = 0; c < 3; c++)
@@ -202,6 +203,7 @@ static void test_epochs_idempotent(void **state) {
   /* NaN is stored as NULL. */
   assert_int_equal(
       tst_q_int(s, "SELECT count(*) FROM epochs WHERE val_dice IS NULL AND eps_prv IS NULL"), 3);
+  assert_true(tst_q_num(s, "SELECT sum(eps_pld) FROM epochs") == 0.25 * (1 + 2 + 3));
   /* A resumed attempt recomputes epoch 2 (killed after writing epoch 3 but
    * before its checkpoint): epoch 2 is replaced as a unit, epoch 3's rows go. */
   fill_epoch(&r, 2, 99, dice, L);
