@@ -16,7 +16,7 @@
 static int summary(const cb_experiment *e, const char *db, int quiet) {
   char id[CB_RUN_ID_LEN + 1], line[1024];
   if (cb_exp_id(e, id)) return -1;
-  cb_store *s = cb_store_open(db, 0);
+  cb_store *s = cb_store_open(db, CB_STORE_READONLY);
   if (!s) return -1;
   cb_run_brief b;
   int rc = cb_run_brief_get(s, id, &b);

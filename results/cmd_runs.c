@@ -264,7 +264,7 @@ static int filter_sql(const filter *f, char *sql, size_t cap, binds *b) {
 }
 
 static int open_db(const char *db, cb_store **s) {
-  *s = cb_store_open(db, 0);
+  *s = cb_store_open(db, CB_STORE_READONLY);
   return *s ? 0 : -1;
 }
 

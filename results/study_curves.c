@@ -69,7 +69,7 @@ static void write_block(FILE *f, const curve *x, const char *who) {
 
 /* Our as-published runs' per-epoch validation Dice from each database. */
 static int ours_from(const char *db, const st_runs *ours, const char *arch, curve *c, int *nc) {
-  cb_store *s = cb_store_open(db, 0);
+  cb_store *s = cb_store_open(db, CB_STORE_READONLY);
   if (!s) return -1;
   sqlite3_stmt *st;
   if (cb_store_prepare(s,

@@ -162,7 +162,7 @@ static double col_num(sqlite3_stmt *st, int k) {
 }
 
 int st_load_runs(const char *db, st_runs *out) {
-  cb_store *s = cb_store_open(db, 0);
+  cb_store *s = cb_store_open(db, CB_STORE_READONLY);
   if (!s) return -1;
   /* The final evaluated epoch's validation columns, the last epoch's epsilon
    * and training loss, the test split with the final weights when stored. */
