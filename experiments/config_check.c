@@ -150,6 +150,15 @@ static int check_combinations(const cb_experiment *e) {
                       where_or_default(e, "dp.adaptive.count_std"), e->dp.adaptive.count_std,
                       e->dp.noise_multiplier);
   }
+  /* Selecting on the test split and storing it as val_* made the reported
+   * test number optimistic without saying so; the test split now has its
+   * own rows (test_metrics), measured at the end of every run. */
+  if (e->eval.split == CB_EVAL_TEST)
+    return cb_error("%s: eval.split: test is no longer accepted: the val_* columns are always "
+                    "the validation split, and the test split is evaluated at the end of every "
+                    "run with the final and the best-validation weights (table test_metrics, "
+                    "export columns test_*); remove eval.split",
+                    where_or_default(e, "eval.split"));
   if (e->train.optimizer == CB_OPT_SGD && e->train.nesterov && e->train.momentum <= 0)
     return cb_error("%s: train.nesterov: Nesterov momentum needs train.momentum > 0",
                     where_or_default(e, "train.nesterov"));

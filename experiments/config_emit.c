@@ -105,6 +105,10 @@ static int cmp_keys(const void *a, const void *b) {
 static int included(const cb_experiment *e, const cb_field *f, int which) {
   if (f->applies && !f->applies(e)) return 0;
   if (which == CB_EXP_JSON_IDENTITY && f->flags & CB_F_VOLATILE) return 0;
+  if (which == CB_EXP_JSON_IDENTITY && f->flags & CB_F_ID_NON_DEFAULT) {
+    char v[256];
+    if (cb_field_format(e, f, 1, v, sizeof v) == 0 && strcmp(v, f->def) == 0) return 0;
+  }
   return 1;
 }
 

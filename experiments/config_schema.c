@@ -7,6 +7,8 @@
  * everything runs with no download. */
 #include "experiments/config_schema.h"
 
+#include "core/privacy/accountant.h"
+
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -212,6 +214,11 @@ const cb_field CB_FIELDS[] = {
     {F("dp.delta", CB_FT_NUM, dp.delta), .lo = 0, .hi = 1, .flags = CB_F_LO_OPEN | CB_F_HI_OPEN,
      .def = "1e-05", .applies = private_, .when = "dp.clipping is not none",
      .doc = "delta of the reported (epsilon, delta)"},
+    {ENUM_("dp.sample_rate", dp.sample_rate, CB_Q_RULE_NAMES), .flags = CB_F_ID_NON_DEFAULT,
+     .def = "batch_over_n",
+     .doc = "how train.batch_size B and the N training images give the sampling rate q: "
+            "batch_over_n q = B/N, noisy sum / B; opacus q = 1/ceil(N/B), noisy sum / int(N q) "
+            "(the study: 1/7 and 9); the same q goes to the accountant and the database"},
     {F("dp.accountants", CB_FT_ENUMS, dp.accountants), LIST(dp.n_accountants, 1, 3),
      .choices = CB_ACCOUNTANT_NAMES, .def = "[prv, rdp]", .applies = private_,
      .when = "dp.clipping is not none",
@@ -236,6 +243,12 @@ const cb_field CB_FIELDS[] = {
     {F("dp.sparsification.refresh", CB_FT_INT, dp.sparsification.refresh), .lo = 1, .hi = 1000000,
      .def = "1", .applies = sparsified, .when = "dp.clipping is random_sparsification",
      .doc = "mask draws per epoch (at logical-step boundaries)"},
+    {F("dp.sparsification.as_published", CB_FT_BOOL, dp.sparsification.as_published),
+     .choices = BOOL_NAMES, .flags = CB_F_ID_NON_DEFAULT, .def = "false", .applies = sparsified,
+     .when = "dp.clipping is random_sparsification",
+     .doc = "what the study's RS code ran: no mask, per-layer clipping (dp.clip_bound per "
+            "tensor, noise std sigma*C*sqrt(K)) of two batches' per-sample gradients together, "
+            "one noisy step every second batch"},
     {F("dp.adaptive.target_quantile", CB_FT_NUM, dp.adaptive.target_quantile), .lo = 0, .hi = 1,
      .flags = CB_F_LO_OPEN | CB_F_HI_OPEN, .def = "0.5", .applies = adaptive,
      .when = "dp.clipping is adaptive", .doc = "fraction of samples that should be unclipped"},
@@ -257,7 +270,8 @@ const cb_field CB_FIELDS[] = {
     {F("eval.every", CB_FT_INT, eval.every), .lo = 1, .hi = 1000000, .def = "1",
      .doc = "evaluate every N epochs (and after the last)"},
     {ENUM_("eval.split", eval.split, CB_EVAL_SPLIT_NAMES), .def = "val",
-     .doc = "split the val_* columns are measured on"},
+     .doc = "split the val_* columns are measured on: val only (test is refused: the test "
+            "split is evaluated at the end of every run, into test_metrics)"},
 
     {F("checkpoint.every", CB_FT_INT, checkpoint.every), .lo = 1, .hi = 1000000,
      .flags = CB_F_VOLATILE, .def = "1", .doc = "write a checkpoint every N epochs"},

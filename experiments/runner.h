@@ -42,4 +42,12 @@ int cb_run_interrupted(void);
 void cb_run_checkpoint_path(const cb_experiment *e, const char *db, const char *id, char *out,
                             size_t n);
 
+/* The best-validation checkpoint beside a run's latest one:
+ * DIR/<id>/best_val.safetensors. */
+void cb_run_best_path(const char *ckpt, char *out, size_t n);
+
+/* Why a run's epsilon is not a DP guarantee (stored as runs.dp_caveat), or
+ * NULL when it is one. Non-private runs get their own line. */
+const char *cb_run_dp_caveat(const cb_experiment *e);
+
 #endif

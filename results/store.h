@@ -170,6 +170,33 @@ int cb_store_put_epoch(cb_store *s, const char *id, const char *worker, const cb
 /* Deletes the run's rows of epochs > keep_through (e.g. at resume). */
 int cb_store_truncate_epochs(cb_store *s, const char *id, int keep_through);
 
+/* ---- what a run's epsilon stands on, and its test split ----------------- */
+
+/* Written when a run starts (results/store_test.c). dp_guarantee: 1 = the
+ * epsilon columns are a DP guarantee for this run, 0 = they are not
+ * (dp_caveat says why), -1 = a non-private run (stored as NULL). */
+typedef struct {
+  double sample_rate; /* the q given to the accountant */
+  int64_t dataset_size;
+  const char *sampling; /* "poisson" | "shuffle" */
+  int dp_guarantee;
+  const char *dp_caveat; /* NULL when there is nothing to say */
+} cb_run_sampling;
+int cb_store_set_run_sampling(cb_store *s, const char *id, const char *worker,
+                              const cb_run_sampling *p);
+
+/* The test split evaluated with one set of weights: "final" (after the last
+ * epoch) or "best_val" (the epoch with the best validation Dice). Replaces
+ * an earlier row of the same run and weights. */
+typedef struct {
+  const char *weights; /* "final" | "best_val" */
+  int epoch;           /* whose weights */
+  double loss, pixel_acc, dice, dice_fg, iou, iou_fg;
+  int n_classes;
+  const double *class_dice, *class_iou; /* [n_classes] */
+} cb_test_row;
+int cb_store_put_test(cb_store *s, const char *id, const char *worker, const cb_test_row *r);
+
 /* ---- progress -------------------------------------------------------- */
 
 typedef struct {

@@ -219,7 +219,7 @@ static void test_print_config_round_trip(void **state) {
       "dp: {clipping: random_sparsification, noise_multiplier: 0.7, sparsification: {refresh: "
       "2}}\n",
       "dp: {clipping: adaptive, noise_multiplier: 0.3, adaptive: {target_quantile: 0.7}}\n"
-      "eval: {split: test, every: 5}\ncheckpoint: {dir: 'ck \"x\"'}\n",
+      "eval: {every: 5}\ncheckpoint: {dir: 'ck \"x\"'}\n",
   };
   cb_experiment *a = g_e, *b = malloc(sizeof *b);
   for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
