@@ -44,18 +44,28 @@ void cb_run_best_path(const char *ckpt, char *out, size_t n) {
   snprintf(out, n, "%.*s%sbest_val.safetensors", dir, ckpt, slash ? "/" : "");
 }
 
-const char *cb_run_dp_caveat(const cb_experiment *e) {
-  if (e->dp.clipping == CB_CLIP_NONE) return "non-private training (dp.clipping: none)";
-  if (e->dp.clipping == CB_CLIP_RANDOM_SPARSIFICATION && e->dp.sparsification.as_published)
-    return "dp.sparsification.as_published: each noisy step sums the clipped gradients of two "
-           "batches but is accounted as one batch at rate q";
+const char *cb_run_dp_caveat(const cb_experiment *e, char *buf, size_t n) {
+  if (e->dp.clipping == CB_CLIP_NONE) return NULL;
+  const char *why[3];
+  int k = 0;
   if (e->train.sampling == CB_SAMPLING_SHUFFLE)
-    return "train.sampling: shuffle: fixed-size shuffled batches, while the accountant assumes "
-           "Poisson sampling";
+    why[k++] = "train.sampling: shuffle (fixed-size shuffled batches; the accountant assumes "
+               "Poisson sampling)";
   if (e->loss.reduction == CB_LOSS_REDUCTION_BATCH)
-    return "loss.reduction: batch: a sample's gradient depends on the other images of its "
-           "batch, so clipping does not bound one sample's influence";
-  return NULL;
+    why[k++] = "loss.reduction: batch (a sample's gradient depends on the other images of its "
+               "batch, so clipping does not bound one sample's influence)";
+  if (e->dp.clipping == CB_CLIP_RANDOM_SPARSIFICATION && e->dp.sparsification.as_published)
+    why[k++] = "dp.sparsification.as_published (each noisy step sums the clipped gradients of "
+               "two batches but is accounted as one batch at rate q)";
+  if (!k) return NULL;
+  size_t u = 0;
+  buf[0] = 0;
+  for (int i = 0; i < k && u < n; i++) {
+    int w = snprintf(buf + u, n - u, "%s%s", i ? "; " : "", why[i]);
+    if (w < 0) break;
+    u += (size_t)w;
+  }
+  return buf;
 }
 
 void cb_run_checkpoint_path(const cb_experiment *e, const char *db, const char *id, char *out,
@@ -360,7 +370,8 @@ int cb_run_claimed(cb_store *s, const char *worker, const cb_claim *c, const cb_
     }
   }
   if (!rc) {
-    const char *caveat = cb_run_dp_caveat(e);
+    char why[1024];
+    const char *caveat = cb_run_dp_caveat(e, why, sizeof why);
     cb_run_sampling rs = {t.q, t.n_train, CB_SAMPLING_NAMES[e->train.sampling],
                           !t.private_run ? -1
                           : caveat       ? 0

@@ -46,8 +46,9 @@ void cb_run_checkpoint_path(const cb_experiment *e, const char *db, const char *
  * DIR/<id>/best_val.safetensors. */
 void cb_run_best_path(const char *ckpt, char *out, size_t n);
 
-/* Why a run's epsilon is not a DP guarantee (stored as runs.dp_caveat), or
- * NULL when it is one. Non-private runs get their own line. */
-const char *cb_run_dp_caveat(const cb_experiment *e);
+/* Why a private run's epsilon is not a DP guarantee (stored as
+ * runs.dp_caveat; every reason, joined by "; ") in buf, or NULL when it is
+ * one or the run is non-private. */
+const char *cb_run_dp_caveat(const cb_experiment *e, char *buf, size_t n);
 
 #endif

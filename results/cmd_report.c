@@ -250,16 +250,20 @@ static int write_pages(cb_store *s, const char *sweep, const char *out, const ch
                                      {"val_dice_sd", "sd", 4},
                                      {"val_pixel_acc", "val accuracy", 4},
                                      {"val_pixel_acc_sd", "sd", 4},
-                                     {"epsilon", "epsilon", 3}};
+                                     {"epsilon", "epsilon", 3},
+                                     {"test_dice", "test Dice (final)", 4},
+                                     {"dp_status", "privacy", -1}};
   static const column_spec runs[] = {
       {"label", "configuration", -1},   {"seed", "seed", 0},
       {"status", "status", -1},         {"epochs_done", "epochs", 0},
       {"val_dice", "val Dice", 4},      {"val_pixel_acc", "val accuracy", 4},
       {"val_loss", "val loss", 4},      {"epsilon", "epsilon", 3},
-      {"accountant", "accountant", -1}, {"train_seconds", "train s", 1}};
+      {"accountant", "accountant", -1}, {"train_seconds", "train s", 1},
+      {"test_dice", "test Dice", 4},    {"best_val_test_dice", "test Dice (best val)", 4},
+      {"dp_status", "privacy", -1}};
   fputs("<h2>Summary per configuration (finished runs, over seeds)</h2>\n", html);
   fputs("## Summary per configuration (finished runs, over seeds)\n\n", md);
-  int rc = table(s, "arms", sweep, arms, 7, html, md, NULL);
+  int rc = table(s, "arms", sweep, arms, (int)(sizeof arms / sizeof arms[0]), html, md, NULL);
   fputs("<h2>Figures</h2>\n", html);
   fputs("\n## Figures\n\n", md);
   *n_figs = 0;
@@ -287,7 +291,7 @@ static int write_pages(cb_store *s, const char *sweep, const char *out, const ch
   if (!rc) {
     fputs("<h2>Every run (last epoch)</h2>\n", html);
     fputs("## Every run (last epoch)\n\n", md);
-    rc = table(s, "final", sweep, runs, 10, html, md, NULL);
+    rc = table(s, "final", sweep, runs, (int)(sizeof runs / sizeof runs[0]), html, md, NULL);
   }
   fputs("</body></html>\n", html);
   int bad = ferror(html) || ferror(md);

@@ -47,6 +47,26 @@
   r ".arch, " r ".clipping, " r ".noise_multiplier, " r ".target_epsilon, " r ".clip_bound, " r \
     ".seed, " r ".id"
 
+/* Whether a run's epsilon is a DP guarantee, in words (runs.dp_caveat says
+ * why not). */
+#define DP_STATUS(r)                                                                  \
+  "CASE WHEN " r ".clipping = 'none' THEN 'non-private' WHEN " r ".dp_guarantee = 1 " \
+  "THEN 'DP guarantee' WHEN " r ".dp_guarantee = 0 THEN 'not a DP guarantee' ELSE "   \
+  "'unknown (run before clipbench recorded it)' END"
+
+/* The test split of a run with its final (tf) and best-validation (tb)
+ * weights; the columns appended to the queries that show metrics. */
+#define TEST_JOIN(r)                                                            \
+  " LEFT JOIN test_metrics tf ON tf.run_id = " r ".id AND tf.weights = 'final'" \
+  " LEFT JOIN test_metrics tb ON tb.run_id = " r ".id AND tb.weights = 'best_val'"
+#define TEST_COLS                                                                \
+  " tf.loss AS test_loss, tf.pixel_acc AS test_pixel_acc, tf.dice AS test_dice," \
+  " tf.dice_fg AS test_dice_fg, tf.iou AS test_iou, tf.iou_fg AS test_iou_fg,"   \
+  " tb.epoch AS best_val_epoch, tb.loss AS best_val_test_loss,"                  \
+  " tb.pixel_acc AS best_val_test_pixel_acc, tb.dice AS best_val_test_dice,"     \
+  " tb.dice_fg AS best_val_test_dice_fg, tb.iou AS best_val_test_iou,"           \
+  " tb.iou_fg AS best_val_test_iou_fg"
+
 const cb_export_query CB_EXPORT_QUERIES[] = {
     {"runs", "one row per run: configuration, status, progress, times, host, error",
      "SELECT " RUN_COLS(
@@ -56,7 +76,9 @@ const cb_export_query CB_EXPORT_QUERIES[] = {
               " r.worker, r.host, r.backend, r.git_rev,"
               " strftime('%Y-%m-%dT%H:%M:%SZ', r.started_at, 'unixepoch') AS started,"
               " strftime('%Y-%m-%dT%H:%M:%SZ', r.finished_at, 'unixepoch') AS finished, "
-              "r.checkpoint, r.error FROM runs r WHERE " IN_SWEEP("r") " ORDER BY " RUN_ORDER("r")},
+              "r.checkpoint, r.error, r.sample_rate, r.dataset_size, r.sampling, r.dp_guarantee,"
+              " " DP_STATUS("r") " AS dp_status, r.dp_caveat FROM runs r WHERE " IN_SWEEP(
+                  "r") " ORDER BY " RUN_ORDER("r")},
 
     {"epochs", "every epoch of every run with the run's fields (learning curves, epsilon)",
      "SELECT " RUN_COLS(
@@ -75,32 +97,38 @@ const cb_export_query CB_EXPORT_QUERIES[] = {
               " e.val_loss, e.val_pixel_acc, e.val_dice, e.val_dice_fg, e.val_iou, e.val_iou_fg,"
               " e.epsilon, e.accountant, e.delta, e.noise_multiplier AS noise_multiplier_now,"
               " (SELECT sum(x.epoch_seconds) FROM epochs x WHERE x.run_id = r.id) AS train_seconds,"
-              " (SELECT avg(x.samples_per_s) FROM epochs x WHERE x.run_id = r.id) AS samples_per_s"
-              " FROM runs r JOIN epochs e ON e.run_id = r.id AND e.epoch = (SELECT max(epoch) FROM"
-              " epochs x WHERE x.run_id = r.id) WHERE " IN_SWEEP("r") " ORDER BY " RUN_ORDER("r")},
+              " (SELECT avg(x.samples_per_s) FROM epochs x WHERE x.run_id = r.id) AS "
+              "samples_per_s," TEST_COLS
+              ", " DP_STATUS("r") " AS dp_status, r.dp_caveat, r.sample_rate"
+                                  " FROM runs r JOIN epochs e ON e.run_id = r.id AND e.epoch = "
+                                  "(SELECT max(epoch) FROM"
+                                  " epochs x WHERE x.run_id = r.id)" TEST_JOIN(
+                                      "r") " WHERE " IN_SWEEP("r") " ORDER BY " RUN_ORDER("r")},
 
+    /* One clause per line reads best here. */
+    /* clang-format off */
     {"arms", "final metrics averaged over seeds per configuration (mean, sd, n; error bars)",
-     "WITH f AS (SELECT r.*, e.val_dice, e.val_pixel_acc, e.val_loss, e.epsilon, e.train_loss"
+     "WITH f AS (SELECT r.*, e.val_dice, e.val_pixel_acc, e.val_loss, e.epsilon, e.train_loss,"
+     " tf.dice AS test_dice, tf.dice_fg AS test_dice_fg, tb.dice AS best_val_test_dice,"
+     " tb.dice_fg AS best_val_test_dice_fg, " DP_STATUS("r") " AS dp_status"
      " FROM runs r JOIN epochs e ON e.run_id = r.id AND e.epoch = (SELECT max(epoch) FROM"
-     " epochs x WHERE x.run_id = r.id) WHERE r.status = 'finished' AND " IN_SWEEP(
-         "r") ")"
-              " SELECT " LABEL(
-                  "f") " AS label, f.arch, f.clipping, f.noise_multiplier, f.target_epsilon,"
-                       " f.clip_bound, count(*) AS n, avg(f.val_dice) AS val_dice,"
-                       " sqrt(max(avg(f.val_dice * f.val_dice) - avg(f.val_dice) * "
-                       "avg(f.val_dice), 0) * count(*)"
-                       " / max(count(*) - 1, 1)) AS val_dice_sd, avg(f.val_pixel_acc) AS "
-                       "val_pixel_acc,"
-                       " sqrt(max(avg(f.val_pixel_acc * f.val_pixel_acc) - avg(f.val_pixel_acc) *"
-                       " avg(f.val_pixel_acc), 0) * count(*) / max(count(*) - 1, 1)) AS "
-                       "val_pixel_acc_sd,"
-                       " avg(f.val_loss) AS val_loss, avg(f.train_loss) AS train_loss, "
-                       "avg(f.epsilon) AS epsilon"
-                       " FROM f GROUP BY f.arch, f.clipping, f.noise_multiplier, f.target_epsilon, "
-                       "f.clip_bound,"
-                       " f.lr, f.batch_size, f.epochs ORDER BY f.arch, f.clipping, "
-                       "f.noise_multiplier,"
-                       " f.target_epsilon, f.clip_bound"},
+     " epochs x WHERE x.run_id = r.id)" TEST_JOIN("r")
+     " WHERE r.status = 'finished' AND " IN_SWEEP("r") ")"
+     " SELECT " LABEL("f") " AS label, f.arch, f.clipping, f.noise_multiplier, f.target_epsilon,"
+     " f.clip_bound, count(*) AS n, avg(f.val_dice) AS val_dice,"
+     " sqrt(max(avg(f.val_dice * f.val_dice) - avg(f.val_dice) * avg(f.val_dice), 0) * count(*)"
+     " / max(count(*) - 1, 1)) AS val_dice_sd, avg(f.val_pixel_acc) AS val_pixel_acc,"
+     " sqrt(max(avg(f.val_pixel_acc * f.val_pixel_acc) - avg(f.val_pixel_acc) *"
+     " avg(f.val_pixel_acc), 0) * count(*) / max(count(*) - 1, 1)) AS val_pixel_acc_sd,"
+     " avg(f.val_loss) AS val_loss, avg(f.train_loss) AS train_loss, avg(f.epsilon) AS epsilon,"
+     " avg(f.test_dice) AS test_dice, avg(f.test_dice_fg) AS test_dice_fg,"
+     " avg(f.best_val_test_dice) AS best_val_test_dice,"
+     " avg(f.best_val_test_dice_fg) AS best_val_test_dice_fg,"
+     " group_concat(DISTINCT f.dp_status) AS dp_status"
+     " FROM f GROUP BY f.arch, f.clipping, f.noise_multiplier, f.target_epsilon, f.clip_bound,"
+     " f.lr, f.batch_size, f.epochs, f.sampling, f.sample_rate, f.dp_caveat"
+     " ORDER BY f.arch, f.clipping, f.noise_multiplier, f.target_epsilon, f.clip_bound"},
+    /* clang-format on */
 
     {"norms", "per-sample gradient norm percentiles per epoch with the clip bound in force",
      "SELECT " RUN_COLS(
@@ -120,6 +148,12 @@ const cb_export_query CB_EXPORT_QUERIES[] = {
      "SELECT " RUN_COLS("r") ", c.epoch, c.class, c.dice, c.iou FROM epoch_classes c JOIN runs r"
                              " ON r.id = c.run_id WHERE " IN_SWEEP("r") " ORDER BY " RUN_ORDER(
                                  "r") ", c.epoch, c.class"},
+
+    {"test_classes", "per-class Dice and IoU on the test split, final and best-validation weights",
+     "SELECT " RUN_COLS("r") ", t.weights, m.epoch, t.class, t.dice, t.iou FROM test_classes t"
+                             " JOIN test_metrics m ON m.run_id = t.run_id AND m.weights = t.weights"
+                             " JOIN runs r ON r.id = t.run_id WHERE " IN_SWEEP(
+                                 "r") " ORDER BY " RUN_ORDER("r") ", t.weights, t.class"},
 
     {"timing", "seconds per epoch and samples/s per run (mean, min, max), with host and backend",
      "SELECT " RUN_COLS(
@@ -152,7 +186,7 @@ const cb_export_query CB_EXPORT_QUERIES[] = {
                        " FROM epochs e JOIN s ON s.id = e.run_id"
                        " GROUP BY s.arch, s.clipping, s.noise_multiplier, s.target_epsilon, "
                        "s.clip_bound, s.lr,"
-                       " s.batch_size, s.epochs, e.epoch"
+                       " s.batch_size, s.epochs, s.sampling, s.sample_rate, s.dp_caveat, e.epoch"
                        " ORDER BY s.arch, s.method_rank, s.noise_multiplier, s.target_epsilon, "
                        "s.clip_bound, e.epoch"},
 
@@ -180,7 +214,7 @@ const cb_export_query CB_EXPORT_QUERIES[] = {
                        " FROM epochs e JOIN s ON s.id = e.run_id WHERE e.norm_p50 IS NOT NULL"
                        " GROUP BY s.arch, s.clipping, s.noise_multiplier, s.target_epsilon, "
                        "s.clip_bound, s.lr,"
-                       " s.batch_size, s.epochs, e.epoch"
+                       " s.batch_size, s.epochs, s.sampling, s.sample_rate, s.dp_caveat, e.epoch"
                        " ORDER BY s.arch, s.method_rank, s.noise_multiplier, s.clip_bound, "
                        "e.epoch"},
 

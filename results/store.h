@@ -211,6 +211,7 @@ typedef struct {
   double val_dice;                              /* last evaluated epoch's, NaN if none */
   double seconds_per_epoch;                     /* mean over the rows */
   double started_at, heartbeat_at, finished_at; /* unix seconds, NaN if unset */
+  int dp_guarantee; /* runs.dp_guarantee: 1, 0 (epsilon not a DP guarantee), -1 unknown/none */
 } cb_run_progress;
 
 int cb_store_progress(cb_store *s, const char *id, cb_run_progress *p);

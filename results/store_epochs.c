@@ -207,7 +207,7 @@ int cb_store_progress(cb_store *s, const char *id, cb_run_progress *p) {
           " (SELECT val_dice FROM epochs WHERE run_id = r.id AND val_dice IS NOT NULL"
           "  ORDER BY epoch DESC LIMIT 1),"
           " (SELECT avg(epoch_seconds) FROM epochs WHERE run_id = r.id),"
-          " r.started_at, r.heartbeat_at, r.finished_at FROM runs r WHERE r.id = ?",
+          " r.started_at, r.heartbeat_at, r.finished_at, r.dp_guarantee FROM runs r WHERE r.id = ?",
           &st, "reading progress"))
     return -1;
   sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -231,6 +231,7 @@ int cb_store_progress(cb_store *s, const char *id, cb_run_progress *p) {
     p->started_at = col_num(st, 11);
     p->heartbeat_at = col_num(st, 12);
     p->finished_at = col_num(st, 13);
+    p->dp_guarantee = sqlite3_column_type(st, 14) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 14);
   } else if (rc == SQLITE_DONE) {
     ret = cb_error("%s: no run %s", s->path, id);
   } else {
