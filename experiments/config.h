@@ -111,7 +111,8 @@ typedef struct {
 
   struct {
     double ce_weight, dice_weight, dice_smooth;
-    int reduction; /* CB_LOSS_REDUCTION_* */
+    int reduction;     /* CB_LOSS_REDUCTION_* */
+    int softmax_input; /* batch reduction: the loss sees softmax(logits); -1 = auto */
   } loss;
 
   struct {

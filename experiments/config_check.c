@@ -103,6 +103,7 @@ static void fill_auto(cb_experiment *e) {
     e->dp.adaptive.count_std = cs;
   }
   if (isnan(e->dp.adaptive.initial_bound)) e->dp.adaptive.initial_bound = e->dp.clip_bound;
+  if (e->loss.softmax_input < 0) e->loss.softmax_input = e->model.arch == CB_ARCH_UNET;
 }
 
 static int subjects_disjoint(const cb_experiment *e) {
@@ -159,6 +160,13 @@ static int check_combinations(const cb_experiment *e) {
                     "run with the final and the best-validation weights (table test_metrics, "
                     "export columns test_*); remove eval.split",
                     where_or_default(e, "eval.split"));
+  if (e->loss.reduction == CB_LOSS_REDUCTION_BATCH &&
+      e->train.max_physical_batch < e->train.batch_size)
+    return cb_error("%s: train.max_physical_batch: %d is smaller than train.batch_size %d, but "
+                    "loss.reduction: batch sums its Dice over the images processed together; "
+                    "raise it to at least the batch size or use loss.reduction: image",
+                    where_or_default(e, "train.max_physical_batch"), e->train.max_physical_batch,
+                    e->train.batch_size);
   if (e->train.optimizer == CB_OPT_SGD && e->train.nesterov && e->train.momentum <= 0)
     return cb_error("%s: train.nesterov: Nesterov momentum needs train.momentum > 0",
                     where_or_default(e, "train.nesterov"));

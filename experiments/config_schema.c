@@ -29,6 +29,7 @@ const char *const CB_ACCOUNTANT_NAMES[] = {"rdp", "prv", "gdp", NULL};
 const char *const CB_AUTO_VARIANT_NAMES[] = {"auto_s", "auto_v", NULL};
 const char *const CB_AUTO_SCOPE_NAMES[] = {"all", "per_layer", NULL};
 const char *const CB_EVAL_SPLIT_NAMES[] = {"val", "test", NULL};
+const char *const CB_LOSS_REDUCTION_NAMES[] = {"image", "batch", NULL};
 static const char *const BOOL_NAMES[] = {"false", "true", NULL};
 
 _Static_assert(sizeof(cb_arch) == sizeof(int), "model.arch is stored as an int");
@@ -70,6 +71,9 @@ static int automatic_s(const cb_experiment *e) {
 }
 static int sparsified(const cb_experiment *e) {
   return e->dp.clipping == CB_CLIP_RANDOM_SPARSIFICATION;
+}
+static int batch_loss(const cb_experiment *e) {
+  return e->loss.reduction == CB_LOSS_REDUCTION_BATCH;
 }
 static int adaptive(const cb_experiment *e) {
   return e->dp.clipping == CB_CLIP_ADAPTIVE;
@@ -154,6 +158,16 @@ const cb_field CB_FIELDS[] = {
      .doc = "weight of the per-image soft Dice loss"},
     {F("loss.dice_smooth", CB_FT_NUM, loss.dice_smooth), .lo = 0, .hi = BIG, .def = "1",
      .doc = "smoothing term of the soft Dice loss"},
+    {ENUM_("loss.reduction", loss.reduction, CB_LOSS_REDUCTION_NAMES), .flags = CB_F_ID_NON_DEFAULT,
+     .def = "image",
+     .doc = "image = each image's own CE + Dice (per-sample clipping is sound); batch = the "
+            "study's CombinedLoss: CE over the batch's pixels + Dice summed over the batch on "
+            "exp(softmax), smoothing only in the denominator (set loss.dice_smooth: 1e-4); "
+            "couples the images of a batch, so a private run is not a DP guarantee"},
+    {F("loss.softmax_input", CB_FT_BOOL, loss.softmax_input), .choices = BOOL_NAMES,
+     .flags = CB_F_AUTO, .def = "auto", .applies = batch_loss, .when = "loss.reduction is batch",
+     .doc = "the batch loss sees softmax(logits), as the study's U-Net output (Softmax2d); "
+            "auto = unet true, nested_unet false (the study's Nested U-Net ends in logits)"},
 
     {F("train.epochs", CB_FT_INT, train.epochs), .lo = 1, .hi = 1000000, .def = "100",
      .doc = "training epochs (also the horizon of dp.target_epsilon)"},
