@@ -102,13 +102,18 @@ static int cmp_keys(const void *a, const void *b) {
   }
 }
 
+/* The value, written as YAML, is the schema's default text (the flagged keys
+ * are enums and strings, whose defaults are written the same way). */
+static int at_default(const cb_experiment *e, const cb_field *f) {
+  char a[CB_EXP_STR_MAX + 64];
+  return !cb_field_format(e, f, 1, a, sizeof a) && strcmp(a, f->def) == 0;
+}
+
 static int included(const cb_experiment *e, const cb_field *f, int which) {
   if (f->applies && !f->applies(e)) return 0;
   if (which == CB_EXP_JSON_IDENTITY && f->flags & CB_F_VOLATILE) return 0;
-  if (which == CB_EXP_JSON_IDENTITY && f->flags & CB_F_ID_NON_DEFAULT) {
-    char v[256];
-    if (cb_field_format(e, f, 1, v, sizeof v) == 0 && strcmp(v, f->def) == 0) return 0;
-  }
+  if (which == CB_EXP_JSON_IDENTITY && f->flags & CB_F_ID_UNLESS_DEFAULT && at_default(e, f))
+    return 0;
   return 1;
 }
 

@@ -158,8 +158,8 @@ const cb_field CB_FIELDS[] = {
      .doc = "weight of the per-image soft Dice loss"},
     {F("loss.dice_smooth", CB_FT_NUM, loss.dice_smooth), .lo = 0, .hi = BIG, .def = "1",
      .doc = "smoothing term of the soft Dice loss"},
-    {ENUM_("loss.reduction", loss.reduction, CB_LOSS_REDUCTION_NAMES), .flags = CB_F_ID_NON_DEFAULT,
-     .def = "image",
+    {ENUM_("loss.reduction", loss.reduction, CB_LOSS_REDUCTION_NAMES),
+     .flags = CB_F_ID_UNLESS_DEFAULT, .def = "image",
      .doc = "image = each image's own CE + Dice (per-sample clipping is sound); batch = the "
             "study's CombinedLoss: CE over the batch's pixels + Dice summed over the batch on "
             "exp(softmax), smoothing only in the denominator (set loss.dice_smooth: 1e-4); "
@@ -228,7 +228,7 @@ const cb_field CB_FIELDS[] = {
     {F("dp.delta", CB_FT_NUM, dp.delta), .lo = 0, .hi = 1, .flags = CB_F_LO_OPEN | CB_F_HI_OPEN,
      .def = "1e-05", .applies = private_, .when = "dp.clipping is not none",
      .doc = "delta of the reported (epsilon, delta)"},
-    {ENUM_("dp.sample_rate", dp.sample_rate, CB_Q_RULE_NAMES), .flags = CB_F_ID_NON_DEFAULT,
+    {ENUM_("dp.sample_rate", dp.sample_rate, CB_Q_RULE_NAMES), .flags = CB_F_ID_UNLESS_DEFAULT,
      .def = "batch_over_n",
      .doc = "how train.batch_size B and the N training images give the sampling rate q: "
             "batch_over_n q = B/N, noisy sum / B; opacus q = 1/ceil(N/B), noisy sum / int(N q) "
@@ -258,7 +258,7 @@ const cb_field CB_FIELDS[] = {
      .def = "1", .applies = sparsified, .when = "dp.clipping is random_sparsification",
      .doc = "mask draws per epoch (at logical-step boundaries)"},
     {F("dp.sparsification.as_published", CB_FT_BOOL, dp.sparsification.as_published),
-     .choices = BOOL_NAMES, .flags = CB_F_ID_NON_DEFAULT, .def = "false", .applies = sparsified,
+     .choices = BOOL_NAMES, .flags = CB_F_ID_UNLESS_DEFAULT, .def = "false", .applies = sparsified,
      .when = "dp.clipping is random_sparsification",
      .doc = "what the study's RS code ran: no mask, per-layer clipping (dp.clip_bound per "
             "tensor, noise std sigma*C*sqrt(K)) of two batches' per-sample gradients together, "

@@ -25,10 +25,11 @@ enum {
   CB_F_VOLATILE = 4, /* not part of the run id: speed or output location only */
   CB_F_LO_OPEN = 8,  /* lower bound exclusive */
   CB_F_HI_OPEN = 16, /* upper bound exclusive */
-  /* In the run id only when set to something other than its default: a key
-   * added later whose default is what runs did before, so the ids of
-   * existing runs (and databases) stay valid. */
-  CB_F_ID_NON_DEFAULT = 32,
+  /* In the run id only when set to something other than its default: keys
+   * added after run ids were frozen, whose default is what every run did
+   * before them, so existing databases keep their ids. runs.config (the full
+   * JSON) always shows them. */
+  CB_F_ID_UNLESS_DEFAULT = 32,
 };
 
 typedef struct {
