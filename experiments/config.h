@@ -42,8 +42,9 @@
 /* Enumerations: index into the matching CB_EXP_*_NAMES list. */
 enum { CB_EXP_BACKEND_AUTO, CB_EXP_BACKEND_CPU, CB_EXP_BACKEND_CUDA };
 enum { CB_DATA_SYNTHETIC, CB_DATA_DUKE_NPY, CB_DATA_NPY };
-enum { CB_SPLIT_SUBJECT, CB_SPLIT_FRACTION };
-enum { CB_NORMALISE_ZSCORE, CB_NORMALISE_UNIT, CB_NORMALISE_NONE };
+enum { CB_SPLIT_SUBJECT, CB_SPLIT_FRACTION, CB_SPLIT_FOLDERS };
+enum { CB_NORMALISE_ZSCORE, CB_NORMALISE_UNIT, CB_NORMALISE_NONE, CB_NORMALISE_FIXED };
+enum { CB_DICE_POOLED, CB_DICE_PER_IMAGE };
 enum { CB_SAMPLING_POISSON, CB_SAMPLING_SHUFFLE };
 enum { CB_OPT_SGD, CB_OPT_ADAM, CB_OPT_ADAMW };
 enum { CB_LRS_CONSTANT, CB_LRS_STEP, CB_LRS_COSINE };
@@ -59,8 +60,9 @@ enum { CB_LOSS_REDUCTION_IMAGE, CB_LOSS_REDUCTION_BATCH };
 
 extern const char *const CB_EXP_BACKEND_NAMES[];    /* auto cpu cuda */
 extern const char *const CB_DATA_SOURCE_NAMES[];    /* synthetic duke_npy npy */
-extern const char *const CB_SPLIT_BY_NAMES[];       /* subject fraction */
-extern const char *const CB_NORMALISE_NAMES[];      /* zscore unit none */
+extern const char *const CB_SPLIT_BY_NAMES[];       /* subject fraction folders */
+extern const char *const CB_NORMALISE_NAMES[];      /* zscore unit none fixed */
+extern const char *const CB_DICE_NAMES[];           /* pooled per_image */
 extern const char *const CB_SAMPLING_NAMES[];       /* poisson shuffle */
 extern const char *const CB_OPTIMIZER_NAMES[];      /* sgd adam adamw */
 extern const char *const CB_LR_SCHEDULE_NAMES[];    /* constant step cosine */
@@ -105,7 +107,10 @@ typedef struct {
       int64_t seed;
     } split;
     int normalise;
-  } data; /* data.classes lives in model.classes */
+    double normalise_mean, normalise_std; /* data.normalise: fixed */
+    char label_map[CB_EXP_STR_MAX];       /* preset or FROM:TO pairs */
+    int mask_resize;                      /* CB_MASK_RESIZE_* */
+  } data;                                 /* data.classes lives in model.classes */
 
   cb_model_cfg model;
 
@@ -169,6 +174,10 @@ typedef struct {
     int every;
     int split;
   } eval;
+
+  struct {
+    int dice; /* CB_DICE_* */
+  } metrics;
 
   struct {
     int every;

@@ -3,11 +3,13 @@
  * whether an explicitly set key applies at all, and combinations. Each error
  * points at the key the user should change. */
 #include "core/base/error.h"
+#include "core/data/dataset.h"
 #include "experiments/config_schema.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static const char *where_or_default(const cb_experiment *e, const char *key) {
   int i;
@@ -88,9 +90,23 @@ static int check_applies(const cb_experiment *e) {
   return 0;
 }
 
+/* Whether data.path is a folder of split folders (train/ without images/),
+ * the study's published layout. */
+static int has_split_folders(const cb_experiment *e) {
+  if (e->data.source == CB_DATA_SYNTHETIC || !e->data.path[0]) return 0;
+  char p[CB_EXP_STR_MAX + 16];
+  struct stat st;
+  snprintf(p, sizeof p, "%s/images", e->data.path);
+  if (stat(p, &st) == 0) return 0;
+  snprintf(p, sizeof p, "%s/train", e->data.path);
+  return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 static void fill_auto(cb_experiment *e) {
   if (e->data.split.by < 0)
-    e->data.split.by = e->data.source == CB_DATA_DUKE_NPY ? CB_SPLIT_SUBJECT : CB_SPLIT_FRACTION;
+    e->data.split.by = has_split_folders(e)                 ? CB_SPLIT_FOLDERS
+                       : e->data.source == CB_DATA_DUKE_NPY ? CB_SPLIT_SUBJECT
+                                                            : CB_SPLIT_FRACTION;
   /* The architecture's defaults are the core's (core/nn/model_cfg.c). */
   cb_model_cfg_resolve(&e->model);
   if (e->train.max_physical_batch < 0) e->train.max_physical_batch = e->train.batch_size;
@@ -174,6 +190,16 @@ static int check_combinations(const cb_experiment *e) {
     return cb_error("%s: data.path: required when data.source is %s (a folder with images/ and "
                     "masks/)",
                     where_or_default(e, "data.source"), CB_DATA_SOURCE_NAMES[e->data.source]);
+  if (e->data.source != CB_DATA_SYNTHETIC) {
+    cb_label_map map;
+    if (cb_label_map_parse(e->data.label_map, &map))
+      return cb_error_prefix("%s: data.label_map: ", where_or_default(e, "data.label_map"));
+  }
+  if (e->data.split.by == CB_SPLIT_FOLDERS && e->data.source == CB_DATA_SYNTHETIC)
+    return cb_error("%s: data.split.by: folders needs data.source npy or duke_npy with data.path "
+                    "a folder of train/ val/ test/ folders; synthetic data splits by subject or "
+                    "fraction",
+                    where_or_default(e, "data.split.by"));
   if (e->data.split.by == CB_SPLIT_SUBJECT) {
     if (subjects_disjoint(e)) return -1;
     const cb_exp_subjects *ev =

@@ -7,6 +7,7 @@
  * everything runs with no download. */
 #include "experiments/config_schema.h"
 
+#include "core/data/dataset.h"
 #include "core/privacy/accountant.h"
 
 #include <math.h>
@@ -17,8 +18,9 @@
 
 const char *const CB_EXP_BACKEND_NAMES[] = {"auto", "cpu", "cuda", NULL};
 const char *const CB_DATA_SOURCE_NAMES[] = {"synthetic", "duke_npy", "npy", NULL};
-const char *const CB_SPLIT_BY_NAMES[] = {"subject", "fraction", NULL};
-const char *const CB_NORMALISE_NAMES[] = {"zscore", "unit", "none", NULL};
+const char *const CB_SPLIT_BY_NAMES[] = {"subject", "fraction", "folders", NULL};
+const char *const CB_NORMALISE_NAMES[] = {"zscore", "unit", "none", "fixed", NULL};
+const char *const CB_DICE_NAMES[] = {"pooled", "per_image", NULL};
 const char *const CB_SAMPLING_NAMES[] = {"poisson", "shuffle", NULL};
 const char *const CB_OPTIMIZER_NAMES[] = {"sgd", "adam", "adamw", NULL};
 const char *const CB_LR_SCHEDULE_NAMES[] = {"constant", "step", "cosine", NULL};
@@ -49,6 +51,9 @@ static int by_subject(const cb_experiment *e) {
 }
 static int by_fraction(const cb_experiment *e) {
   return e->data.split.by == CB_SPLIT_FRACTION;
+}
+static int fixed_norm(const cb_experiment *e) {
+  return e->data.normalise == CB_NORMALISE_FIXED;
 }
 static int sgd(const cb_experiment *e) {
   return e->train.optimizer == CB_OPT_SGD;
@@ -104,7 +109,8 @@ const cb_field CB_FIELDS[] = {
      .doc = "synthetic OCT generator, Duke DME as NPY folders, or any NPY folder"},
     {F("data.path", CB_FT_STR, data.path), .cap = CB_EXP_STR_MAX, .def = "\"\"",
      .applies = not_synthetic, .when = "data.source is not synthetic",
-     .doc = "folder with images/*.npy and masks/*.npy (part of the run id)"},
+     .doc = "folder with images/*.npy and masks/*.npy, or with train/ val/ test/ folders of "
+            "them (part of the run id)"},
     {F("data.size", CB_FT_INTS, data.size), LIST(data.n_size, 2, 2), .lo = 8, .hi = 8192,
      .def = "[224, 224]", .doc = "image size [H, W] the data is resized to"},
     {F("data.classes", CB_FT_INT, model.classes), .lo = 2, .hi = 64, .def = "9",
@@ -113,7 +119,8 @@ const cb_field CB_FIELDS[] = {
      .applies = synthetic, .when = "data.source is synthetic",
      .doc = "number of synthetic images (Duke has 110 annotated B-scans)"},
     {ENUM_("data.split.by", data.split.by, CB_SPLIT_BY_NAMES), .flags = CB_F_AUTO, .def = "auto",
-     .doc = "split by subject lists or random fractions; auto = subject for duke_npy, "
+     .doc = "split by subject lists, random fractions, or the data's train/ val/ test/ folders; "
+            "auto = folders when data.path has a train/ folder, else subject for duke_npy, "
             "else fraction"},
     {F("data.split.train", CB_FT_INTS, data.split.train.v),
      LIST(data.split.train.n, 1, CB_EXP_SUBJECTS_MAX), .lo = 0, .hi = IMAX,
@@ -133,7 +140,25 @@ const cb_field CB_FIELDS[] = {
      .applies = by_fraction, .when = "data.split.by is fraction",
      .doc = "seed of the random split (fixed, so every seed of a sweep sees the same split)"},
     {ENUM_("data.normalise", data.normalise, CB_NORMALISE_NAMES), .def = "zscore",
-     .doc = "zscore with the training split's mean and std, unit = [0,1], or none"},
+     .doc = "zscore with the training split's mean and std, unit = [0,1], none, or fixed = "
+            "zscore with data.normalise_mean/std (the study's published constants)"},
+    {F("data.normalise_mean", CB_FT_NUM, data.normalise_mean), .lo = -1e9, .hi = 1e9,
+     .def = "46.3758", .applies = fixed_norm, .when = "data.normalise is fixed",
+     .doc = "mean subtracted by data.normalise: fixed (the study's Duke constant)"},
+    {F("data.normalise_std", CB_FT_NUM, data.normalise_std), .lo = 0, .hi = BIG,
+     .flags = CB_F_LO_OPEN, .def = "53.9434", .applies = fixed_norm,
+     .when = "data.normalise is fixed",
+     .doc = "standard deviation divided by data.normalise: fixed (the study's Duke constant)"},
+    {F("data.label_map", CB_FT_STR, data.label_map), .cap = CB_EXP_STR_MAX, .def = "\"none\"",
+     .flags = CB_F_ID_UNLESS_DEFAULT, .applies = not_synthetic,
+     .when = "data.source is not synthetic",
+     .doc = "stored mask ids -> classes, applied before resizing: none, duke_10_to_9 (the "
+            "study's published masks: 8 below RPE -> 0, 9 fluid -> 8) or pairs like \"8:0,9:8\""},
+    {ENUM_("data.mask_resize", data.mask_resize, CB_MASK_RESIZE_NAMES), .def = "nearest",
+     .flags = CB_F_ID_UNLESS_DEFAULT, .applies = not_synthetic,
+     .when = "data.source is not synthetic",
+     .doc = "masks resized by nearest neighbour, or bilinear_round = the study's torchvision "
+            "resize of the label image then rounding (invents labels at class boundaries)"},
 
     {ENUM_("model.arch", model.arch, CB_ARCH_NAMES), .def = "unet",
      .doc = "U-Net or Nested U-Net (UNet++ without deep supervision)"},
@@ -286,6 +311,12 @@ const cb_field CB_FIELDS[] = {
     {ENUM_("eval.split", eval.split, CB_EVAL_SPLIT_NAMES), .def = "val",
      .doc = "split the val_* columns are measured on: val only (test is refused: the test "
             "split is evaluated at the end of every run, into test_metrics)"},
+
+    {ENUM_("metrics.dice", metrics.dice, CB_DICE_NAMES), .def = "pooled",
+     .flags = CB_F_ID_UNLESS_DEFAULT,
+     .doc = "Dice columns: pooled = per class over the split's pixels, classes absent from "
+            "truth and prediction left out; per_image = the study's per-image mean over all "
+            "classes with 1e-4 smoothing (an absent class scores 2)"},
 
     {F("checkpoint.every", CB_FT_INT, checkpoint.every), .lo = 1, .hi = 1000000,
      .flags = CB_F_VOLATILE, .def = "1", .doc = "write a checkpoint every N epochs"},

@@ -16,6 +16,11 @@ int cb_trainer_evaluate(cb_trainer *t, int test, cb_eval_stats *out) {
   const cb_node *logits = &m->nodes[m->n_nodes - 1];
   double loss = 0.0;
   cb_confusion_reset(&t->cm);
+  /* metrics.dice per_image: the study's Dice, one image at a time. */
+  cb_image_dice per_image;
+  int by_image = t->e->metrics.dice == CB_DICE_PER_IMAGE;
+  if (by_image && cb_image_dice_init(&per_image, m->cfg.classes, t->data.background, 1e-4))
+    return -1;
   for (int c0 = 0; c0 < n_eval; c0 += t->max_phys) {
     int n = n_eval - c0 < t->max_phys ? n_eval - c0 : t->max_phys;
     for (int k = 0; k < n; k++) {
@@ -32,10 +37,13 @@ int cb_trainer_evaluate(cb_trainer *t, int test, cb_eval_stats *out) {
     cb_launch_argmax(m->be, n * T, (cb_k_argmax){logits->out, t->pred_dev, m->cfg.classes, (int)T});
     m->be->download(m->be, t->pred, t->pred_dev, (size_t)n * T);
     if (cb_confusion_add(&t->cm, t->hy, t->pred, (size_t)n * T)) return -1;
+    for (int k = 0; by_image && k < n; k++)
+      if (cb_image_dice_add(&per_image, t->hy + k * T, t->pred + k * T, (size_t)T)) return -1;
   }
   if (m->be->status(m->be)) return -1; /* a device failure must not become a row */
   out->loss = loss / n_eval;
   cb_confusion_finish(&t->cm, &out->metrics);
+  if (by_image) cb_image_dice_finish(&per_image, &out->metrics);
   return 0;
 }
 

@@ -18,6 +18,12 @@ static int load_data(cb_trainer *t) {
   spec.seed = (uint64_t)e->seed;
   spec.classes = e->model.classes;
   spec.synth.classes = e->model.classes;
+  cb_label_map map;
+  if (e->data.source != CB_DATA_SYNTHETIC) {
+    if (cb_label_map_parse(e->data.label_map, &map)) return cb_error_prefix("data.label_map: ");
+    spec.map = &map;
+    spec.mask_resize = e->data.mask_resize;
+  }
   if (cb_dataset_load(&spec, &t->data)) return -1;
   if (t->data.H != e->data.size[0] || t->data.W != e->data.size[1])
     return cb_error("%s: images are %dx%d, but data.size is [%d, %d]", spec.source, t->data.H,
@@ -32,7 +38,9 @@ static int load_data(cb_trainer *t) {
 
   cb_split_spec ss;
   cb_split_spec_default(&ss);
-  if (e->data.split.by == CB_SPLIT_FRACTION) {
+  if (e->data.split.by == CB_SPLIT_FOLDERS) {
+    ss.by_folders = 1;
+  } else if (e->data.split.by == CB_SPLIT_FRACTION) {
     ss.by_fraction = 1;
     ss.val_frac = e->data.split.fractions[1];
     ss.test_frac = e->data.split.fractions[2];
@@ -44,7 +52,9 @@ static int load_data(cb_trainer *t) {
       ss.n_subjects[k] = s3[k]->n;
     }
   }
-  if (cb_split_make(&t->data, &ss, &t->split)) return -1;
+  if (cb_split_make(&t->data, &ss, &t->split))
+    return cb_error_prefix("%s: data.split.by %s: ", spec.source,
+                           CB_SPLIT_BY_NAMES[e->data.split.by]);
   t->train_idx = t->split.idx[CB_SPLIT_TRAIN];
   t->n_train = t->split.n[CB_SPLIT_TRAIN];
   int ev = CB_SPLIT_VAL; /* eval.split: test is refused by cb_exp_resolve */
@@ -56,8 +66,13 @@ static int load_data(cb_trainer *t) {
   if (t->n_eval < 1)
     return cb_error("%s: the %s split is empty; check data.split", spec.source, CB_SPLIT_NAMES[ev]);
 
-  /* Normalisation statistics come from the training split only. */
-  if (e->data.normalise != CB_NORMALISE_NONE) {
+  /* Normalisation statistics come from the training split only, or are the
+   * study's fixed constants (data.normalise: fixed). */
+  if (e->data.normalise == CB_NORMALISE_FIXED) {
+    t->norm.mean = e->data.normalise_mean;
+    t->norm.std = e->data.normalise_std;
+    cb_norm_apply(&t->data, &t->norm);
+  } else if (e->data.normalise != CB_NORMALISE_NONE) {
     if (cb_norm_fit(&t->data, t->train_idx, t->n_train, &t->norm)) return -1;
     if (e->data.normalise == CB_NORMALISE_ZSCORE)
       cb_norm_apply(&t->data, &t->norm);

@@ -20,6 +20,9 @@ typedef struct {
   long long seed;
   int classes, per_subject, count;
   double fluid, noise;
+  const char *label_map; /* folder: preset or FROM:TO pairs */
+  int mask_resize;       /* folder: CB_MASK_RESIZE_* */
+  cb_label_map map;
 } data_opts;
 
 static void data_opts_add(cb_cli *c, data_opts *o, int count_default, const char *count_name,
@@ -42,13 +45,20 @@ static void data_opts_add(cb_cli *c, data_opts *o, int count_default, const char
   cb_cli_add(c, "fluid", CB_OPT_DOUBLE, &o->fluid, "P",
              "synthetic: probability of fluid pockets per B-scan (0.5)");
   cb_cli_add(c, "noise", CB_OPT_DOUBLE, &o->noise, "X", "synthetic: speckle strength 0..4 (1)");
+  o->label_map = "none";
+  cb_cli_add(c, "label-map", CB_OPT_STR, &o->label_map, "MAP",
+             "folder: map stored mask ids before use: none, duke_10_to_9 (the study's published "
+             "masks: 8->0, 9->8) or FROM:TO pairs like 8:0,9:8");
+  cb_cli_add_choice(c, "mask-resize", &o->mask_resize, CB_MASK_RESIZE_NAMES,
+                    "folder, with --size: nearest (default) or bilinear_round (the study's "
+                    "torchvision resize of the labels, rounded)");
 }
 
 static int is_synthetic(const char *src) {
   return strcmp(src, "synthetic") == 0;
 }
 
-static int load(const cb_cli *c, const char *src, const data_opts *o, cb_dataset *d) {
+static int load(const cb_cli *c, const char *src, data_opts *o, cb_dataset *d) {
   cb_data_spec s;
   cb_data_spec_default(&s);
   s.source = src;
@@ -66,6 +76,9 @@ static int load(const cb_cli *c, const char *src, const data_opts *o, cb_dataset
     s.H = cb_cli_given(c, "size") ? H : 0;
     s.W = cb_cli_given(c, "size") ? W : 0;
     s.classes = o->classes;
+    s.mask_resize = o->mask_resize;
+    if (cb_label_map_parse(o->label_map, &o->map)) return cb_error_prefix("--label-map: ");
+    s.map = &o->map;
   }
   return cb_dataset_load(&s, d);
 }
@@ -140,7 +153,7 @@ static int cmd_import_duke(int argc, char **argv) {
                     .W = size.n > 1 ? size.v[1] : size.v[0]};
   if (cb_duke_import(c.pos[0], out, &o, json ? NULL : stdout)) return -1;
   if (json) {
-    cb_npy_folder_opts fo = {0, 0, 0};
+    cb_npy_folder_opts fo = {.classes = 0};
     cb_dataset d;
     int n = -1;
     if (o.H > 0 && cb_npy_folder_load(out, &fo, &d) == 0) {
@@ -163,6 +176,25 @@ static int cmd_import_duke(int argc, char **argv) {
 }
 
 /* ---- info ---- */
+
+/* Subjects of the images of split folder k, ascending and distinct, into ids
+ * (capacity d->n); the image count. */
+static int folder_subjects(const cb_dataset *d, int k, int *ids, int *n_ids) {
+  int images = 0, n = 0;
+  for (int i = 0; i < d->n; i++) {
+    if (d->folder[i] != k) continue;
+    images++;
+    int p = 0;
+    while (p < n && ids[p] < d->subjects[i])
+      p++;
+    if (p < n && ids[p] == d->subjects[i]) continue;
+    memmove(ids + p + 1, ids + p, (size_t)(n - p) * sizeof *ids);
+    ids[p] = d->subjects[i];
+    n++;
+  }
+  *n_ids = n;
+  return images;
+}
 
 static int cmd_info(int argc, char **argv) {
   cb_cli c;
@@ -226,6 +258,26 @@ static int cmd_info(int argc, char **argv) {
       cb_json_obj_end(&j);
     }
     cb_json_arr_end(&j);
+    char mt[512];
+    cb_label_map_text(&o.map, mt, sizeof mt);
+    cb_json_kv_str(&j, "label_map", is_synthetic(c.pos[0]) ? "identity" : mt);
+    if (d.folder) {
+      cb_json_key(&j, "folders");
+      cb_json_arr_begin(&j);
+      for (int k = 0; k < 3; k++) {
+        int nf, images = folder_subjects(&d, k, ids, &nf);
+        cb_json_obj_begin(&j);
+        cb_json_kv_str(&j, "split", CB_SPLIT_NAMES[k]);
+        cb_json_kv_int(&j, "images", images);
+        cb_json_key(&j, "subjects");
+        cb_json_arr_begin(&j);
+        for (int q = 0; d.subjects_known && q < nf; q++)
+          cb_json_int(&j, ids[q]);
+        cb_json_arr_end(&j);
+        cb_json_obj_end(&j);
+      }
+      cb_json_arr_end(&j);
+    }
     cb_json_key(&j, "class_list");
     cb_json_arr_begin(&j);
     for (int k = 0; k < d.classes; k++) {
@@ -248,8 +300,28 @@ static int cmd_info(int argc, char **argv) {
         printf("%s%d: %d", k ? ", " : "", ids[k], cnt[k]);
       printf(" images)\n");
     } else {
-      printf("subjects: unknown (no subjects.tsv): every image is its own subject, so split by "
-             "fraction\n");
+      printf("subjects: unknown (no subjects.tsv, names not Subject_XX_...): every image is its "
+             "own subject, so split by fraction%s\n",
+             d.folder ? " or by folders" : "");
+    }
+    if (d.folder) {
+      printf("split folders:");
+      for (int k = 0; k < 3; k++) {
+        int nf, images = folder_subjects(&d, k, ids, &nf);
+        printf("%s %s %d images", k ? "," : "", CB_SPLIT_NAMES[k], images);
+        if (d.subjects_known && nf) {
+          printf(" (subject%s", nf > 1 ? "s" : "");
+          for (int q = 0; q < nf; q++)
+            printf("%s%d", q ? "," : " ", ids[q]);
+          printf(")");
+        }
+      }
+      printf("\n");
+    }
+    if (!is_synthetic(c.pos[0]) && o.map.n) {
+      char mt[512];
+      cb_label_map_text(&o.map, mt, sizeof mt);
+      printf("labels mapped: %s\n", mt);
     }
     printf("\n%-4s %-16s %14s %8s\n", "id", "class", "pixels", "share");
     for (int k = 0; k < d.classes; k++)

@@ -42,6 +42,7 @@ void cb_dataset_free(cb_dataset *d) {
   free(d->images);
   free(d->masks);
   free(d->subjects);
+  free(d->folder);
   memset(d, 0, sizeof *d);
 }
 
@@ -91,6 +92,11 @@ int cb_dataset_subset(const cb_dataset *d, const int *idx, int n, cb_dataset *ou
     memcpy(out->images + (size_t)k * px, d->images + (size_t)i * px, px * sizeof(float));
     memcpy(out->masks + (size_t)k * px, d->masks + (size_t)i * px, px);
     out->subjects[k] = d->subjects[i];
+    if (d->folder && !out->folder && !(out->folder = cb_calloc((size_t)n, 1, "dataset folders"))) {
+      cb_dataset_free(out);
+      return -1;
+    }
+    if (d->folder) out->folder[k] = d->folder[i];
     if (d->names && d->names[i] && cb_dataset_set_name(out, k, d->names[i])) {
       cb_dataset_free(out);
       return -1;
@@ -147,6 +153,7 @@ int cb_dataset_load(const cb_data_spec *s, cb_dataset *out) {
     if (s->classes) o.classes = s->classes;
     return cb_synth_oct(out, s->count, s->H, s->W, s->seed, &o);
   }
-  cb_npy_folder_opts o = {.classes = s->classes, .H = s->H, .W = s->W};
+  cb_npy_folder_opts o = {
+      .classes = s->classes, .H = s->H, .W = s->W, .mask_resize = s->mask_resize, .map = s->map};
   return cb_npy_folder_load(s->source, &o, out);
 }

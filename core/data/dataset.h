@@ -27,6 +27,8 @@ typedef struct {
   uint8_t *masks;      /* class id per pixel */
   int *subjects;       /* subject (patient / eye) of every image */
   char **names;        /* name of every image (NULL if the source has none) */
+  int8_t *folder;      /* split folder of every image (CB_SPLIT_*): NULL unless the source is
+                          a folder of train/ val/ test/ subfolders */
   int subjects_known;  /* 0: no subject information, every image is its own subject */
   uint64_t background; /* bit c set: class c is background (left out of foreground means) */
   char class_names[CB_DATA_MAX_CLASSES][CB_DATA_NAME_MAX]; /* "" = unnamed */
@@ -69,17 +71,62 @@ void cb_synth_opts_default(cb_synth_opts *o);
  * as float32, like an imported 8-bit scan. opts NULL = defaults. */
 int cb_synth_oct(cb_dataset *out, int n, int H, int W, uint64_t seed, const cb_synth_opts *opts);
 
+/* ---- label maps (label_map.c) ------------------------------------------ */
+
+/* A map from the class ids stored in a dataset's masks to the ids trained on;
+ * ids not listed keep their value. Applied to every mask as it is read,
+ * before any resizing (the study maps, then resizes). */
+typedef struct {
+  char name[24];    /* the preset's name, or "custom" */
+  int n;            /* listed pairs; 0 = identity */
+  uint8_t lut[256]; /* stored id -> trained id */
+  uint8_t from[CB_DATA_MAX_CLASSES], to[CB_DATA_MAX_CLASSES];
+} cb_label_map;
+
+/* Named presets: "none" (identity) and "duke_10_to_9" (the study's
+ * TransformOCTMaskAdjustment: 8 below the RPE -> 0 background, 9 fluid -> 8;
+ * 10 labels become 9 classes; a folder loaded with it and without classes.tsv
+ * gets the study's 9 class names). */
+extern const char *const CB_LABEL_MAP_PRESETS[]; /* NULL-terminated */
+/* Parses a preset name or "FROM:TO,FROM:TO" (ids 0..255 -> 0..63, each FROM
+ * once). The error names the text and what is accepted. */
+int cb_label_map_parse(const char *text, cb_label_map *m);
+/* "8->0, 9->8" or "identity", for messages and summaries. */
+void cb_label_map_text(const cb_label_map *m, char *buf, size_t cap);
+
 /* ---- NPY folders (npy_folder.c) --------------------------------------- */
 
 /* A folder holds images/NAME.npy (HxW or 1xHxW, float32; uint8, integer and
- * float64 are converted), masks/NAME.npy (integer HxW) with the same names,
- * optional subjects.tsv (name<TAB>subject[<TAB>anything]) and optional
- * classes.tsv (id<TAB>name[<TAB>background]). Images are sorted by name. */
+ * float64 are converted), masks/NAME.npy (HxW class ids: any numeric type, so
+ * float masks holding whole numbers load; anything else is refused naming the
+ * file and pixel) with the same names, optional subjects.tsv
+ * (name<TAB>subject[<TAB>anything]) and optional classes.tsv
+ * (id<TAB>name[<TAB>background]). Images are sorted by name.
+ *
+ * Or a folder of split subfolders (the study's published layout): train/,
+ * and optionally val/ and test/, each with images/ and masks/ (and optionally
+ * its own subjects.tsv); d->folder then records every image's split folder.
+ * Images are ordered train, val, test, by name within each.
+ *
+ * Without subjects.tsv, subjects come from the names when every name starts
+ * with Subject_<digits> (followed by '_' or nothing): Subject_07_03 is
+ * subject 7. A subject found in two split folders is an error. */
+enum { CB_MASK_RESIZE_NEAREST = 0, CB_MASK_RESIZE_BILINEAR_ROUND = 1 };
+extern const char *const CB_MASK_RESIZE_NAMES[]; /* "nearest", "bilinear_round" */
+
 typedef struct {
-  int classes; /* > 0: masks must be below this; 0: classes.tsv, else max id + 1 */
-  int H, W;    /* > 0: resize every pair (bilinear image, nearest mask); 0: keep,
-                  all pairs must then share one size */
+  int classes;             /* > 0: masks must be below this; 0: classes.tsv, else max id + 1 */
+  int H, W;                /* > 0: resize every pair (bilinear image, mask by mask_resize); 0:
+                              keep, all pairs must then share one size */
+  int mask_resize;         /* CB_MASK_RESIZE_NEAREST: nearest neighbour, no label invented;
+                              CB_MASK_RESIZE_BILINEAR_ROUND: the study's torchvision resize of
+                              the label image, bilinear (antialiased) then rounded half to even,
+                              which invents intermediate labels at class boundaries */
+  const cb_label_map *map; /* NULL = ids as stored */
 } cb_npy_folder_opts;
+
+/* Subject of a name "Subject_<digits>[_...]", or -1. */
+int cb_subject_from_name(const char *name);
 
 int cb_npy_folder_load(const char *dir, const cb_npy_folder_opts *opts, cb_dataset *out);
 /* Writes the dataset as an NPY folder (float32 H x W images, uint8 masks,
@@ -92,11 +139,13 @@ int cb_npy_folder_write(const char *dir, const cb_dataset *d);
 
 /* What the runner and the CLI load: "synthetic" or an NPY folder path. */
 typedef struct {
-  const char *source; /* "synthetic" (default when NULL) or a folder */
-  int count;          /* synthetic: number of images (110 = 10 subjects x 11) */
-  int H, W;           /* synthetic: size (224 x 224); folder: resize when > 0 */
-  uint64_t seed;      /* synthetic: generator seed */
-  int classes;        /* synthetic: 9 or 10; folder: 0 = from the data */
+  const char *source;      /* "synthetic" (default when NULL) or a folder */
+  int count;               /* synthetic: number of images (110 = 10 subjects x 11) */
+  int H, W;                /* synthetic: size (224 x 224); folder: resize when > 0 */
+  uint64_t seed;           /* synthetic: generator seed */
+  int classes;             /* synthetic: 9 or 10; folder: 0 = from the data */
+  int mask_resize;         /* folder: CB_MASK_RESIZE_* */
+  const cb_label_map *map; /* folder: NULL = ids as stored */
   cb_synth_opts synth;
 } cb_data_spec;
 
@@ -145,6 +194,7 @@ enum { CB_SPLIT_TRAIN = 0, CB_SPLIT_VAL = 1, CB_SPLIT_TEST = 2 };
 extern const char *const CB_SPLIT_NAMES[3]; /* "train", "val", "test" */
 
 typedef struct {
+  int by_folders;         /* 1: the dataset's split folders (d->folder) decide */
   int by_fraction;        /* 0: subject lists, 1: fractions of the images */
   const int *subjects[3]; /* train, val, test subject ids; NULL = study default */
   int n_subjects[3];      /* (an empty list, n = 0, means no such split) */
@@ -157,7 +207,9 @@ typedef struct {
   int n[3];
 } cb_split;
 
-/* Study default: subjects 1-6 train, 7-8 validation, 9-10 test. */
+/* Study default: subjects 1-6 train, 7-8 validation, 9-10 test. Folder mode:
+ * every image goes to the split of its folder (an error when the dataset
+ * was not loaded from split folders). */
 void cb_split_spec_default(cb_split_spec *s);
 /* Splits by subject: every subject's images go to one split only. Subject
  * mode: a subject in two lists is an error, a non-empty list matching no
@@ -220,6 +272,30 @@ int cb_confusion_add(cb_confusion *c, const uint8_t *truth, const uint8_t *pred,
  * from both truth and prediction (TP + FP + FN = 0) has no defined score: NaN,
  * left out of every mean. Pixel accuracy = trace / total. */
 void cb_confusion_finish(const cb_confusion *c, cb_metrics *m);
+
+/* The study's Dice (its utils.per_class_dice at validation batch size 1): per
+ * image and class c, with TP, |truth c| and |predicted c| of that image only,
+ *   Dice_c = 2 (TP + s) / (|truth c| + |predicted c| + s),   s = smooth (1e-4),
+ * averaged over ALL classes for the image, then over images. A class absent
+ * from both truth and prediction therefore scores 2 (not 1, not undefined),
+ * exactly as published. */
+typedef struct {
+  int classes;
+  uint64_t background;
+  double smooth;
+  double sum[CB_DATA_MAX_CLASSES]; /* sum over images of Dice_c */
+  double sum_mean;                 /* sum over images of the all-class mean */
+  int images;
+} cb_image_dice;
+
+int cb_image_dice_init(cb_image_dice *a, int classes, uint64_t background, double smooth);
+/* Adds one image of px pixels. A label >= classes is an error. */
+int cb_image_dice_add(cb_image_dice *a, const uint8_t *truth, const uint8_t *pred, size_t px);
+/* Replaces m's Dice fields: dice[c] = mean over images of Dice_c, mean_dice =
+ * mean over images of the all-class mean, mean_dice_fg = mean of dice[c] over
+ * the non-background classes. IoU, pixel accuracy and `defined` (of the
+ * pooled Dice) are left as they are. No images: nothing changes. */
+void cb_image_dice_finish(const cb_image_dice *a, cb_metrics *m);
 
 /* ---- previews (preview.c) ---------------------------------------------- */
 

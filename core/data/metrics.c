@@ -79,3 +79,56 @@ void cb_confusion_finish(const cb_confusion *c, cb_metrics *m) {
   m->mean_dice_fg = ndf ? sdf / ndf : NAN;
   m->mean_iou_fg = ndf ? sif / ndf : NAN;
 }
+
+/* ---- the study's per-image Dice ---- */
+
+int cb_image_dice_init(cb_image_dice *a, int classes, uint64_t background, double smooth) {
+  memset(a, 0, sizeof *a);
+  if (classes < 1 || classes > CB_DATA_MAX_CLASSES)
+    return cb_error("metrics: %d classes; need 1..%d", classes, CB_DATA_MAX_CLASSES);
+  a->classes = classes;
+  a->background = background;
+  a->smooth = smooth;
+  return 0;
+}
+
+int cb_image_dice_add(cb_image_dice *a, const uint8_t *truth, const uint8_t *pred, size_t px) {
+  const int K = a->classes;
+  uint64_t tp[CB_DATA_MAX_CLASSES] = {0}, nt[CB_DATA_MAX_CLASSES] = {0},
+           np[CB_DATA_MAX_CLASSES] = {0};
+  for (size_t i = 0; i < px; i++) {
+    if (truth[i] >= K || pred[i] >= K)
+      return cb_error("metrics: pixel %zu has %s class %d but there are %d classes (0..%d)", i,
+                      truth[i] >= K ? "true" : "predicted", truth[i] >= K ? truth[i] : pred[i], K,
+                      K - 1);
+    nt[truth[i]]++;
+    np[pred[i]]++;
+    tp[truth[i]] += truth[i] == pred[i];
+  }
+  double mean = 0.0;
+  for (int c = 0; c < K; c++) {
+    /* The smoothing term sits in the numerator too (2 (TP + s)), as in the
+     * study's per_class_dice: an absent class scores 2s / s = 2. */
+    double d = 2.0 * ((double)tp[c] + a->smooth) / ((double)nt[c] + (double)np[c] + a->smooth);
+    a->sum[c] += d;
+    mean += d / K;
+  }
+  a->sum_mean += mean;
+  a->images++;
+  return 0;
+}
+
+void cb_image_dice_finish(const cb_image_dice *a, cb_metrics *m) {
+  if (a->images == 0) return;
+  double fg = 0.0;
+  int nfg = 0;
+  for (int c = 0; c < a->classes; c++) {
+    m->dice[c] = a->sum[c] / a->images;
+    if (!((a->background >> c) & 1)) {
+      fg += m->dice[c];
+      nfg++;
+    }
+  }
+  m->mean_dice = a->sum_mean / a->images;
+  m->mean_dice_fg = nfg ? fg / nfg : NAN;
+}

@@ -289,133 +289,268 @@ typedef struct {
   int H, W;
 } pair;
 
-int cb_npy_folder_load(const char *dir, const cb_npy_folder_opts *opts, cb_dataset *out) {
-  memset(out, 0, sizeof *out);
-  cb_npy_folder_opts o = {0, 0, 0};
-  if (opts) o = *opts;
-  char idir[PATH_CAP], mdir[PATH_CAP], path[PATH_CAP];
+const char *const CB_MASK_RESIZE_NAMES[] = {"nearest", "bilinear_round", NULL};
+
+int cb_subject_from_name(const char *name) {
+  static const char P[] = "Subject_";
+  if (strncmp(name, P, sizeof P - 1) != 0) return -1;
+  const char *s = name + sizeof P - 1;
+  long v = 0;
+  int digits = 0;
+  for (; *s >= '0' && *s <= '9'; s++, digits++)
+    if ((v = v * 10 + (*s - '0')) > 1000000000L) return -1;
+  if (!digits || (*s && *s != '_')) return -1;
+  return (int)v;
+}
+
+/* One folder with images/ and masks/: a flat dataset, or one split folder. */
+typedef struct {
+  char dir[PATH_CAP];
+  int split; /* CB_SPLIT_*, or -1 for a flat folder */
+  names imgs;
+  int *subj;   /* subject of every image */
+  int subj_of; /* 0 unknown, 1 subjects.tsv, 2 Subject_XX names */
+} part;
+
+static void part_free(part *p) {
+  names_free(&p->imgs);
+  free(p->subj);
+  p->subj = NULL;
+}
+
+/* Lists the pairs of p->dir, checks every image has a mask and the reverse,
+ * and finds the subjects (subjects.tsv, else the names). */
+static int part_list(part *p) {
+  char idir[PATH_CAP + 16], mdir[PATH_CAP + 16], path[PATH_CAP + 16];
   struct stat st;
-  if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-    return cb_error("%s: no such dataset folder (give 'synthetic' or a folder with images/ and "
-                    "masks/)",
-                    dir);
-  snprintf(idir, sizeof idir, "%s/images", dir);
-  snprintf(mdir, sizeof mdir, "%s/masks", dir);
+  snprintf(idir, sizeof idir, "%s/images", p->dir);
+  snprintf(mdir, sizeof mdir, "%s/masks", p->dir);
   if (stat(idir, &st) != 0 || stat(mdir, &st) != 0)
-    return cb_error("%s: an NPY folder needs images/ and masks/ subfolders of .npy files", dir);
-  names imgs, msks;
-  if (list_npy(idir, &imgs)) return -1;
-  if (list_npy(mdir, &msks)) {
-    names_free(&imgs);
-    return -1;
-  }
+    return cb_error("%s: %s needs images/ and masks/ subfolders of .npy files", p->dir,
+                    p->split < 0 ? "an NPY folder" : "a split folder");
+  names msks;
+  if (list_npy(idir, &p->imgs)) return -1;
+  if (list_npy(mdir, &msks)) return -1;
   int rc = 0;
-  if (imgs.n == 0) rc = cb_error("%s: no .npy files", idir);
-  for (int i = 0; !rc && i < imgs.n; i++)
-    if (find_name(&msks, imgs.v[i]) < 0)
-      rc = cb_error("%s/%s.npy: image without a mask (expected %s/%s.npy)", idir, imgs.v[i], mdir,
-                    imgs.v[i]);
+  if (p->imgs.n == 0) rc = cb_error("%s: no .npy files", idir);
+  for (int i = 0; !rc && i < p->imgs.n; i++)
+    if (find_name(&msks, p->imgs.v[i]) < 0)
+      rc = cb_error("%s/%s.npy: image without a mask (expected %s/%s.npy)", idir, p->imgs.v[i],
+                    mdir, p->imgs.v[i]);
   for (int i = 0; !rc && i < msks.n; i++)
-    if (find_name(&imgs, msks.v[i]) < 0)
+    if (find_name(&p->imgs, msks.v[i]) < 0)
       rc = cb_error("%s/%s.npy: mask without an image (expected %s/%s.npy)", mdir, msks.v[i], idir,
                     msks.v[i]);
+  names_free(&msks);
+  if (rc) return rc;
+  p->subj = calloc((size_t)p->imgs.n, sizeof *p->subj);
+  if (!p->subj) return cb_error("out of memory");
+  snprintf(path, sizeof path, "%s/subjects.tsv", p->dir);
+  int s = read_subjects(path, &p->imgs, p->subj);
+  if (s < 0) return -1;
+  if (s == 0) {
+    p->subj_of = 1;
+    return 0;
+  }
+  p->subj_of = 2;
+  for (int i = 0; i < p->imgs.n && p->subj_of; i++)
+    if ((p->subj[i] = cb_subject_from_name(p->imgs.v[i])) < 0) p->subj_of = 0;
+  return 0;
+}
+
+/* The parts of dir: itself when it has images/ (or masks/), else its split
+ * folders train/, val/, test/ (train/ required). */
+static int find_parts(const char *dir, part *parts, int *np) {
+  struct stat st;
+  char p[PATH_CAP + 16];
+  *np = 0;
+  if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+    return cb_error("%s: no such dataset folder (give 'synthetic', a folder with images/ and "
+                    "masks/, or a folder of split folders train/ val/ test/)",
+                    dir);
+  snprintf(p, sizeof p, "%s/images", dir);
+  int flat = stat(p, &st) == 0;
+  snprintf(p, sizeof p, "%s/masks", dir);
+  flat = flat || stat(p, &st) == 0;
+  if (flat) {
+    snprintf(parts[0].dir, PATH_CAP, "%s", dir);
+    parts[0].split = -1;
+    *np = 1;
+    return 0;
+  }
+  for (int k = 0; k < 3; k++) {
+    snprintf(p, sizeof p, "%s/%s", dir, CB_SPLIT_NAMES[k]);
+    if (stat(p, &st) != 0 || !S_ISDIR(st.st_mode)) continue;
+    if (k > 0 && *np == 0)
+      return cb_error("%s: has %s/ but no train/; a folder of split folders needs train/ (and "
+                      "optionally val/ and test/)",
+                      dir, CB_SPLIT_NAMES[k]);
+    snprintf(parts[*np].dir, PATH_CAP, "%s", p);
+    parts[*np].split = k;
+    ++*np;
+  }
+  if (*np == 0)
+    return cb_error("%s: not a dataset folder: expected images/ and masks/, or split folders "
+                    "train/ [val/ test/] each with images/ and masks/",
+                    dir);
+  return 0;
+}
+
+/* A subject or a name in two split folders would put one eye on both sides
+ * of the split; the message names both files. */
+static int check_parts_disjoint(const part *parts, int np, int subjects_known) {
+  for (int a = 0; a < np; a++)
+    for (int b = a + 1; b < np; b++)
+      for (int i = 0; i < parts[b].imgs.n; i++) {
+        const char *nb = parts[b].imgs.v[i];
+        int j = find_name(&parts[a].imgs, nb);
+        if (j >= 0)
+          return cb_error("%s/images/%s.npy: the same name is in %s/; an image belongs in one "
+                          "split folder: remove one of them",
+                          parts[b].dir, nb, parts[a].dir);
+        for (int k = 0; subjects_known && k < parts[a].imgs.n; k++)
+          if (parts[a].subj[k] == parts[b].subj[i])
+            return cb_error("%s/images/%s.npy: subject %d is also in %s/ (%s.npy); all B-scans of "
+                            "a subject belong in one split folder: move them (or fix %s)",
+                            parts[b].dir, nb, parts[b].subj[i], parts[a].dir, parts[a].imgs.v[k],
+                            parts[b].subj_of == 1 ? "subjects.tsv" : "the file names");
+      }
+  return 0;
+}
+
+/* Maps the stored ids of a mask and checks them against the class count;
+ * the error names the file, the pixel and what to change. */
+static int map_and_check(const char *path, uint8_t *m, size_t px, int W, const cb_label_map *map,
+                         int limit, int limit_from_opts, int limit_from_file) {
+  for (size_t k = 0; k < px; k++) {
+    int raw = m[k], v = map ? map->lut[raw] : raw;
+    m[k] = (uint8_t)v;
+    if (v < limit) continue;
+    char mapped[64] = "";
+    if (map && map->n && v != raw) snprintf(mapped, sizeof mapped, " (label %d mapped)", raw);
+    if (!limit_from_opts && !limit_from_file)
+      return cb_error("%s: class id %d%s at row %zu, column %zu; at most %d classes (ids 0..%d) "
+                      "are supported, numbered from 0; map the labels (data.label_map / "
+                      "--label-map)",
+                      path, v, mapped, k / (size_t)W, k % (size_t)W, limit, limit - 1);
+    return cb_error("%s: class id %d%s at row %zu, column %zu, but the dataset has %d classes "
+                    "(0..%d)%s; map the labels (data.label_map / --label-map, e.g. duke_10_to_9 "
+                    "for the study's 10-label masks)%s",
+                    path, v, mapped, k / (size_t)W, k % (size_t)W, limit, limit - 1,
+                    limit_from_opts ? "" : " per classes.tsv",
+                    limit_from_opts ? " or raise the class count (data.classes / --classes)" : "");
+  }
+  return 0;
+}
+
+int cb_npy_folder_load(const char *dir, const cb_npy_folder_opts *opts, cb_dataset *out) {
+  memset(out, 0, sizeof *out);
+  cb_npy_folder_opts o = {.classes = 0};
+  if (opts) o = *opts;
+  char path[PATH_CAP + 300];
+  part parts[3];
+  memset(parts, 0, sizeof parts);
+  int np = 0, rc = find_parts(dir, parts, &np);
+  for (int k = 0; !rc && k < np; k++)
+    rc = part_list(&parts[k]);
+  int n = 0, subjects_known = np > 0;
+  for (int k = 0; k < np; k++) {
+    n += parts[k].imgs.n;
+    subjects_known = subjects_known && parts[k].subj_of;
+  }
+  if (!rc && np > 1) rc = check_parts_disjoint(parts, np, subjects_known);
   cb_dataset meta;
   memset(&meta, 0, sizeof meta);
-  int n = imgs.n;
-  int *subj = rc ? NULL : calloc((size_t)n, sizeof *subj);
   pair *pairs = rc ? NULL : calloc((size_t)n, sizeof *pairs);
-  if (!rc && (!subj || !pairs)) rc = cb_error("out of memory");
-  int subjects_known = 0, file_classes = 0;
+  if (!rc && !pairs) rc = cb_error("out of memory");
+  int file_classes = 0;
   if (!rc) {
-    for (int i = 0; i < n; i++)
-      subj[i] = i + 1;
-    snprintf(path, sizeof path, "%s/subjects.tsv", dir);
-    int s = read_subjects(path, &imgs, subj);
-    if (s < 0) rc = -1;
-    subjects_known = s == 0;
     snprintf(path, sizeof path, "%s/classes.tsv", dir);
-    file_classes = rc ? 0 : read_classes(path, &meta);
+    file_classes = read_classes(path, &meta);
     if (file_classes < 0) rc = -1;
   }
-  int maxlab = 0;
-  for (int i = 0; !rc && i < n; i++) {
-    pair *p = &pairs[i];
-    int mh, mw;
-    snprintf(path, sizeof path, "%s/%s.npy", idir, imgs.v[i]);
-    if (read_image(path, &p->img, &p->H, &p->W)) {
-      rc = -1;
-      break;
-    }
-    snprintf(path, sizeof path, "%s/%s.npy", mdir, imgs.v[i]);
-    if (read_mask(path, &p->mask, &mh, &mw)) {
-      rc = -1;
-      break;
-    }
-    if (mh != p->H || mw != p->W) {
-      rc = cb_error("%s: mask is %dx%d but its image is %dx%d", path, mh, mw, p->H, p->W);
-      break;
-    }
-    if (o.H <= 0 && (p->H != pairs[0].H || p->W != pairs[0].W)) {
-      rc = cb_error("%s/%s.npy: image is %dx%d but %s is %dx%d; images differ in size, so give a "
-                    "size to resize them to (e.g. --size 224 224)",
-                    idir, imgs.v[i], p->H, p->W, imgs.v[0], pairs[0].H, pairs[0].W);
-      break;
-    }
-    size_t px = (size_t)p->H * (size_t)p->W;
-    for (size_t k = 0; k < px; k++)
-      if (p->mask[k] > maxlab) maxlab = p->mask[k];
-    /* Without a class count, the most we support: the message then names
-     * the mask that goes beyond it. */
-    int limit = o.classes > 0 ? o.classes : file_classes > 0 ? file_classes : CB_DATA_MAX_CLASSES;
-    for (size_t k = 0; k < px; k++)
-      if (p->mask[k] >= limit) {
-        if (o.classes <= 0 && file_classes <= 0)
-          rc = cb_error("%s: class id %d at row %zu, column %zu; at most %d classes (ids 0..%d) "
-                        "are supported, numbered from 0",
-                        path, p->mask[k], k / (size_t)p->W, k % (size_t)p->W, limit, limit - 1);
-        else
-          rc = cb_error("%s: class id %d at row %zu, column %zu, but the dataset has %d classes "
-                        "(0..%d)%s",
-                        path, p->mask[k], k / (size_t)p->W, k % (size_t)p->W, limit, limit - 1,
-                        o.classes > 0 ? "; raise the class count (--classes)" : " per classes.tsv");
+  /* Without a class count, the most we support: the message then names the
+   * mask that goes beyond it. */
+  int limit = o.classes > 0 ? o.classes : file_classes > 0 ? file_classes : CB_DATA_MAX_CLASSES;
+  int maxlab = 0, i = 0;
+  char first[PATH_CAP + 300] = "";
+  for (int k = 0; !rc && k < np; k++)
+    for (int j = 0; !rc && j < parts[k].imgs.n; j++, i++) {
+      pair *p = &pairs[i];
+      const char *nm = parts[k].imgs.v[j];
+      int mh, mw;
+      snprintf(path, sizeof path, "%s/images/%s.npy", parts[k].dir, nm);
+      if (read_image(path, &p->img, &p->H, &p->W)) {
+        rc = -1;
         break;
       }
-  }
+      if (o.H <= 0 && i > 0 && (p->H != pairs[0].H || p->W != pairs[0].W)) {
+        rc = cb_error("%s: image is %dx%d but %s is %dx%d; images differ in size, so give a "
+                      "size to resize them to (e.g. --size 224 224)",
+                      path, p->H, p->W, first, pairs[0].H, pairs[0].W);
+        break;
+      }
+      if (i == 0) snprintf(first, sizeof first, "%s", path);
+      snprintf(path, sizeof path, "%s/masks/%s.npy", parts[k].dir, nm);
+      if (read_mask(path, &p->mask, &mh, &mw)) {
+        rc = -1;
+        break;
+      }
+      if (mh != p->H || mw != p->W) {
+        rc = cb_error("%s: mask is %dx%d but its image is %dx%d", path, mh, mw, p->H, p->W);
+        break;
+      }
+      size_t px = (size_t)p->H * (size_t)p->W;
+      if (map_and_check(path, p->mask, px, p->W, o.map, limit, o.classes > 0, file_classes > 0)) {
+        rc = -1;
+        break;
+      }
+      for (size_t q = 0; q < px; q++)
+        if (p->mask[q] > maxlab) maxlab = p->mask[q];
+    }
   int classes = o.classes > 0 ? o.classes : file_classes > 0 ? file_classes : maxlab + 1;
   if (classes < 2) classes = 2;
-  if (!rc && classes > CB_DATA_MAX_CLASSES)
-    rc = cb_error("%s: masks use class %d; at most %d classes are supported", dir, maxlab,
-                  CB_DATA_MAX_CLASSES);
   int H = o.H > 0 ? o.H : (!rc ? pairs[0].H : 0), W = o.W > 0 ? o.W : (!rc ? pairs[0].W : 0);
   if (!rc && cb_dataset_alloc(out, n, H, W, classes, 1)) rc = -1;
-  for (int i = 0; !rc && i < n; i++) {
-    size_t px = (size_t)H * (size_t)W;
-    pair *p = &pairs[i];
-    if (p->H == H && p->W == W) {
-      memcpy(out->images + i * px, p->img, px * sizeof(float));
-      memcpy(out->masks + i * px, p->mask, px);
-    } else {
-      if (cb_resize_bilinear(p->img, p->H, p->W, out->images + i * px, H, W)) rc = -1;
-      cb_resize_nearest(p->mask, p->H, p->W, out->masks + i * px, H, W);
+  if (!rc && parts[0].split >= 0 && !(out->folder = calloc((size_t)n, 1)))
+    rc = cb_error("out of memory");
+  i = 0;
+  for (int k = 0; !rc && k < np; k++)
+    for (int j = 0; !rc && j < parts[k].imgs.n; j++, i++) {
+      size_t px = (size_t)H * (size_t)W;
+      pair *p = &pairs[i];
+      if (p->H == H && p->W == W) {
+        memcpy(out->images + i * px, p->img, px * sizeof(float));
+        memcpy(out->masks + i * px, p->mask, px);
+      } else {
+        if (cb_resize_bilinear(p->img, p->H, p->W, out->images + i * px, H, W)) rc = -1;
+        if (o.mask_resize == CB_MASK_RESIZE_BILINEAR_ROUND) {
+          if (!rc && cb_resize_labels_bilinear(p->mask, p->H, p->W, out->masks + i * px, H, W))
+            rc = -1;
+        } else {
+          cb_resize_nearest(p->mask, p->H, p->W, out->masks + i * px, H, W);
+        }
+      }
+      out->subjects[i] = subjects_known ? parts[k].subj[j] : i + 1;
+      if (out->folder) out->folder[i] = (int8_t)parts[k].split;
+      if (!rc && cb_dataset_set_name(out, i, parts[k].imgs.v[j])) rc = -1;
     }
-    out->subjects[i] = subj[i];
-    if (!rc && cb_dataset_set_name(out, i, imgs.v[i])) rc = -1;
-  }
   if (!rc) {
     out->subjects_known = subjects_known;
     out->background = file_classes > 0 ? meta.background : 1;
     memcpy(out->class_names, meta.class_names, sizeof meta.class_names);
+    if (file_classes == 0 && classes == 9 && o.map && strcmp(o.map->name, "duke_10_to_9") == 0)
+      cb_dataset_set_oct_classes(out, 9);
   } else {
     cb_dataset_free(out);
   }
-  for (int i = 0; pairs && i < n; i++) {
-    free(pairs[i].img);
-    free(pairs[i].mask);
+  for (int q = 0; pairs && q < n; q++) {
+    free(pairs[q].img);
+    free(pairs[q].mask);
   }
   free(pairs);
-  free(subj);
-  names_free(&imgs);
-  names_free(&msks);
+  for (int k = 0; k < np; k++)
+    part_free(&parts[k]);
   return rc;
 }
 

@@ -83,6 +83,24 @@ int cb_resize_bilinear(const float *src, int h, int w, float *dst, int H, int W)
   return 0;
 }
 
+int cb_resize_labels_bilinear(const uint8_t *src, int h, int w, uint8_t *dst, int H, int W) {
+  size_t n = (size_t)h * (size_t)w, m = (size_t)H * (size_t)W;
+  float *a = malloc(n * sizeof *a), *b = malloc(m * sizeof *b);
+  int rc = a && b ? 0 : cb_error("out of memory resizing a %dx%d mask", h, w);
+  for (size_t i = 0; !rc && i < n; i++)
+    a[i] = (float)src[i];
+  if (!rc) rc = cb_resize_bilinear(a, h, w, b, H, W);
+  /* torch.round: half to even, which nearbyint does in the default rounding
+   * mode. A convex combination of labels stays within 0..255. */
+  for (size_t i = 0; !rc && i < m; i++) {
+    double r = nearbyint((double)b[i]);
+    dst[i] = (uint8_t)(r < 0 ? 0 : r > 255 ? 255 : r);
+  }
+  free(a);
+  free(b);
+  return rc;
+}
+
 void cb_resize_nearest(const uint8_t *src, int h, int w, uint8_t *dst, int H, int W) {
   for (int y = 0; y < H; y++) {
     int sy = (int)(((double)y + 0.5) * (double)h / (double)H);

@@ -9,6 +9,11 @@
 
 /* src is h x w, dst is H x W, both row-major. */
 int cb_resize_bilinear(const float *src, int h, int w, float *dst, int H, int W);
+/* The study's mask resize (torchvision Resize of an integer label image):
+ * the labels as numbers through the bilinear filter above, then rounded half
+ * to even. Labels between two classes appear at their boundary (between 7
+ * and 0, 3 or 4), which is what the published numbers were measured on. */
+int cb_resize_labels_bilinear(const uint8_t *src, int h, int w, uint8_t *dst, int H, int W);
 void cb_resize_nearest(const uint8_t *src, int h, int w, uint8_t *dst, int H, int W);
 
 #endif

@@ -203,9 +203,26 @@ static int split_by_fraction(const cb_dataset *d, const cb_split_spec *s, cb_spl
   return rc;
 }
 
+/* The published layout decides: train/, val/, test/ folders (the loader has
+ * already refused a subject in two of them). */
+static int split_by_folders(const cb_dataset *d, cb_split *out) {
+  if (!d->folder)
+    return cb_error("split by folders needs a dataset folder of split folders (train/, val/, "
+                    "test/, each with images/ and masks/); split by subject or fraction instead");
+  if (alloc_split(out, d->n)) return -1;
+  for (int i = 0; i < d->n; i++) {
+    int k = d->folder[i];
+    if (k < 0 || k > 2) return cb_error("internal: image %d has split folder %d", i, k);
+    out->idx[k][out->n[k]++] = i;
+  }
+  return 0;
+}
+
 int cb_split_make(const cb_dataset *d, const cb_split_spec *s, cb_split *out) {
   memset(out, 0, sizeof *out);
-  int rc = s->by_fraction ? split_by_fraction(d, s, out) : split_by_lists(d, s, out);
+  int rc = s->by_folders    ? split_by_folders(d, out)
+           : s->by_fraction ? split_by_fraction(d, s, out)
+                            : split_by_lists(d, s, out);
   if (!rc && out->n[CB_SPLIT_TRAIN] == 0) rc = cb_error("the training split is empty");
   if (rc) cb_split_free(out);
   return rc;

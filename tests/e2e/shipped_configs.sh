@@ -21,4 +21,9 @@ for f in "$SRC"/experiments/study/*.yaml; do
       { echo "$f: delta/clip bound differ from the study"; exit 1; }
   fi
 done
+# The study's published layout: split by its folders, labels mapped 10 -> 9.
+j=$("$CB" run "$SRC/experiments/study/unet_published_data.yaml" --print-config --json)
+for kv in '"by":"folders"' '"label_map":"duke_10_to_9"' '"source":"npy"'; do
+  grep -qF "$kv" <<< "$j" || { echo "unet_published_data.yaml: missing $kv"; exit 1; }
+done
 echo "shipped experiment files: ok ($n)"

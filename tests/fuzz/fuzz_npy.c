@@ -42,7 +42,7 @@ static void check_folder(const uint8_t *data, size_t size, int resize) {
   cb_fuzz_write(path, data, size);
   snprintf(path, sizeof path, "%s/masks/a.npy", root);
   cb_fuzz_write(path, data, size);
-  cb_npy_folder_opts o = {0, resize ? 8 : 0, resize ? 8 : 0};
+  cb_npy_folder_opts o = {.H = resize ? 8 : 0, .W = resize ? 8 : 0};
   cb_dataset d;
   cb_error_clear();
   if (cb_npy_folder_load(root, &o, &d)) {

@@ -1,5 +1,6 @@
 #include "tests/unit/support.h"
 
+#include "core/base/error.h"
 #include "core/kernels/philox.h"
 #include "results/store.h"
 
@@ -13,6 +14,16 @@
 void tst_fill_uniform(float *x, size_t n, uint64_t seed, float lo, float hi) {
   for (size_t i = 0; i < n; i++)
     x[i] = lo + (hi - lo) * (float)cb_uniform(seed, 99, 0, (uint64_t)i);
+}
+
+void tst_expect_error(const char *must1, const char *must2) {
+  const char *e = cb_last_error();
+  if (!strstr(e, must1) || (must2 && !strstr(e, must2)) || strchr(e, '\n'))
+    print_error("error message '%s' lacks '%s' / '%s' or is not one line\n", e, must1,
+                must2 ? must2 : "");
+  assert_non_null(strstr(e, must1));
+  if (must2) assert_non_null(strstr(e, must2));
+  assert_null(strchr(e, '\n'));
 }
 
 double tst_rel_err(double a, double b, double floor) {

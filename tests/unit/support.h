@@ -20,6 +20,10 @@ const char *tst_src_path(const char *rel);
 /* tst_tmpdir()/name in one of 8 rotating static buffers. */
 const char *tst_tmp_path(const char *name);
 
+/* Asserts that the last error (cb_last_error) is one line containing must1
+ * and, when not NULL, must2; prints the message when it does not. */
+void tst_expect_error(const char *must1, const char *must2);
+
 /* One-value queries on a results database; a failing statement fails the
  * test. No row or NULL gives -999 (int), NaN (num) or "(null)" (text). */
 typedef struct cb_store cb_store;

@@ -22,14 +22,6 @@ static const char *fixture(const char *name) {
   return p;
 }
 
-static void expect_error(const char *must1, const char *must2) {
-  const char *e = cb_last_error();
-  if (!strstr(e, must1) || (must2 && !strstr(e, must2)))
-    print_error("error message '%s' lacks '%s' / '%s'\n", e, must1, must2 ? must2 : "");
-  assert_non_null(strstr(e, must1));
-  if (must2) assert_non_null(strstr(e, must2));
-}
-
 /* ---- files written by numpy ---- */
 
 static void test_numpy_fixtures(void **state) {
@@ -60,7 +52,7 @@ static void test_numpy_fixtures(void **state) {
     cb_npy_free(&a);
   }
   assert_int_equal(cb_npy_read(fixture("complex.npy"), &a), -1);
-  expect_error("complex.npy", "unsupported dtype");
+  tst_expect_error("complex.npy", "unsupported dtype");
 }
 
 /* ---- round trips ---- */
@@ -131,20 +123,20 @@ static void test_corrupt(void **state) {
   assert_int_equal(cb_npy_parse(buf, n, "ok.npy", &a), 0);
   cb_npy_free(&a);
   assert_int_equal(cb_npy_parse(buf, n - 5, "cut.npy", &a), -1);
-  expect_error("cut.npy", "truncated");
+  tst_expect_error("cut.npy", "truncated");
   assert_int_equal(cb_npy_parse(buf, 30, "cuthdr.npy", &a), -1);
-  expect_error("cuthdr.npy", "truncated");
+  tst_expect_error("cuthdr.npy", "truncated");
   assert_int_equal(cb_npy_parse(buf, 7, "tiny.npy", &a), -1);
-  expect_error("tiny.npy", "not a .npy");
+  tst_expect_error("tiny.npy", "not a .npy");
   n = make_file(buf, ok, 30, 1);
   assert_int_equal(cb_npy_parse(buf, n, "long.npy", &a), -1);
-  expect_error("long.npy", "unexpected bytes");
+  tst_expect_error("long.npy", "unexpected bytes");
   buf[1] = 'X';
   assert_int_equal(cb_npy_parse(buf, n, "magic.npy", &a), -1);
-  expect_error("magic.npy", "not a .npy");
+  tst_expect_error("magic.npy", "not a .npy");
   n = make_file(buf, ok, 24, 9);
   assert_int_equal(cb_npy_parse(buf, n, "ver.npy", &a), -1);
-  expect_error("ver.npy", "version");
+  tst_expect_error("ver.npy", "version");
   n = make_file(buf, ok, 24, 2); /* version 2 header length field */
   assert_int_equal(cb_npy_parse(buf, n, "v2.npy", &a), 0);
   cb_npy_free(&a);
@@ -163,10 +155,10 @@ static void test_corrupt(void **state) {
   for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
     n = make_file(buf, bad[k].hdr, 24, 1);
     assert_int_equal(cb_npy_parse(buf, n, "bad.npy", &a), -1);
-    expect_error("bad.npy", bad[k].msg);
+    tst_expect_error("bad.npy", bad[k].msg);
   }
   assert_int_equal(cb_npy_read("/nonexistent/x.npy", &a), -1);
-  expect_error("/nonexistent/x.npy", "cannot open");
+  tst_expect_error("/nonexistent/x.npy", "cannot open");
 }
 
 /* ---- NPY folders ---- */
@@ -227,9 +219,9 @@ static void test_folder_round_trip(void **state) {
   cb_dataset_free(&e);
   /* An existing output folder is never overwritten. */
   assert_int_equal(cb_npy_folder_write(p, &d), -1);
-  expect_error(p, "already exists");
+  tst_expect_error(p, "already exists");
   /* Loading with a size resizes (nearest masks: no new labels). */
-  cb_npy_folder_opts fo = {0, 12, 20};
+  cb_npy_folder_opts fo = {.H = 12, .W = 20};
   assert_int_equal(cb_npy_folder_load(p, &fo, &e), 0);
   assert_int_equal(e.H, 12);
   assert_int_equal(e.W, 20);
@@ -297,9 +289,9 @@ static void test_folder_conversions(void **state) {
   }
   cb_dataset_free(&d);
   /* The configured class count is enforced and named. */
-  cb_npy_folder_opts fo = {3, 0, 0};
+  cb_npy_folder_opts fo = {.classes = 3};
   assert_int_equal(cb_npy_folder_load(dir, &fo, &d), -1);
-  expect_error("masks/a.npy", "class id 3 at row 0, column 3");
+  tst_expect_error("masks/a.npy", "class id 3 at row 0, column 3");
   /* subjects.tsv gives subjects; classes.tsv names classes. */
   put_text(dir, "subjects.tsv", "name\tsubject\na\t4\nb\t4\nc\t9\n");
   assert_int_equal(cb_npy_folder_load(dir, NULL, &d), 0);
@@ -310,7 +302,7 @@ static void test_folder_conversions(void **state) {
   cb_dataset_free(&d);
   put_text(dir, "classes.tsv", "id\tname\tbackground\n0\tsky\t1\n1\tsea\t0\n2\tland\t1\n");
   assert_int_equal(cb_npy_folder_load(dir, NULL, &d), -1);
-  expect_error("masks/a.npy", "classes.tsv");
+  tst_expect_error("masks/a.npy", "classes.tsv");
 }
 
 static void good_pair(const char *dir, const char *name) {
@@ -325,7 +317,7 @@ static void good_pair(const char *dir, const char *name) {
 static void test_folder_bad_input(void **state) {
   (void)state;
   cb_dataset d;
-  cb_npy_folder_opts three = {3, 0, 0};
+  cb_npy_folder_opts three = {.classes = 3};
   char p[700];
   int64_t s[2] = {4, 6}, s3[3] = {2, 4, 6}, sw[2] = {4, 7};
   float img[48] = {0};
@@ -336,13 +328,13 @@ static void test_folder_bad_input(void **state) {
   good_pair(dir, "a");
   put(dir, "images", "b", CB_NPY_F32, 2, s, img);
   assert_int_equal(cb_npy_folder_load(dir, NULL, &d), -1);
-  expect_error("images/b.npy", "without a mask");
+  tst_expect_error("images/b.npy", "without a mask");
 
   dir = mkfolder("noimage");
   good_pair(dir, "a");
   put(dir, "masks", "z", CB_NPY_U8, 2, s, m);
   assert_int_equal(cb_npy_folder_load(dir, NULL, &d), -1);
-  expect_error("masks/z.npy", "without an image");
+  tst_expect_error("masks/z.npy", "without an image");
 
   dir = mkfolder("classes");
   good_pair(dir, "a");
@@ -351,27 +343,27 @@ static void test_folder_bad_input(void **state) {
   put(dir, "masks", "b", CB_NPY_U8, 2, s, m);
   m[7] = 0;
   assert_int_equal(cb_npy_folder_load(dir, &three, &d), -1);
-  expect_error("masks/b.npy", "class id 3 at row 1, column 1");
+  tst_expect_error("masks/b.npy", "class id 3 at row 1, column 1");
 
   dir = mkfolder("shape3");
   put(dir, "images", "a", CB_NPY_F32, 3, s3, img);
   put(dir, "masks", "a", CB_NPY_U8, 2, s, m);
   assert_int_equal(cb_npy_folder_load(dir, NULL, &d), -1);
-  expect_error("images/a.npy", "2x4x6");
+  tst_expect_error("images/a.npy", "2x4x6");
 
   dir = mkfolder("masksize");
   put(dir, "images", "a", CB_NPY_F32, 2, s, img);
   put(dir, "masks", "a", CB_NPY_U8, 2, sw, m);
   assert_int_equal(cb_npy_folder_load(dir, NULL, &d), -1);
-  expect_error("masks/a.npy", "4x7");
+  tst_expect_error("masks/a.npy", "4x7");
 
   dir = mkfolder("sizes");
   good_pair(dir, "a");
   put(dir, "images", "b", CB_NPY_F32, 2, sw, img);
   put(dir, "masks", "b", CB_NPY_U8, 2, sw, m);
   assert_int_equal(cb_npy_folder_load(dir, NULL, &d), -1);
-  expect_error("images/b.npy", "differ in size");
-  cb_npy_folder_opts rs = {0, 8, 8};
+  tst_expect_error("images/b.npy", "differ in size");
+  cb_npy_folder_opts rs = {.H = 8, .W = 8};
   assert_int_equal(cb_npy_folder_load(dir, &rs, &d), 0);
   assert_int_equal(d.H, 8);
   cb_dataset_free(&d);
@@ -381,7 +373,7 @@ static void test_folder_bad_input(void **state) {
   put(dir, "images", "a", CB_NPY_F32, 2, s, img);
   put(dir, "masks", "a", CB_NPY_F64, 2, s, fm);
   assert_int_equal(cb_npy_folder_load(dir, NULL, &d), -1);
-  expect_error("masks/a.npy", "not a class id");
+  tst_expect_error("masks/a.npy", "not a class id");
 
   dir = mkfolder("nan");
   img[2] = NAN;
@@ -389,33 +381,33 @@ static void test_folder_bad_input(void **state) {
   put(dir, "masks", "a", CB_NPY_U8, 2, s, m);
   img[2] = 0;
   assert_int_equal(cb_npy_folder_load(dir, NULL, &d), -1);
-  expect_error("images/a.npy", "NaN");
+  tst_expect_error("images/a.npy", "NaN");
 
   dir = mkfolder("truncated");
   good_pair(dir, "a");
   snprintf(p, sizeof p, "%s/masks/a.npy", dir);
   assert_int_equal(truncate(p, 100), 0);
   assert_int_equal(cb_npy_folder_load(dir, NULL, &d), -1);
-  expect_error("masks/a.npy", "truncated");
+  tst_expect_error("masks/a.npy", "truncated");
 
   dir = mkfolder("subjects");
   good_pair(dir, "a");
   good_pair(dir, "b");
   put_text(dir, "subjects.tsv", "a\t1\n");
   assert_int_equal(cb_npy_folder_load(dir, NULL, &d), -1);
-  expect_error("subjects.tsv", "no subject for image 'b'");
+  tst_expect_error("subjects.tsv", "no subject for image 'b'");
   put_text(dir, "subjects.tsv", "a\t1\nb\tseven\n");
   assert_int_equal(cb_npy_folder_load(dir, NULL, &d), -1);
-  expect_error("subjects.tsv:2", "integer");
+  tst_expect_error("subjects.tsv:2", "integer");
   put_text(dir, "subjects.tsv", "a\t1\nb\t2\nq\t3\n");
   assert_int_equal(cb_npy_folder_load(dir, NULL, &d), -1);
-  expect_error("subjects.tsv:3", "no image named 'q'");
+  tst_expect_error("subjects.tsv:3", "no image named 'q'");
 
   dir = mkfolder("empty");
   assert_int_equal(cb_npy_folder_load(dir, NULL, &d), -1);
-  expect_error("images", "no .npy");
+  tst_expect_error("images", "no .npy");
   assert_int_equal(cb_npy_folder_load("/nonexistent/folder", NULL, &d), -1);
-  expect_error("/nonexistent/folder", "no such dataset");
+  tst_expect_error("/nonexistent/folder", "no such dataset");
 }
 
 int main(void) {
