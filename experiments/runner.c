@@ -166,6 +166,23 @@ static void print_epoch_json(const char *id, const cb_epoch_row *r) {
   fflush(stdout);
 }
 
+/* An evaluation's summary columns (pixel accuracy, Dice, Dice without
+ * background, IoU, IoU without background) and its classes, for an epoch row
+ * and a test row alike. */
+static void eval_columns(const cb_eval_stats *ev, int K, double *const col[5], double *dice,
+                         double *iou) {
+  const cb_metrics *m = &ev->metrics;
+  *col[0] = m->pixel_accuracy;
+  *col[1] = m->mean_dice;
+  *col[2] = m->mean_dice_fg;
+  *col[3] = m->mean_iou;
+  *col[4] = m->mean_iou_fg;
+  for (int k = 0; k < K; k++) {
+    dice[k] = m->dice[k];
+    iou[k] = m->iou[k];
+  }
+}
+
 /* The test split with the final weights and with the best-validation
  * checkpoint's, into test_metrics / test_classes. */
 static int evaluate_test(cb_store *s, const char *worker, cb_trainer *t, const char *ckpt) {
@@ -194,15 +211,8 @@ static int evaluate_test(cb_store *s, const char *worker, cb_trainer *t, const c
     cb_eval_stats ev;
     if (cb_trainer_evaluate(t, 1, &ev)) return -1;
     r.loss = ev.loss;
-    r.pixel_acc = ev.metrics.pixel_accuracy;
-    r.dice = ev.metrics.mean_dice;
-    r.dice_fg = ev.metrics.mean_dice_fg;
-    r.iou = ev.metrics.mean_iou;
-    r.iou_fg = ev.metrics.mean_iou_fg;
-    for (int k = 0; k < K; k++) {
-      dice[k] = ev.metrics.dice[k];
-      iou[k] = ev.metrics.iou[k];
-    }
+    eval_columns(&ev, K, (double *const[5]){&r.pixel_acc, &r.dice, &r.dice_fg, &r.iou, &r.iou_fg},
+                 dice, iou);
     r.n_classes = K;
     r.class_dice = dice;
     r.class_iou = iou;
@@ -261,15 +271,10 @@ static int train(cb_store *s, const char *worker, cb_trainer *t, const cb_run_ar
         break;
       }
       r.val_loss = ev.loss;
-      r.val_pixel_acc = ev.metrics.pixel_accuracy;
-      r.val_dice = ev.metrics.mean_dice;
-      r.val_dice_fg = ev.metrics.mean_dice_fg;
-      r.val_iou = ev.metrics.mean_iou;
-      r.val_iou_fg = ev.metrics.mean_iou_fg;
-      for (int k = 0; k < K; k++) {
-        dice[k] = ev.metrics.dice[k];
-        iou[k] = ev.metrics.iou[k];
-      }
+      eval_columns(&ev, K,
+                   (double *const[5]){&r.val_pixel_acc, &r.val_dice, &r.val_dice_fg, &r.val_iou,
+                                      &r.val_iou_fg},
+                   dice, iou);
       r.n_classes = K;
       r.class_dice = dice;
       r.class_iou = iou;

@@ -8,6 +8,15 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Binds ?1 (the worker, NULL = any) and ?2 (the run id). */
+static void bind_owner(sqlite3_stmt *st, const char *id, const char *worker) {
+  if (worker)
+    sqlite3_bind_text(st, 1, worker, -1, SQLITE_STATIC);
+  else
+    sqlite3_bind_null(st, 1);
+  sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+}
+
 /* Runs one statement; a run not held by `worker` changes nothing, which is
  * reported like a lost claim. */
 static int exec_owned(cb_store *s, sqlite3_stmt *st, const char *id, const char *worker,
@@ -33,11 +42,7 @@ int cb_store_set_run_sampling(cb_store *s, const char *id, const char *worker,
                             "'running' AND (?1 IS NULL OR worker = ?1)",
                             &st, what) == 0;
   if (ok) {
-    if (worker)
-      sqlite3_bind_text(st, 1, worker, -1, SQLITE_STATIC);
-    else
-      sqlite3_bind_null(st, 1);
-    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+    bind_owner(st, id, worker);
     cb_store_bind_num(st, 3, p->sample_rate);
     sqlite3_bind_int64(st, 4, p->dataset_size);
     sqlite3_bind_text(st, 5, p->sampling, -1, SQLITE_STATIC);
@@ -68,11 +73,7 @@ int cb_store_put_test(cb_store *s, const char *id, const char *worker, const cb_
                             "'running' AND (?1 IS NULL OR worker = ?1)",
                             &st, what) == 0;
   if (ok) {
-    if (worker)
-      sqlite3_bind_text(st, 1, worker, -1, SQLITE_STATIC);
-    else
-      sqlite3_bind_null(st, 1);
-    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+    bind_owner(st, id, worker);
     sqlite3_bind_double(st, 3, cb_store_now());
     ok = exec_owned(s, st, id, worker, what, worker != NULL) == 0;
     sqlite3_finalize(st);
