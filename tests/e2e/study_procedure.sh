@@ -93,6 +93,9 @@ c2=$("$CB" epsilon --batch-size 10 --dataset-size 24 --epochs 3 --sigma 0.9 --de
 "$CB" run exp.yaml --db c.db --quiet --set train.sampling=shuffle
 "$CB" run exp.yaml --db c.db --quiet --set loss.reduction=batch --set loss.dice_smooth=1e-4
 [[ $(q1 c.db "SELECT count(*) FROM runs WHERE dp_guarantee = 0") == 2 ]] || fail "dp_guarantee not 0"
+# shuffle: fixed-size batches (24 = 3 x 8), so every epoch realises exactly 8
+[[ $(q1 c.db "SELECT group_concat(DISTINCT e.realised_batch) FROM epochs e JOIN runs r ON r.id = e.run_id
+  WHERE r.sampling = 'shuffle'") == 8.0 ]] || fail "shuffle batches are not of fixed size"
 q1 c.db "SELECT dp_caveat FROM runs" | grep -q 'train.sampling: shuffle' || fail "shuffle caveat"
 q1 c.db "SELECT dp_caveat FROM runs" | grep -q 'loss.reduction: batch' || fail "batch-loss caveat"
 [[ $("$CB" status --db c.db | grep -c 'not a DP guarantee') == 2 ]] || fail "status does not say so"
