@@ -27,10 +27,9 @@ typedef struct {
   cb_optim *opt;
   cb_dp *dp;
   int private_run;
-  double q;              /* Poisson sampling rate */
-  double expected_batch; /* q * n_train */
+  double q;              /* sampling rate (dp.sample_rate rule), what the accountant gets */
+  double expected_batch; /* divisor of the noisy sum: q N, or int(q N) under opacus */
   int steps_per_epoch;   /* loader batches per epoch: ceil(N / B) */
-  int noisy_per_epoch;   /* noisy steps per epoch (0: varies, RS as published) */
   int max_phys;
   double sigma;    /* noise multiplier in force (resolved from target epsilon) */
   cb_history hist; /* accountant history */

@@ -112,9 +112,6 @@ static int build_dp(cb_trainer *t) {
   t->steps_per_epoch = (int)cb_steps_per_epoch(B, t->n_train);
   t->q = cb_sample_rate(rule, B, t->n_train);
   t->expected_batch = cb_expected_batch(rule, t->q, t->n_train);
-  t->noisy_per_epoch = t->steps_per_epoch;
-  if (t->private_run && cb_trainer_rs_as_published(t))
-    t->noisy_per_epoch = 0; /* varies: every second batch of the whole run */
   t->sigma = 0.0;
   if (t->private_run) {
     if (!isnan(e->dp.noise_multiplier)) {
