@@ -20,7 +20,8 @@ void cb_privacy_opts_add(cb_cli *c, cb_privacy_opts *o) {
   cb_cli_add_choice(c, "sample-rate-rule", &o->rule, CB_Q_RULE_NAMES,
                     "how B and N give q: batch_over_n (B/N) or opacus (1/ceil(N/B))");
   cb_cli_add(c, "steps", CB_OPT_LONG, &o->steps, "T", "number of noisy steps (logical batches)");
-  cb_cli_add(c, "epochs", CB_OPT_DOUBLE, &o->epochs, "E", "number of epochs (T = ceil(E/q))");
+  cb_cli_add(c, "epochs", CB_OPT_DOUBLE, &o->epochs, "E",
+             "number of epochs (T = E*ceil(N/B), or ceil(E/q) with --sample-rate)");
   cb_cli_add(c, "delta", CB_OPT_DOUBLE, &o->delta, "D", "target delta in (0, 1), e.g. 1e-5");
   cb_cli_add_choice(c, "accountant", &o->accountant, CB_PRIVACY_ACC_CHOICES,
                     "accountant(s) to run (all)");
