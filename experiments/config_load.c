@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <yaml.h>
 
 void cb_exp_init(cb_experiment *e) {
@@ -316,6 +317,7 @@ static int unknown_key(const char *where, const char *full, const char *prefix) 
 typedef struct {
   const char *file;   /* for file:line:col, or NULL */
   const char *setarg; /* "--set ARG" style location, or NULL */
+  int in_file;        /* file is a file on disk: relative input paths are relative to it */
 } origin;
 
 static void where_of(const origin *o, yaml_node_t *n, char *buf, size_t len) {
@@ -325,13 +327,88 @@ static void where_of(const origin *o, yaml_node_t *n, char *buf, size_t len) {
     snprintf(buf, len, "%s:%zu:%zu", o->file, n->start_mark.line + 1, n->start_mark.column + 1);
 }
 
+/* Whether a string field names a file or folder to read (data.path and any
+ * other "*.path" key): relative values are relative to the file that sets
+ * them, as a sweep's base: is. (checkpoint.dir is an output location,
+ * relative to the database's folder, and does not end in ".path".) */
+static int is_input_path(const cb_field *f) {
+  size_t l = strlen(f->key);
+  return f->type == CB_FT_STR && l > 5 && strcmp(f->key + l - 5, ".path") == 0;
+}
+
+/* dir/rel without "." segments and with "x/.." pairs folded, so the same
+ * place gets the same text (the path is part of the run id). A leading ".."
+ * that cannot fold stays. */
+static int join_path(const char *dir, const char *rel, char *out, size_t n) {
+  char buf[2 * CB_EXP_STR_MAX + 2];
+  snprintf(buf, sizeof buf, "%s/%s", dir, rel);
+  const char *seg[256];
+  size_t len[256];
+  int k = 0, absolute = buf[0] == '/';
+  for (char *p = buf; *p;) {
+    while (*p == '/')
+      p++;
+    if (!*p) break;
+    char *q = p;
+    while (*q && *q != '/')
+      q++;
+    size_t l = (size_t)(q - p);
+    if (l == 1 && p[0] == '.') {
+      /* nothing */
+    } else if (l == 2 && p[0] == '.' && p[1] == '.' && k > 0 &&
+               !(len[k - 1] == 2 && seg[k - 1][0] == '.' && seg[k - 1][1] == '.')) {
+      k--;
+    } else if (l == 2 && p[0] == '.' && p[1] == '.' && absolute && k == 0) {
+      /* "/.." is "/" */
+    } else {
+      if (k == 256) return -1;
+      seg[k] = p;
+      len[k++] = l;
+    }
+    p = q;
+  }
+  size_t w = 0;
+  if (absolute && w + 1 < n) out[w++] = '/';
+  for (int i = 0; i < k; i++) {
+    if (w + len[i] + 2 > n) return -1;
+    if (i) out[w++] = '/';
+    memcpy(out + w, seg[i], len[i]);
+    w += len[i];
+  }
+  if (w == 0) out[w++] = '.';
+  out[w] = 0;
+  return 0;
+}
+
 static int apply(cb_experiment *e, const char *prefix, yaml_document_t *doc, yaml_node_t *n,
                  const origin *o) {
   char where[CB_EXP_WHERE_MAX];
   where_of(o, n, where, sizeof where);
   int index;
-  if (*prefix && cb_field_find(prefix, &index))
-    return cb_field_set_from_node(e, index, doc, n, where);
+  if (*prefix && cb_field_find(prefix, &index)) {
+    if (cb_field_set_from_node(e, index, doc, n, where)) return -1;
+    const cb_field *f = &CB_FIELDS[index];
+    char *v = cb_field_ptr(e, f);
+    const char *slash = o->file && o->in_file ? strrchr(o->file, '/') : NULL;
+    if (is_input_path(f) && slash && v[0] && v[0] != '/') {
+      char dir[CB_EXP_STR_MAX], joined[CB_EXP_STR_MAX];
+      snprintf(dir, sizeof dir, "%.*s", (int)(slash == o->file ? 1 : slash - o->file), o->file);
+      if (join_path(dir, v, joined, sizeof joined) || strlen(joined) >= f->cap)
+        return cb_error("%s: %s: '%s' relative to %s is too long", where, f->key, v, dir);
+      /* Below the current folder it is written relative to it, so that the
+       * run id does not depend on whether the file was named by an absolute
+       * or a relative path. */
+      char cwd[CB_EXP_STR_MAX];
+      size_t cl = getcwd(cwd, sizeof cwd) ? strlen(cwd) : 0;
+      const char *rel = joined;
+      if (joined[0] == '/' && cl > 1 && strncmp(joined, cwd, cl) == 0 && joined[cl] == '/')
+        rel = joined + cl + 1;
+      else if (joined[0] == '/' && cl > 0 && strcmp(joined, cwd) == 0)
+        rel = ".";
+      snprintf(v, f->cap, "%s", rel);
+    }
+    return 0;
+  }
   if (*prefix && !cb_field_is_section(prefix)) return unknown_key(where, prefix, "");
   if (is_null(n)) return 0; /* an empty section: nothing to set */
   if (n->type != YAML_MAPPING_NODE) {
@@ -395,14 +472,24 @@ static int parse_text(const char *text, size_t len, const char *origin_name, yam
   return 0;
 }
 
-int cb_exp_load_string(cb_experiment *e, const char *text, const char *origin_name) {
+static int load_text(cb_experiment *e, const char *text, const char *origin_name, int in_file) {
   yaml_document_t doc;
   if (parse_text(text, strlen(text), origin_name, &doc)) return -1;
   yaml_node_t *root = yaml_document_get_root_node(&doc);
-  origin o = {.file = origin_name};
+  if (!root && in_file) {
+    yaml_document_delete(&doc);
+    return cb_error("%s: empty experiment file: every key would take its default (a 100-epoch "
+                    "run); write the keys you mean, or {} to ask for the defaults on purpose",
+                    origin_name);
+  }
+  origin o = {.file = origin_name, .in_file = in_file};
   int rc = root ? apply(e, "", &doc, root, &o) : 0;
   yaml_document_delete(&doc);
   return rc;
+}
+
+int cb_exp_load_string(cb_experiment *e, const char *text, const char *origin_name) {
+  return load_text(e, text, origin_name, 0);
 }
 
 char *cb_exp_read_text(const char *path, const char *kind) {
@@ -476,7 +563,7 @@ int cb_exp_load_file(cb_experiment *e, const char *path) {
     memcpy(e->name, base, bl);
     e->name[bl] = 0;
   }
-  int rc = cb_exp_load_string(e, buf, path);
+  int rc = load_text(e, buf, path, 1);
   free(buf);
   return rc;
 }
@@ -519,7 +606,7 @@ int cb_exp_set(cb_experiment *e, const char *assignment) {
 
 int cb_exp_apply_yaml_node(cb_experiment *e, const char *key, void *yaml_document, void *yaml_node,
                            const char *file) {
-  origin o = {.file = file};
+  origin o = {.file = file, .in_file = file != NULL};
   yaml_node_t *n = yaml_node;
   if (*key && !cb_exp_has_key(key)) {
     char where[CB_EXP_WHERE_MAX];

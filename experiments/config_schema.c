@@ -86,6 +86,11 @@ static int adaptive(const cb_experiment *e) {
 
 #define OFF(m) offsetof(cb_experiment, m)
 #define BIG 1e300
+/* Largest clip bound and noise multiplier accepted: far beyond any useful
+ * value, and small enough that sigma * C and the clipped sums stay finite in
+ * float32 (1e200 would overflow to inf and fail mid-run as a divergence). */
+#define MAX_CLIP_BOUND 1e6
+#define MAX_NOISE_MULTIPLIER 1e4
 #define IMAX 2147483647.0
 #define I64MAX 9223372036854775807.0
 
@@ -231,8 +236,8 @@ const cb_field CB_FIELDS[] = {
 
     {ENUM_("dp.clipping", dp.clipping, CB_CLIPPING_NAMES), .def = "none",
      .doc = "per-sample clipping mode; none = non-private training"},
-    {F("dp.clip_bound", CB_FT_NUM, dp.clip_bound), .lo = 0, .hi = BIG, .flags = CB_F_LO_OPEN,
-     .def = "1", .applies = private_, .when = "dp.clipping is not none",
+    {F("dp.clip_bound", CB_FT_NUM, dp.clip_bound), .lo = 0, .hi = MAX_CLIP_BOUND,
+     .flags = CB_F_LO_OPEN, .def = "1", .applies = private_, .when = "dp.clipping is not none",
      .doc = "clip bound C (R for automatic; the initial bound for adaptive)"},
     {ENUM_("dp.per_layer.thresholds", dp.per_layer.thresholds, CB_THRESHOLDS_NAMES), .def = "same",
      .applies = per_layer_thresholds,
@@ -243,7 +248,7 @@ const cb_field CB_FIELDS[] = {
      .applies = per_layer_thresholds,
      .when = "dp.clipping is per_layer, or automatic with dp.automatic.scope per_layer",
      .doc = "one threshold per parameter tensor (Opacus) or per layer (weight and bias together)"},
-    {F("dp.noise_multiplier", CB_FT_NUM, dp.noise_multiplier), .lo = 0, .hi = BIG,
+    {F("dp.noise_multiplier", CB_FT_NUM, dp.noise_multiplier), .lo = 0, .hi = MAX_NOISE_MULTIPLIER,
      .flags = CB_F_NULL, .def = "null", .applies = private_, .when = "dp.clipping is not none",
      .doc = "sigma; set this or dp.target_epsilon"},
     {F("dp.target_epsilon", CB_FT_NUM, dp.target_epsilon), .lo = 0, .hi = BIG,
@@ -299,8 +304,8 @@ const cb_field CB_FIELDS[] = {
      .when = "dp.clipping is adaptive",
      .doc = "std of the noise on the unclipped count; auto = max(train.batch_size / 20, "
             "dp.noise_multiplier)"},
-    {F("dp.adaptive.initial_bound", CB_FT_NUM, dp.adaptive.initial_bound), .lo = 0, .hi = BIG,
-     .flags = CB_F_AUTO | CB_F_LO_OPEN, .def = "auto", .applies = adaptive,
+    {F("dp.adaptive.initial_bound", CB_FT_NUM, dp.adaptive.initial_bound), .lo = 0,
+     .hi = MAX_CLIP_BOUND, .flags = CB_F_AUTO | CB_F_LO_OPEN, .def = "auto", .applies = adaptive,
      .when = "dp.clipping is adaptive", .doc = "starting clip bound; auto = dp.clip_bound"},
     {ENUM_("dp.norm_rule", dp.norm_rule, CB_NORM_RULE_NAMES), .flags = CB_F_VOLATILE,
      .def = "mixed", .applies = private_, .when = "dp.clipping is not none",

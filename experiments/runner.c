@@ -3,6 +3,7 @@
 
 #include "core/base/error.h"
 #include "core/base/json.h"
+#include "core/io/checkpoint.h"
 #include "experiments/progress.h"
 #include "experiments/trainer.h"
 
@@ -101,6 +102,38 @@ static int make_parent(const char *path) {
   }
   if (mkdir(buf, 0777) && errno != EEXIST)
     return cb_error("cannot create folder %s: %s (check checkpoint.dir)", buf, strerror(errno));
+  return 0;
+}
+
+/* The previous checkpoint beside the current one, kept so that a damaged
+ * current checkpoint costs checkpoint.every epochs, not the run. */
+static void prev_path(const char *ckpt, char *out, size_t n) {
+  size_t l = strlen(ckpt), ext = strlen(".safetensors");
+  if (l > ext && strcmp(ckpt + l - ext, ".safetensors") == 0)
+    snprintf(out, n, "%.*s.prev.safetensors", (int)(l - ext), ckpt);
+  else
+    snprintf(out, n, "%s.prev", ckpt);
+}
+
+/* A hard link renamed over the previous one, so that at every moment both
+ * files exist (once written) and the current checkpoint stays in place until
+ * the new one atomically replaces it; where links are not supported, a
+ * rename (a kill before the new one is written then leaves only the
+ * previous, which a resume uses). */
+static int keep_previous(const char *ckpt) {
+  char prev[4200], tmp[4300];
+  prev_path(ckpt, prev, sizeof prev);
+  snprintf(tmp, sizeof tmp, "%s.%ld", prev, (long)getpid());
+  unlink(tmp);
+  if (link(ckpt, tmp) == 0) {
+    if (rename(tmp, prev) == 0) return 0;
+    int e = errno;
+    unlink(tmp);
+    return cb_io_error(e, "cannot keep %s as %s", ckpt, prev);
+  }
+  if (errno == ENOENT) return 0; /* no checkpoint yet */
+  if (rename(ckpt, prev) != 0 && errno != ENOENT)
+    return cb_io_error(errno, "cannot keep %s as %s", ckpt, prev);
   return 0;
 }
 
@@ -329,7 +362,7 @@ static int train(cb_store *s, const char *worker, cb_trainer *t, const cb_run_ar
       }
     }
     if (epoch % e->checkpoint.every == 0 || epoch == e->train.epochs) {
-      if (make_parent(ckpt) || cb_trainer_save(t, ckpt) ||
+      if (make_parent(ckpt) || keep_previous(ckpt) || cb_trainer_save(t, ckpt) ||
           cb_store_set_run_field(s, t->id, "checkpoint", ckpt)) {
         rc = -1;
         break;
@@ -357,9 +390,22 @@ int cb_run_claimed(cb_store *s, const char *worker, const cb_claim *c, const cb_
   cb_store_set_run_field(s, c->id, "backend", CB_EXP_BACKEND_NAMES[e->backend]);
   int rc = cb_trainer_setup(&t, e, c->id);
   if (!rc && t.be) cb_store_set_run_field(s, c->id, "backend", t.be->name);
-  /* Resume from the last checkpoint when there is one. */
-  if (!rc && access(ckpt, F_OK) == 0) {
-    rc = cb_trainer_restore(&t, ckpt);
+  /* Resume from the last checkpoint when there is one, else from the one
+   * before it; a damaged one (checksum, truncation, a non-finite value) is
+   * passed over, saying so. */
+  char prev[4200];
+  prev_path(ckpt, prev, sizeof prev);
+  const char *cand[2] = {ckpt, prev};
+  for (int k = 0; !rc && k < 2; k++) {
+    if (access(cand[k], F_OK) != 0) continue;
+    if (cb_checkpoint_verify(cand[k])) {
+      int other = k == 0 && access(prev, F_OK) == 0;
+      fprintf(stderr, "%s: %s; %s\n", c->id, cb_last_error(),
+              other ? "resuming from the previous checkpoint instead"
+                    : "training the run from the start instead");
+      continue;
+    }
+    rc = cb_trainer_restore(&t, cand[k]);
     /* Rows are written before the checkpoint, so a checkpoint ahead of this
      * database's rows was written for another database in the same folder
      * (same configuration, same run id): start afresh instead of finishing
@@ -369,11 +415,18 @@ int cb_run_claimed(cb_store *s, const char *worker, const cb_claim *c, const cb_
         fprintf(stderr,
                 "%s: checkpoint %s is at epoch %d but %s has %d epochs of this run (it was "
                 "written for another database); training from the start\n",
-                c->id, ckpt, t.epochs_done, cb_store_path(s), c->epochs_done);
+                c->id, cand[k], t.epochs_done, cb_store_path(s), c->epochs_done);
       cb_trainer_free(&t);
       rc = cb_trainer_setup(&t, e, c->id);
+    } else if (!rc && k == 1 && !a->quiet) {
+      fprintf(stderr, "%s: resumed from the previous checkpoint %s (epoch %d)\n", c->id, prev,
+              t.epochs_done);
     }
+    break;
   }
+  /* The data this run trains on (after the resume check: a refused resume
+   * leaves the fingerprint of the data it was started with). */
+  if (!rc) rc = cb_store_set_run_field(s, c->id, "data_fingerprint", t.data_fp);
   if (!rc) {
     char why[1024];
     const char *caveat = cb_run_dp_caveat(e, why, sizeof why);
@@ -389,10 +442,22 @@ int cb_run_claimed(cb_store *s, const char *worker, const cb_claim *c, const cb_
   if (rc == 0) return cb_store_finish(s, c->id, worker);
   char why[CB_ERRMSG_MAX];
   snprintf(why, sizeof why, "%s", cb_last_error());
+  int no_space = cb_last_error_code() == CB_EXIT_NOSPACE;
   if (g_stop && strcmp(why, "interrupted") == 0) {
     cb_store_release(s, c->id, worker);
-    return cb_error("run %s interrupted; it resumes from its last checkpoint when started again",
-                    c->id);
+    return cb_error_code(CB_EXIT_INTERRUPTED,
+                         "run %s interrupted; it resumes from its last checkpoint when started "
+                         "again",
+                         c->id);
+  }
+  if (no_space) {
+    /* Not the run's fault: give it back (an interruption, not an attempt)
+     * so that running the same command again resumes it. If even that write
+     * fails, the run stays held by this process, which a re-run on this
+     * machine takes back at once. */
+    cb_store_release(s, c->id, worker);
+    return cb_error_code(CB_EXIT_NOSPACE, "run %s stopped, given back to resume later: %s", c->id,
+                         why);
   }
   cb_store_fail(s, c->id, worker, why);
   return cb_error("run %s failed: %s", c->id, why);
@@ -412,7 +477,7 @@ static void reclaim_dead(cb_store *s, const char *id) {
     long pid = strtol(colon + 1, NULL, 10);
     if (mc && (size_t)(mc - me) == strlen(host) && strncmp(me, host, strlen(host)) == 0 &&
         pid > 0 && kill((pid_t)pid, 0) != 0 && errno == ESRCH) {
-      cb_store_release(s, id, p.worker);
+      cb_store_requeue(s, id, p.worker); /* it died holding the run: the attempt counts */
       return;
     }
   }
@@ -422,6 +487,9 @@ static void reclaim_dead(cb_store *s, const char *id) {
 int cb_run_experiment(const cb_experiment *e, const cb_run_args *a) {
   char id[CB_RUN_ID_LEN + 1];
   if (cb_exp_id(e, id)) return -1;
+  /* The data first: a missing dataset leaves no run row (nor database). */
+  if (cb_trainer_check_data(e))
+    return cb_error_prefix("%s: data.path %s: ", a->file ? a->file : e->name, e->data.path);
   char *config = cb_exp_to_json(e, CB_EXP_JSON_FULL);
   if (!config) return -1;
   cb_store *s = cb_store_open(a->db, CB_STORE_CREATE);

@@ -22,6 +22,10 @@ typedef struct {
   cb_norm_stats norm;
   const int *train_idx, *eval_idx, *test_idx;
   int n_train, n_eval, n_test;
+  /* SHA-256 of what training sees: every normalised image, mask and subject
+   * and the normalisation statistics (hex). Stored with the run and in its
+   * checkpoints: a resume on other data is refused. */
+  char data_fp[65];
   /* model, optimizer, DP engine */
   cb_model *m;
   cb_optim *opt;
@@ -52,6 +56,11 @@ typedef struct {
 
 /* Loads data, builds model, optimizer and DP engine. */
 int cb_trainer_setup(cb_trainer *t, const cb_experiment *e, const char *id);
+/* Loads and checks e's data exactly as cb_trainer_setup would, then frees it:
+ * so that a missing or unreadable dataset stops a run, a sweep or a SLURM
+ * submission before anything is recorded or queued. Synthetic data is made
+ * on the fly and always there: 0 at once. */
+int cb_trainer_check_data(const cb_experiment *e);
 void cb_trainer_free(cb_trainer *t);
 
 /* dp.sparsification.as_published: per-layer DP-SGD on two batches at a time. */

@@ -63,7 +63,8 @@ int cb_trainer_save(cb_trainer *t, const char *path) {
            meta_num(&md, "norm_mean", t->norm.mean) || meta_num(&md, "norm_std", t->norm.std) ||
            meta_num(&md, "best_val_dice", t->best_val_dice) ||
            meta_num(&md, "best_val_epoch", t->best_val_epoch) ||
-           cb_meta_set(&md, "rng", "philox4x32-10 keyed by seed; counters = logical step");
+           cb_meta_set(&md, "rng", "philox4x32-10 keyed by seed; counters = logical step") ||
+           cb_meta_set(&md, "data_fingerprint", t->data_fp);
   free(hist);
   if (!rc) rc = cb_checkpoint_save(path, t->m, t->opt, &md);
   cb_meta_free(&md);
@@ -100,9 +101,16 @@ int cb_trainer_restore(cb_trainer *t, const char *path) {
   double epoch = 0, step = 0, bound = NAN;
   const char *id = cb_meta_get(&md, "run_id");
   const char *hist = cb_meta_get(&md, "accountant_history");
+  const char *fp = cb_meta_get(&md, "data_fingerprint"); /* absent before issue 16 */
   if (!id || strcmp(id, t->id) != 0)
     cb_error("%s: checkpoint belongs to run %s, not %s", path, id ? id : "(none)", t->id);
-  else if (!hist)
+  else if (fp && strcmp(fp, t->data_fp) != 0) {
+    const char *slash = strrchr(path, '/');
+    cb_error("%s: the data changed since this run started (fingerprint of images, masks and "
+             "normalisation %.12s... then, %.12s... now), and resuming would mix two datasets: "
+             "restore the data, or delete the folder %.*s to train the run from scratch",
+             path, fp, t->data_fp, slash ? (int)(slash - path) : 1, slash ? path : ".");
+  } else if (!hist)
     cb_error("%s: checkpoint metadata has no accountant history", path);
   else if (!meta_count(&md, path, "epoch", t->e->train.epochs, &epoch) &&
            !meta_count(&md, path, "step", UINT32_MAX, &step) &&

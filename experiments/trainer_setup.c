@@ -1,11 +1,33 @@
 /* Builds a run's data, model, optimizer and DP engine from its config. */
+#include "core/base/cores.h"
 #include "core/base/error.h"
+#include "core/base/sha256.h"
 #include "experiments/trainer.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* t->data_fp: SHA-256 over the sizes, the (normalised) images, masks and
+ * subjects and the normalisation statistics, as training sees them. */
+static void data_fingerprint(cb_trainer *t) {
+  const cb_dataset *d = &t->data;
+  size_t px = (size_t)d->n * (size_t)d->H * (size_t)d->W;
+  int32_t dims[4] = {d->n, d->H, d->W, d->classes};
+  cb_sha256 h;
+  cb_sha256_init(&h);
+  cb_sha256_update(&h, dims, sizeof dims);
+  cb_sha256_update(&h, d->images, px * sizeof *d->images);
+  cb_sha256_update(&h, d->masks, px);
+  cb_sha256_update(&h, d->subjects, (size_t)d->n * sizeof *d->subjects);
+  double stats[2] = {t->norm.mean, t->norm.std};
+  cb_sha256_update(&h, stats, sizeof stats);
+  uint8_t dig[32];
+  cb_sha256_final(&h, dig);
+  for (int i = 0; i < 32; i++)
+    snprintf(t->data_fp + 2 * i, 3, "%02x", dig[i]);
+}
 
 static int load_data(cb_trainer *t) {
   const cb_experiment *e = t->e;
@@ -82,6 +104,7 @@ static int load_data(cb_trainer *t) {
     t->norm.mean = 0.0;
     t->norm.std = 1.0;
   }
+  data_fingerprint(t);
   return 0;
 }
 
@@ -152,7 +175,10 @@ int cb_trainer_setup(cb_trainer *t, const cb_experiment *e, const char *id) {
   const char *bname = CB_EXP_BACKEND_NAMES[e->backend];
   t->be = cb_backend_get(bname);
   if (!t->be) return -1;
-  if (e->threads > 0) t->be->set_threads(t->be, e->threads);
+  /* 0: OMP_NUM_THREADS, else the cores this process may use (affinity,
+   * cgroup quota, SLURM), not the machine's: more threads than cores makes
+   * every parallel region wait for a preempted thread. */
+  t->be->set_threads(t->be, e->threads > 0 ? e->threads : cb_default_threads());
   if (load_data(t) || build_model(t) || build_dp(t)) return -1;
   int64_t T = (int64_t)t->data.H * t->data.W;
   t->hx = cb_malloc((size_t)t->max_phys * e->model.in_channels * T * sizeof(float), "batch");
@@ -201,4 +227,15 @@ double cb_trainer_lr(const cb_trainer *t, int epoch) {
   case CB_LRS_COSINE: return 0.5 * lr * (1.0 + cos(3.14159265358979323846 * k / n));
   default: return lr;
   }
+}
+
+int cb_trainer_check_data(const cb_experiment *e) {
+  if (e->data.source == CB_DATA_SYNTHETIC) return 0;
+  cb_trainer t;
+  memset(&t, 0, sizeof t);
+  t.e = e;
+  int rc = load_data(&t);
+  cb_split_free(&t.split);
+  cb_dataset_free(&t.data);
+  return rc;
 }

@@ -46,7 +46,7 @@ int cb_cmd_export(int argc, char **argv) {
   if (rc) return rc > 0 ? 0 : -1;
   if (json) format = CB_EXPORT_JSON;
 
-  cb_store *s = cb_store_open(db, 0);
+  cb_store *s = cb_store_open(db, CB_STORE_READONLY);
   if (!s) return -1;
   cb_export_args a = {.query = query,
                       .sweep = sweep,
@@ -67,8 +67,11 @@ int cb_cmd_export(int argc, char **argv) {
   long rows = cb_export(s, &a, f);
   cb_store_close(s);
   if (out) {
+    errno = 0;
     int bad = fclose(f) != 0;
-    if (rows >= 0 && bad) rows = cb_error("writing %s failed (disk full?)", out);
+    if (rows >= 0 && bad)
+      rows =
+          errno ? cb_io_error(errno, "writing %s failed", out) : cb_error("writing %s failed", out);
     if (rows >= 0 && rename(tmp, out) != 0)
       rows = cb_error("cannot rename %s to %s: %s", tmp, out, strerror(errno));
     if (rows < 0) remove(tmp);

@@ -294,10 +294,15 @@ static int write_pages(cb_store *s, const char *sweep, const char *out, const ch
     rc = table(s, "final", sweep, runs, (int)(sizeof runs / sizeof runs[0]), html, md, NULL);
   }
   fputs("</body></html>\n", html);
+  errno = 0;
   int bad = ferror(html) || ferror(md);
   bad |= fclose(html) != 0;
   bad |= fclose(md) != 0;
-  if (!rc && bad) rc = cb_error("writing %s failed (disk full?)", hpath);
+  /* errno may be stale (SQLite ran since a failed write): only a full disk,
+   * which persists, is named. */
+  if (!rc && bad)
+    rc = cb_io_no_space(errno) ? cb_io_error(errno, "writing %s failed", hpath)
+                               : cb_error("writing %s failed", hpath);
   return rc;
 }
 
@@ -348,7 +353,7 @@ int cb_cmd_report(int argc, char **argv) {
   snprintf(mk, sizeof mk, "%s/Makefile.plots", plots);
   if (access(mk, R_OK) != 0)
     return cb_error("%s not found; pass --plots DIR (the clipbench source folder)", mk);
-  cb_store *s = cb_store_open(db, 0);
+  cb_store *s = cb_store_open(db, CB_STORE_READONLY);
   if (!s) return -1;
   if (sweep) {
     int64_t id;

@@ -16,6 +16,7 @@
 #include "core/base/json.h"
 #include "results/store_internal.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -314,6 +315,10 @@ long cb_export(cb_store *s, const cb_export_args *a, FILE *f) {
   free(prev);
   sqlite3_finalize(st);
   if (rc != SQLITE_DONE) return cb_store_err(s, rc, "running the export query");
-  if (ferror(f)) return cb_error("writing the export failed (disk full?)");
+  /* errno may be stale by now (SQLite ran since the failed write): only a
+   * full disk, which persists, is named. */
+  if (ferror(f))
+    return cb_io_no_space(errno) ? cb_io_error(errno, "writing the export failed")
+                                 : cb_error("writing the export failed");
   return rows;
 }

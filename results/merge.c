@@ -232,11 +232,12 @@ static int copy_epochs(cb_store *s, const char *id) {
 static const char UPDATE_RUN[] =
     "UPDATE main.runs SET (status, worker, host, backend, git_rev, attempts, started_at,"
     " heartbeat_at, finished_at, error, checkpoint, slurm_job_id, slurm_task_id, slurm_log,"
-    " sample_rate, dataset_size, sampling, dp_guarantee, dp_caveat) ="
+    " sample_rate, dataset_size, sampling, dp_guarantee, dp_caveat, interruptions,"
+    " data_fingerprint) ="
     " (SELECT CASE status WHEN 'running' THEN 'pending' ELSE status END, worker, host, backend,"
     " git_rev, attempts, started_at, heartbeat_at, finished_at, error, checkpoint, slurm_job_id,"
-    " slurm_task_id, slurm_log, sample_rate, dataset_size, sampling, dp_guarantee, dp_caveat"
-    " FROM shard.runs WHERE id = ?1) WHERE id = ?1";
+    " slurm_task_id, slurm_log, sample_rate, dataset_size, sampling, dp_guarantee, dp_caveat,"
+    " interruptions, data_fingerprint FROM shard.runs WHERE id = ?1) WHERE id = ?1";
 
 static int merge_run(cb_store *s, const char *id, const char *main_name, cb_merge_stats *st) {
   side m, sh;

@@ -76,9 +76,10 @@ const cb_export_query CB_EXPORT_QUERIES[] = {
               " r.worker, r.host, r.backend, r.git_rev,"
               " strftime('%Y-%m-%dT%H:%M:%SZ', r.started_at, 'unixepoch') AS started,"
               " strftime('%Y-%m-%dT%H:%M:%SZ', r.finished_at, 'unixepoch') AS finished, "
-              "r.checkpoint, r.error, r.sample_rate, r.dataset_size, r.sampling, r.dp_guarantee,"
-              " " DP_STATUS("r") " AS dp_status, r.dp_caveat FROM runs r WHERE " IN_SWEEP(
-                  "r") " ORDER BY " RUN_ORDER("r")},
+              "r.checkpoint, r.error, r.interruptions, r.data_fingerprint, r.sample_rate,"
+              " r.dataset_size, r.sampling, r.dp_guarantee, " DP_STATUS(
+                  "r") " AS dp_status,"
+                       " r.dp_caveat FROM runs r WHERE " IN_SWEEP("r") " ORDER BY " RUN_ORDER("r")},
 
     {"epochs", "every epoch of every run with the run's fields (learning curves, epsilon)",
      "SELECT " RUN_COLS(

@@ -115,9 +115,19 @@ static const char V2[] =
     "  FOREIGN KEY (run_id, weights) REFERENCES test_metrics (run_id, weights) ON DELETE CASCADE"
     ") WITHOUT ROWID;";
 
+/* Reliability (issue 16). interruptions counts the claims of a run that
+ * ended without a fault of the training (Ctrl-C, SIGTERM, a stopping sweep,
+ * SLURM preemption or requeue, a full disk): attempts - interruptions is the
+ * number of attempts that count against the retry limit. data_fingerprint is
+ * the SHA-256 of the data a run trained on (images, masks and normalisation
+ * statistics; see cb_trainer_data_fingerprint), checked when it resumes. */
+static const char V5[] = "ALTER TABLE runs ADD COLUMN interruptions INTEGER NOT NULL DEFAULT 0;"
+                         "ALTER TABLE runs ADD COLUMN data_fingerprint TEXT;";
+
 const cb_migration CB_MIGRATIONS[] = {
     {1, "sweeps, runs, sweep_runs, epochs, epoch_classes, layer_norms", V1},
     {2, "runs.sample_rate/dataset_size/sampling/dp_guarantee/dp_caveat, test_metrics, test_classes",
      V2},
+    {5, "runs.interruptions, runs.data_fingerprint", V5},
 };
 const int CB_N_MIGRATIONS = (int)(sizeof CB_MIGRATIONS / sizeof CB_MIGRATIONS[0]);

@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -31,6 +33,63 @@ static int is_busy(int rc) {
   return (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED;
 }
 
+#define NFS_FIX                                                                            \
+  "locking error; SQLite databases must be on a local disk, not NFS/Lustre (on a cluster " \
+  "give each task its own database and merge them)"
+
+/* The errno behind an I/O error. SQLite keeps the one of the file that
+ * failed, but sqlite3_system_errno() reports errno as it is afterwards, which
+ * a failing write to the -wal file has often lost. So a write error is also
+ * checked against the state it leaves: a file system with (almost) no space
+ * left is ENOSPC, a database or -wal file at the file size limit is EFBIG. */
+static int io_errno(const cb_store *s, int rc) {
+  int e = s && s->db ? sqlite3_system_errno(s->db) : 0;
+  if (cb_io_explain(e) || !s || !s->path) return e;
+  if (rc != SQLITE_IOERR_WRITE && rc != SQLITE_IOERR_FSYNC && rc != SQLITE_IOERR_TRUNCATE &&
+      rc != SQLITE_IOERR_SHORT_READ && rc != SQLITE_IOERR)
+    return e;
+  char dir[PATH_MAX];
+  snprintf(dir, sizeof dir, "%s", s->path);
+  char *slash = strrchr(dir, '/');
+  if (!slash)
+    snprintf(dir, sizeof dir, ".");
+  else
+    slash == dir ? (void)(dir[1] = 0) : (void)(*slash = 0);
+  struct statvfs vf;
+  if (statvfs(dir, &vf) == 0 && (double)vf.f_bavail * (double)vf.f_frsize < 1024.0 * 1024.0)
+    return ENOSPC;
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+    static const char *const ext[] = {"", "-wal", "-journal"};
+    for (int k = 0; k < 3; k++) {
+      char f[PATH_MAX + 16];
+      struct stat sb;
+      snprintf(f, sizeof f, "%s%s", s->path, ext[k]);
+      if (stat(f, &sb) == 0 && (double)sb.st_size + 65536.0 >= (double)rl.rlim_cur) return EFBIG;
+    }
+  }
+  return e;
+}
+
+/* What the operating system said decides the explanation of an I/O error: a
+ * full disk or a size limit is no network file system problem; only locking
+ * and shared-memory errors point at one. */
+static const char *io_fix(const cb_store *s, int rc) {
+  int e = io_errno(s, rc);
+  if (cb_io_explain(e)) return cb_io_explain(e);
+  switch (rc) {
+  case SQLITE_IOERR_LOCK:
+  case SQLITE_IOERR_RDLOCK:
+  case SQLITE_IOERR_UNLOCK:
+  case SQLITE_IOERR_CHECKRESERVEDLOCK:
+  case SQLITE_IOERR_SHMOPEN:
+  case SQLITE_IOERR_SHMSIZE:
+  case SQLITE_IOERR_SHMLOCK:
+  case SQLITE_IOERR_SHMMAP: return NFS_FIX;
+  default: return "the operating system reported an I/O error; check the disk (dmesg)";
+  }
+}
+
 static const char *fix_for(const cb_store *s, int rc) {
   switch (rc & 0xff) {
   case SQLITE_BUSY:
@@ -47,11 +106,9 @@ static const char *fix_for(const cb_store *s, int rc) {
   case SQLITE_NOTADB:
     return "the file is damaged or not an SQLite database; restore a copy, or recover what is "
            "left with `sqlite3 FILE .recover | sqlite3 new.db`";
-  case SQLITE_FULL: return "the disk is full; free space and run again (the run resumes)";
-  case SQLITE_IOERR:
-  case SQLITE_PROTOCOL:
-    return "I/O or locking error; SQLite databases must be on a local disk, not NFS/Lustre "
-           "(on a cluster give each task its own database and merge them)";
+  case SQLITE_FULL: return cb_io_explain(ENOSPC);
+  case SQLITE_IOERR: return io_fix(s, rc);
+  case SQLITE_PROTOCOL: return NFS_FIX;
   case SQLITE_NOMEM: return "out of memory";
   default: (void)s; return NULL;
   }
@@ -61,8 +118,13 @@ int cb_store_err(cb_store *s, int rc, const char *what) {
   const char *msg = s && s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc);
   const char *fix = fix_for(s, rc);
   const char *path = s && s->path ? s->path : "(database)";
-  if (fix) return cb_error("%s: %s: %s (%s)", path, what, msg, fix);
-  return cb_error("%s: %s: %s", path, what, msg);
+  /* A full disk (or quota, or file size limit) stops a sweep from starting
+   * more runs, and the run resumes once there is space. */
+  int full = (rc & 0xff) == SQLITE_FULL ||
+             ((rc & 0xff) == SQLITE_IOERR && cb_io_no_space(io_errno(s, rc)));
+  int code = full ? CB_EXIT_NOSPACE : 0;
+  if (fix) return cb_error_code(code, "%s: %s: %s (%s)", path, what, msg, fix);
+  return cb_error_code(code, "%s: %s: %s", path, what, msg);
 }
 
 int cb_store_prepare(cb_store *s, const char *sql, sqlite3_stmt **st, const char *what) {
@@ -175,38 +237,59 @@ static long long query_int(cb_store *s, const char *sql, const char *what) {
   return v;
 }
 
-static int read_version_in(cb_store *s, int *version);
+/* Whether the file is ours, and its schema version, before anything is
+ * changed: a clipbench database carries our application id (set when it is
+ * created or migrated) and a schema_migrations table of our shape. A file
+ * with no tables and no application id is new (empty). Anything else is
+ * someone else's file: refused, untouched. */
+static int identify_in(cb_store *s, int *version, int *fresh);
 
 /* The queries below must see one snapshot: outside a transaction another
  * process creating the schema could commit between them (application id
  * still 0, tables already there), which would look like a foreign
  * database. */
-static int read_version(cb_store *s, int *version) {
-  if (!sqlite3_get_autocommit(s->db)) return read_version_in(s, version);
+static int identify(cb_store *s, int *version, int *fresh) {
+  if (!sqlite3_get_autocommit(s->db)) return identify_in(s, version, fresh);
   if (cb_store_exec(s, "BEGIN", "reading the schema")) return -1;
-  int rc = read_version_in(s, version);
+  int rc = identify_in(s, version, fresh);
   sqlite3_exec(s->db, rc ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL);
   return rc;
 }
 
-static int read_version_in(cb_store *s, int *version) {
-  long long has = query_int(s,
-                            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND "
-                            "name = 'schema_migrations'",
-                            "reading the schema");
-  if (has < 0) return -1;
-  if (has == 0) {
-    long long app = query_int(s, "PRAGMA application_id", "reading the file header");
-    long long other =
-        query_int(s, "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'",
-                  "reading the schema");
-    if (app < 0 || other < 0) return -1;
-    if (other > 0 && app != CB_STORE_APPLICATION_ID)
-      return cb_error("%s: an SQLite database, but not a clipbench results database (it has other "
-                      "tables); choose another --db",
-                      s->path);
-    *version = 0;
+static int identify_in(cb_store *s, int *version, int *fresh) {
+  *version = 0;
+  *fresh = 0;
+  long long app = query_int(s, "PRAGMA application_id", "reading the file header");
+  long long tables = query_int(
+      s, "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'", "reading the schema");
+  if (app < 0 || tables < 0) return -1;
+  if (app == 0 && tables == 0) {
+    *fresh = 1;
     return 0;
+  }
+  /* Our bookkeeping table with exactly our columns. */
+  long long shape = query_int(s,
+                              "SELECT group_concat(name, ',') = 'version,what,applied_at,"
+                              "code_version' FROM (SELECT name FROM "
+                              "pragma_table_info('schema_migrations') ORDER BY cid)",
+                              "reading the schema");
+  if (shape < 0) return -1;
+  if (app != CB_STORE_APPLICATION_ID || shape != 1) {
+    char tl[200] = "";
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT group_concat(name, ', ') FROM (SELECT name FROM sqlite_master "
+                           "WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name "
+                           "LIMIT 4)",
+                           -1, &st, NULL) == SQLITE_OK) {
+      if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+        snprintf(tl, sizeof tl, "%s", (const char *)sqlite3_column_text(st, 0));
+      sqlite3_finalize(st);
+    }
+    return cb_error("%s: an SQLite database, but not a clipbench results database (application "
+                    "id %lld, not %d; tables: %s%s); it was not changed: choose another --db",
+                    s->path, app, CB_STORE_APPLICATION_ID, tl[0] ? tl : "none",
+                    tables > 4 ? ", ..." : "");
   }
   long long v = query_int(s, "SELECT coalesce(max(version), 0) FROM schema_migrations",
                           "reading the schema version");
@@ -223,8 +306,8 @@ static int too_new(cb_store *s, int version, int latest) {
 
 static int migrate(cb_store *s, const cb_migration *m, int n) {
   int latest = n ? m[n - 1].version : 0;
-  int v;
-  if (read_version(s, &v)) return -1;
+  int v, fresh;
+  if (identify(s, &v, &fresh)) return -1;
   if (v > latest) return too_new(s, v, latest);
   if (v == latest) {
     s->version = v;
@@ -233,7 +316,7 @@ static int migrate(cb_store *s, const cb_migration *m, int n) {
   /* Another process may be migrating the same file right now: take the write
    * lock first, then look again. */
   if (cb_store_exec(s, "BEGIN IMMEDIATE", "locking the database to create its schema")) return -1;
-  int ok = read_version(s, &v) == 0;
+  int ok = identify(s, &v, &fresh) == 0;
   if (ok && v > latest) ok = too_new(s, v, latest) == 0;
   if (ok && v == 0) {
     char sql[128];
@@ -264,6 +347,13 @@ static int migrate(cb_store *s, const cb_migration *m, int n) {
     }
     sqlite3_finalize(st);
   }
+  /* user_version mirrors the schema version for tools that read the header
+   * (file(1), sqlite3 .dbinfo). */
+  if (ok) {
+    char sql[64];
+    snprintf(sql, sizeof sql, "PRAGMA user_version = %d", latest);
+    ok = cb_store_exec(s, sql, "recording the schema version") == 0;
+  }
   if (!ok) {
     sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     return -1;
@@ -276,15 +366,24 @@ static int migrate(cb_store *s, const cb_migration *m, int n) {
   return 0;
 }
 
-static int configure(cb_store *s) {
+/* Connection settings that change nothing in the file. */
+static int connect_settings(cb_store *s) {
   sqlite3_extended_result_codes(s->db, 1);
   int rc = sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
   if (rc != SQLITE_OK) return cb_store_err(s, rc, "setting busy_timeout");
   /* Reading the header first turns "not a database" into a clear error. */
   if (query_int(s, "PRAGMA application_id", "reading the file header") < 0) return -1;
+  if (cb_store_exec(s, "PRAGMA foreign_keys = ON", "enabling foreign keys")) return -1;
+  if (query_int(s, "PRAGMA foreign_keys", "checking foreign keys") != 1)
+    return cb_error("%s: this SQLite library cannot enforce foreign keys", s->path);
+  return 0;
+}
+
+/* Write-ahead logging for a file identified as ours (or new). */
+static int use_wal(cb_store *s) {
   sqlite3_stmt *st;
   if (cb_store_prepare(s, "PRAGMA journal_mode = WAL", &st, "switching to WAL")) return -1;
-  rc = cb_store_step(s, st);
+  int rc = cb_store_step(s, st);
   char mode[32] = "";
   if (rc == SQLITE_ROW) snprintf(mode, sizeof mode, "%s", (const char *)sqlite3_column_text(st, 0));
   sqlite3_finalize(st);
@@ -293,11 +392,106 @@ static int configure(cb_store *s) {
     return cb_error("%s: cannot use write-ahead logging (journal mode stays '%s'); the file "
                     "must be on a local disk, not a network file system",
                     s->path, mode);
-  if (cb_store_exec(s, "PRAGMA foreign_keys = ON", "enabling foreign keys") ||
-      cb_store_exec(s, "PRAGMA synchronous = NORMAL", "setting synchronous"))
-    return -1;
-  if (query_int(s, "PRAGMA foreign_keys", "checking foreign keys") != 1)
-    return cb_error("%s: this SQLite library cannot enforce foreign keys", s->path);
+  return cb_store_exec(s, "PRAGMA synchronous = NORMAL", "setting synchronous");
+}
+
+/* "file:" URI of path with immutable=1: for reading a WAL database on a
+ * read-only mount, where SQLite cannot create the -shm file it otherwise
+ * needs. Nothing can write the file there, so reading it as immutable is
+ * exact. */
+static void immutable_uri(const char *path, char *out, size_t n) {
+  size_t k = (size_t)snprintf(out, n, "file:");
+  for (const unsigned char *p = (const unsigned char *)path; *p && k + 4 < n; p++) {
+    if (*p == '%' || *p == '?' || *p == '#' || *p < 0x21 || *p > 0x7e)
+      k += (size_t)snprintf(out + k, n - k, "%%%02X", *p);
+    else
+      out[k++] = (char)*p;
+  }
+  snprintf(out + k, n - k, "?immutable=1");
+}
+
+static int dir_writable(const char *path) {
+  char dir[PATH_MAX];
+  snprintf(dir, sizeof dir, "%s", path);
+  char *slash = strrchr(dir, '/');
+  if (!slash)
+    snprintf(dir, sizeof dir, ".");
+  else if (slash == dir)
+    dir[1] = 0;
+  else
+    *slash = 0;
+  return access(dir, W_OK) == 0;
+}
+
+/* Read-only: never writes to the file. A database of an older schema is read
+ * through a migrated copy in memory. */
+static int open_readonly(cb_store *s, const cb_migration *m, int n) {
+  int rc = sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READONLY, NULL);
+  int ok = rc == SQLITE_OK && connect_settings(s) == 0;
+  int v = 0, fresh = 0;
+  ok = ok && identify(s, &v, &fresh) == 0;
+  if (!ok && !dir_writable(s->path)) {
+    /* A read-only folder or mount: SQLite cannot create the -shm file a WAL
+     * database needs even for reading. */
+    char uri[PATH_MAX * 3 + 32];
+    immutable_uri(s->path, uri, sizeof uri);
+    sqlite3_close(s->db);
+    s->db = NULL;
+    rc = sqlite3_open_v2(uri, &s->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL);
+    ok = rc == SQLITE_OK && connect_settings(s) == 0 && identify(s, &v, &fresh) == 0;
+  }
+  if (!ok) return rc != SQLITE_OK ? cb_store_err(s, rc, "opening") : -1;
+  int latest = n ? m[n - 1].version : 0;
+  if (fresh)
+    return cb_error("%s: an empty file, not a clipbench results database yet (run an experiment "
+                    "or sweep into it first)",
+                    s->path);
+  if (v > latest) return too_new(s, v, latest);
+  if (v < latest) {
+    /* An older schema: read a copy in memory, migrated there; the file is
+     * left as it is (a writing command migrates it). */
+    sqlite3 *mem = NULL;
+    rc = sqlite3_open_v2(":memory:", &mem, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    sqlite3_backup *b = rc == SQLITE_OK ? sqlite3_backup_init(mem, "main", s->db, "main") : NULL;
+    if (b) sqlite3_backup_step(b, -1);
+    rc = b ? sqlite3_backup_finish(b) : SQLITE_NOMEM;
+    if (rc != SQLITE_OK) {
+      sqlite3_close(mem);
+      return cb_store_err(s, rc, "reading an older schema into memory");
+    }
+    sqlite3_close(s->db);
+    s->db = mem;
+    return connect_settings(s) || migrate(s, m, n) ? -1 : 0;
+  }
+  s->version = v;
+  return 0;
+}
+
+/* The file's identity, to notice it being deleted or replaced while open. */
+static void remember_identity(cb_store *s) {
+  struct stat sb;
+  if (stat(s->path, &sb) == 0) {
+    s->dev = (unsigned long long)sb.st_dev;
+    s->ino = (unsigned long long)sb.st_ino;
+    s->have_identity = 1;
+  }
+}
+
+int cb_store_check_file(cb_store *s) {
+  if (!s->have_identity) return 0;
+  struct stat sb;
+  if (stat(s->path, &sb) != 0) {
+    if (errno != ENOENT && errno != ENOTDIR) return 0; /* cannot tell: not proof of loss */
+    return cb_error("%s: the results database was deleted while clipbench was using it; what it "
+                    "recorded is gone with it, so nothing more is trained: restore the file (or "
+                    "choose a new --db) and run again",
+                    s->path);
+  }
+  if ((unsigned long long)sb.st_dev != s->dev || (unsigned long long)sb.st_ino != s->ino)
+    return cb_error("%s: the results database was replaced by another file while clipbench was "
+                    "using it; stopping so that nothing is written to the wrong database: run "
+                    "again to continue with the file now there",
+                    s->path);
   return 0;
 }
 
@@ -308,7 +502,8 @@ cb_store *cb_store_open_with(const char *path, int flags, const cb_migration *m,
   }
   struct stat sb;
   int exists = stat(path, &sb) == 0;
-  if (!exists && !(flags & CB_STORE_CREATE)) {
+  int ro = (flags & CB_STORE_READONLY) != 0;
+  if (!exists && (ro || !(flags & CB_STORE_CREATE))) {
     cb_error("%s: no such database (run an experiment or sweep first, or pass --db FILE)", path);
     return NULL;
   }
@@ -325,6 +520,14 @@ cb_store *cb_store_open_with(const char *path, int flags, const cb_migration *m,
     free(s);
     return NULL;
   }
+  if (ro) {
+    if (open_readonly(s, m, n)) {
+      cb_store_close(s);
+      return NULL;
+    }
+    remember_identity(s);
+    return s;
+  }
   int oflags = SQLITE_OPEN_READWRITE | (flags & CB_STORE_CREATE ? SQLITE_OPEN_CREATE : 0);
   int rc = sqlite3_open_v2(path, &s->db, oflags, NULL);
   if (rc != SQLITE_OK) {
@@ -332,10 +535,13 @@ cb_store *cb_store_open_with(const char *path, int flags, const cb_migration *m,
     cb_store_close(s);
     return NULL;
   }
-  if (configure(s) || migrate(s, m, n)) {
+  /* Identify the file before the first change (the switch to WAL). */
+  int v, fresh;
+  if (connect_settings(s) || identify(s, &v, &fresh) || use_wal(s) || migrate(s, m, n)) {
     cb_store_close(s);
     return NULL;
   }
+  remember_identity(s);
   return s;
 }
 

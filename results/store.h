@@ -40,16 +40,26 @@ typedef struct sqlite3 sqlite3;
 #define CB_STORE_RUN_ID_LEN 16
 
 enum {
-  CB_STORE_CREATE = 1, /* create the file (and its folder) when missing */
+  CB_STORE_CREATE = 1,   /* create the file (and its folder) when missing */
+  CB_STORE_READONLY = 2, /* read only: never writes to the file nor switches its journal
+                          * mode; an older schema is read through a migrated copy in
+                          * memory; a read-only folder or mount is read as immutable */
 };
 
 /* Opens (and creates or migrates) the database at path. NULL with cb_error
- * set on failure; the message names the file and the fix. */
+ * set on failure; the message names the file and the fix. The file is
+ * identified as a clipbench database (application id and our
+ * schema_migrations table) before anything in it is changed: a foreign SQLite
+ * file is refused untouched. */
 cb_store *cb_store_open(const char *path, int flags);
 /* Checkpoints the WAL into the main file when it is the last connection. */
 void cb_store_close(cb_store *s);
 
 const char *cb_store_path(const cb_store *s);
+/* Whether the file at the store's path is still the one opened: -1 with
+ * cb_error set when it was deleted or replaced (a sweep must stop: its rows
+ * would go to a file nobody can see). */
+int cb_store_check_file(cb_store *s);
 /* The connection, for read queries (export, status). Do not write through it
  * outside cb_store_begin/commit. */
 sqlite3 *cb_store_db(cb_store *s);
@@ -90,7 +100,9 @@ typedef struct {
   char status[16];  /* when not claimed: why (finished, running, failed) */
   char *config;     /* resolved config JSON (malloc'ed) */
   char *checkpoint; /* last checkpoint path or NULL (malloc'ed) */
-  int attempts;     /* including this one */
+  int attempts;     /* claims, including this one */
+  int counted;      /* of those, the ones that count against the retry limit: all but the
+                     * interrupted ones (runs.attempts - runs.interruptions) */
   int epochs_done;  /* epochs with rows */
 } cb_claim;
 void cb_claim_free(cb_claim *c);
@@ -111,15 +123,22 @@ int cb_store_heartbeat(cb_store *s, const char *id, const char *worker);
 int cb_store_finish(cb_store *s, const char *id, const char *worker);
 /* Records the failure reason (one line) and status failed. */
 int cb_store_fail(cb_store *s, const char *id, const char *worker, const char *error);
-/* Gives the run back (status pending), e.g. when interrupted by a signal. */
+/* Gives the run back (status pending) after an interruption that is no fault
+ * of the training: SIGINT/SIGTERM, a stopping sweep, SLURM preemption or
+ * requeue, a full disk. Counted in runs.interruptions, so it never uses up
+ * one of the run's attempts. */
 int cb_store_release(cb_store *s, const char *id, const char *worker);
+/* Gives back the run of a worker that died while training it (killed, out
+ * of memory, crashed): status pending, and the attempt counts. */
+int cb_store_requeue(cb_store *s, const char *id, const char *worker);
 /* Runs of dead workers: running with a heartbeat older than grace_s go back
- * to pending, or to failed once they have been attempted max_attempts times
- * (0 = no limit). *n (may be NULL) = runs changed. */
+ * to pending, or to failed once max_attempts of their attempts ended that
+ * way or in a crash (interruptions do not count; 0 = no limit). *n (may be
+ * NULL) = runs changed. */
 int cb_store_requeue_stale(cb_store *s, double grace_s, int max_attempts, int *n);
 
 /* Sets one informational column of a run: backend, checkpoint, host,
- * slurm_job_id, slurm_task_id, slurm_log. */
+ * slurm_job_id, slurm_task_id, slurm_log, data_fingerprint. */
 int cb_store_set_run_field(cb_store *s, const char *id, const char *field, const char *value);
 
 /* ---- per-epoch rows ---------------------------------------------------- */

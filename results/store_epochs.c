@@ -165,6 +165,7 @@ static int delete_from(cb_store *s, const char *id, int epoch) {
 int cb_store_put_epoch(cb_store *s, const char *id, const char *worker, const cb_epoch_row *r) {
   if (r->epoch < 1)
     return cb_error("%s: internal: epoch %d (epochs count from 1)", s->path, r->epoch);
+  if (cb_store_check_file(s)) return -1;
   double now = cb_store_now();
   int began = cb_store_tx_start(s);
   if (began < 0) return -1;

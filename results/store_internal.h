@@ -25,6 +25,8 @@ struct cb_store {
   int version;  /* schema version of the file */
   int tx_depth; /* >0 inside cb_store_begin */
   double lock_timeout_s;
+  int have_identity; /* dev/ino of the file when it was opened */
+  unsigned long long dev, ino;
 };
 
 /* Opens with an explicit migration list (tests simulate older and newer

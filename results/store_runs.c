@@ -142,7 +142,7 @@ static int epochs_done(cb_store *s, const char *id, int *n) {
   "UPDATE runs SET status = 'running', worker = ?1, host = ?2, git_rev = ?3,"      \
   " started_at = coalesce(started_at, ?4), heartbeat_at = ?4, finished_at = NULL," \
   " error = NULL, attempts = attempts + 1 "
-#define CLAIM_RETURNING " RETURNING id, config, checkpoint, attempts"
+#define CLAIM_RETURNING " RETURNING id, config, checkpoint, attempts, attempts - interruptions"
 
 static int do_claim(cb_store *s, const char *sql, const char *worker, int64_t sweep_id,
                     const char *id, cb_claim *out) {
@@ -169,6 +169,7 @@ static int do_claim(cb_store *s, const char *sql, const char *worker, int64_t sw
       out->config = dup_col(st, 1);
       out->checkpoint = dup_col(st, 2);
       out->attempts = sqlite3_column_int(st, 3);
+      out->counted = sqlite3_column_int(st, 4);
       snprintf(out->status, sizeof out->status, "running");
       rc = cb_store_step(s, st);
       if (!out->config) ok = 0;
@@ -270,6 +271,8 @@ static int owned_update(cb_store *s, const char *sql, const char *id, const char
 #define OWNED "WHERE id = ?2 AND status = 'running' AND (?1 IS NULL OR worker = ?1)"
 
 int cb_store_heartbeat(cb_store *s, const char *id, const char *worker) {
+  /* A beat also notices the database being deleted or replaced. */
+  if (cb_store_check_file(s)) return -1;
   return owned_update(s, "UPDATE runs SET heartbeat_at = ?3 " OWNED, id, worker, NULL, "heartbeat");
 }
 
@@ -288,9 +291,20 @@ int cb_store_fail(cb_store *s, const char *id, const char *worker, const char *e
 }
 
 int cb_store_release(cb_store *s, const char *id, const char *worker) {
-  return owned_update(s, "UPDATE runs SET status = 'pending', heartbeat_at = ?3 " OWNED, id, worker,
-                      NULL, "releasing a run");
+  return owned_update(s,
+                      "UPDATE runs SET status = 'pending', heartbeat_at = ?3, interruptions = "
+                      "interruptions + 1 " OWNED,
+                      id, worker, NULL, "releasing a run");
 }
+
+int cb_store_requeue(cb_store *s, const char *id, const char *worker) {
+  return owned_update(s, "UPDATE runs SET status = 'pending', heartbeat_at = ?3 " OWNED, id, worker,
+                      NULL, "giving back the run of a dead worker");
+}
+
+/* Attempts that count against the limit: claims not ended by an
+ * interruption (the current one included). */
+#define CRASHES "(attempts - interruptions)"
 
 int cb_store_requeue_stale(cb_store *s, double grace_s, int max_attempts, int *n) {
   int began = cb_store_tx_start(s);
@@ -299,11 +313,12 @@ int cb_store_requeue_stale(cb_store *s, double grace_s, int max_attempts, int *n
   int ok = cb_store_prepare(
                s,
                "UPDATE runs SET"
-               " status = CASE WHEN ?2 > 0 AND attempts >= ?2 THEN 'failed' ELSE 'pending' END,"
-               " error = CASE WHEN ?2 > 0 AND attempts >= ?2 THEN 'worker ' || coalesce(worker, "
-               "'?') || ' stopped sending heartbeats; gave up after ' || attempts || ' attempts' "
-               "ELSE error END,"
-               " finished_at = CASE WHEN ?2 > 0 AND attempts >= ?2 THEN ?1 ELSE NULL END "
+               " status = CASE WHEN ?2 > 0 AND " CRASHES " >= ?2 THEN 'failed' ELSE 'pending' "
+               "END,"
+               " error = CASE WHEN ?2 > 0 AND " CRASHES " >= ?2 THEN 'worker ' || "
+               "coalesce(worker, '?') || ' stopped sending heartbeats; gave up after ' || " CRASHES
+               " || ' attempts' ELSE error END,"
+               " finished_at = CASE WHEN ?2 > 0 AND " CRASHES " >= ?2 THEN ?1 ELSE NULL END "
                "WHERE status = 'running' AND (heartbeat_at IS NULL OR heartbeat_at < ?1 - ?3)",
                &st, "requeueing runs of dead workers") == 0;
   if (ok) {
@@ -319,8 +334,9 @@ int cb_store_requeue_stale(cb_store *s, double grace_s, int max_attempts, int *n
 }
 
 int cb_store_set_run_field(cb_store *s, const char *id, const char *field, const char *value) {
-  static const char *const allowed[] = {"backend",       "checkpoint", "host", "slurm_job_id",
-                                        "slurm_task_id", "slurm_log",  NULL};
+  static const char *const allowed[] = {
+      "backend",   "checkpoint",       "host", "slurm_job_id", "slurm_task_id",
+      "slurm_log", "data_fingerprint", NULL};
   int k = 0;
   while (allowed[k] && strcmp(allowed[k], field) != 0)
     k++;

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 typedef struct {
   char **v;
@@ -48,7 +49,12 @@ static int by_name(const void *a, const void *b) {
 /* A file, or every *.db of a folder (in name order). */
 static int add_shards(cb_paths *p, const char *arg) {
   struct stat sb;
-  if (stat(arg, &sb) != 0 || !S_ISDIR(sb.st_mode)) return paths_add(p, arg);
+  /* A missing shard is an error before anything is opened or created. */
+  if (stat(arg, &sb) != 0)
+    return cb_error("%s: %s; nothing was merged (give the shard files or the folder holding "
+                    "them)",
+                    arg, strerror(errno));
+  if (!S_ISDIR(sb.st_mode)) return paths_add(p, arg);
   DIR *d = opendir(arg);
   if (!d) return cb_error("%s: %s", arg, strerror(errno));
   int first = p->n, rc = 0;
@@ -208,6 +214,7 @@ int cb_cmd_merge(int argc, char **argv) {
   if (!rc && shards.n == 0)
     rc = cb_error("no shards given; usage: clipbench merge --db MAIN.db SHARD.db... (or the "
                   "folder holding them)");
+  int existed = access(db, F_OK) == 0;
   cb_store *s = rc ? NULL : cb_store_open(db, CB_STORE_CREATE);
   if (!s) {
     paths_free(&shards);
@@ -220,6 +227,15 @@ int cb_cmd_merge(int argc, char **argv) {
     merge_one(s, shards.v[i], &q, json, &t);
   cb_slurm_queue_free(&q);
   cb_store_close(s);
+  if (!existed && t.merged == 0) {
+    /* Nothing could be merged: leave no empty main database behind. */
+    char side[4200];
+    unlink(db);
+    snprintf(side, sizeof side, "%s-wal", db);
+    unlink(side);
+    snprintf(side, sizeof side, "%s-shm", db);
+    unlink(side);
+  }
   int n_shards = shards.n;
   paths_free(&shards);
   if (json) {
@@ -244,12 +260,16 @@ int cb_cmd_merge(int argc, char **argv) {
            db, t.merged, n_shards, n_shards == 1 ? "" : "s", t.added, t.added == 1 ? "" : "s",
            t.updated, t.unchanged, t.epochs);
     if (t.skipped) printf("; %d skipped (still running)", t.skipped);
-    printf("\n");
+    printf(".\n");
   }
-  if (t.conflicts || t.errors)
-    return cb_error("%d shard%s not merged (%d conflicting, %d with errors; listed above); the "
-                    "others were",
-                    t.conflicts + t.errors, t.conflicts + t.errors == 1 ? "" : "s", t.conflicts,
-                    t.errors);
+  if (t.conflicts || t.errors) {
+    int bad = t.conflicts + t.errors;
+    if (t.merged == 0)
+      return cb_error("no shard was merged (%d conflicting, %d with errors; listed above)%s",
+                      t.conflicts, t.errors, existed ? "" : ", and no main database was created");
+    return cb_error("%d of %d shards were not merged (%d conflicting, %d with errors; listed "
+                    "above); the other %d were.",
+                    bad, n_shards, t.conflicts, t.errors, n_shards - bad);
+  }
   return 0;
 }

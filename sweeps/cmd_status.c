@@ -51,7 +51,10 @@ static void json_run(const cb_sweep_snapshot *ss, const cb_sweep_item *it) {
   cb_json_kv_num(&j, "seconds_per_epoch", p->seconds_per_epoch);
   cb_json_kv_int(&j, "attempts", p->attempts);
   if (p->worker[0]) cb_json_kv_str(&j, "worker", p->worker);
-  if (strcmp(p->status, "running") == 0) cb_json_kv_bool(&j, "stale", it->stale);
+  if (strcmp(p->status, "running") == 0) {
+    cb_json_kv_bool(&j, "stale", it->stale);
+    cb_json_kv_bool(&j, "worker_dead", it->dead);
+  }
   if (p->error[0]) cb_json_kv_str(&j, "error", p->error);
   if (it->slurm[0]) cb_json_kv_str(&j, "slurm", it->slurm);
   if (it->log[0]) cb_json_kv_str(&j, "log", it->log);
@@ -114,7 +117,9 @@ static void text_runs(const cb_sweep_snapshot *ss) {
       if (it->log[0] && strcmp(p->status, "finished") != 0) printf("  log: %s", it->log);
     } else if (strcmp(p->status, "running") == 0) {
       printf("  [worker %s%s]", p->worker,
-             it->stale ? ", no heartbeat: taken back after the grace period" : "");
+             it->dead    ? ", dead: the next sweep or run on this machine takes the run back"
+             : it->stale ? ", no heartbeat: taken back after the grace period"
+                         : "");
     } else if (strcmp(p->status, "failed") == 0) {
       printf("  error: %s", p->error);
       if (it->log[0]) printf("  log: %s", it->log);
@@ -232,7 +237,7 @@ int cb_cmd_status(int argc, char **argv) {
   int rc = cb_cli_parse(&c, argc, argv);
   if (rc) return rc > 0 ? 0 : -1;
   if (access(db, F_OK) != 0) return cb_error("no results database at %s (give --db)", db);
-  cb_store *s = cb_store_open(db, 0);
+  cb_store *s = cb_store_open(db, CB_STORE_READONLY);
   if (!s) return -1;
   if (c.n_pos == 0) {
     rc = status_all(s, json);

@@ -191,35 +191,56 @@ int cb_cmd_sweep(int argc, char **argv) {
              "with --slurm: one more #SBATCH line, e.g. --sbatch=--qos=long (may repeat)");
   int rc = cb_cli_parse(&c, argc, argv);
   if (rc) return rc > 0 ? 0 : -1;
-  if (jobs < 0 || threads < 0) return cb_error("--jobs and --threads take a positive number");
+  if (cb_cli_given(&c, "jobs") && (jobs < 1 || jobs > CB_SWEEP_MAX_JOBS))
+    return cb_error_code(CB_EXIT_USAGE, "--jobs %d: give a number of worker processes from 1 to %d",
+                         jobs, CB_SWEEP_MAX_JOBS);
+  if (threads < 0)
+    return cb_error_code(CB_EXIT_USAGE, "--threads %d: give a positive number", threads);
   if (cb_cli_given(&c, "index") && (!worker || index < 0))
-    return cb_error("--index takes a position >= 0 and goes with --worker NAME");
-  if (shard_of && index < 0) return cb_error("--shard-of goes with --worker NAME --index I");
+    return cb_error_code(CB_EXIT_USAGE,
+                         "--index takes a position >= 0 and goes with --worker NAME");
+  if (shard_of && index < 0)
+    return cb_error_code(CB_EXIT_USAGE, "--shard-of goes with --worker NAME --index I");
   for (int k = 0; SLURM_ONLY[k]; k++)
     if (!slurm && cb_cli_given(&c, SLURM_ONLY[k]))
-      return cb_error("--%s goes with --slurm", SLURM_ONLY[k]);
+      return cb_error_code(CB_EXIT_USAGE, "--%s goes with --slurm", SLURM_ONLY[k]);
   if (slurm && (worker || dry || cb_cli_given(&c, "jobs") || cb_cli_given(&c, "threads")))
-    return cb_error("--slurm writes a job array for the cluster; it does not go with %s",
-                    worker                     ? "--worker"
-                    : dry                      ? "--dry-run"
-                    : cb_cli_given(&c, "jobs") ? "--jobs"
-                                               : "--threads (use --cpus-per-task)");
+    return cb_error_code(CB_EXIT_USAGE,
+                         "--slurm writes a job array for the cluster; it does not go with %s",
+                         worker                     ? "--worker"
+                         : dry                      ? "--dry-run"
+                         : cb_cli_given(&c, "jobs") ? "--jobs"
+                                                    : "--threads (use --cpus-per-task)");
   if (sa.cpus_per_task < 0 || sa.gpus_per_task < 0 || sa.max_running < 0 || sa.max_array_size < 0)
-    return cb_error("--cpus-per-task, --gpus-per-task, --max-running and --max-array-size take a "
-                    "positive number");
+    return cb_error_code(
+        CB_EXIT_USAGE,
+        "--cpus-per-task, --gpus-per-task, --max-running and --max-array-size take a "
+        "positive number");
   for (int k = 0; k < extra.n; k++)
     if (extra.v[k][0] != '-')
-      return cb_error("--sbatch %s: give an sbatch option such as --sbatch=--qos=long", extra.v[k]);
+      return cb_error_code(CB_EXIT_USAGE,
+                           "--sbatch %s: give an sbatch option such as --sbatch=--qos=long",
+                           extra.v[k]);
   if (worker) {
-    if (c.n_pos) return cb_error("--worker takes the sweep's name and no file");
+    if (c.n_pos) return cb_error_code(CB_EXIT_USAGE, "--worker takes the sweep's name and no file");
     return worker_mode(worker, db, threads, index, retry, shard_of);
   }
   if (c.n_pos != 1)
-    return cb_error("missing FILE.yaml; usage: clipbench sweep FILE.yaml [options]");
+    return cb_error_code(CB_EXIT_USAGE,
+                         "missing FILE.yaml; usage: clipbench sweep FILE.yaml [options]");
   const char *file = c.pos[0];
 
   cb_sweep sw;
   if (cb_sweep_load(&sw, file, sets.n, sets.v)) return -1;
+  /* The data is checked before anything is frozen or queued; a dry run only
+   * plans, so there it is a note. */
+  if (cb_sweep_check_data(&sw)) {
+    if (!dry) {
+      cb_sweep_free(&sw);
+      return -1;
+    }
+    fprintf(stderr, "note: %s (training these runs would fail)\n", cb_last_error());
+  }
   for (int i = 0; i < sw.n_notes; i++)
     fprintf(stderr, "note: %s\n", sw.notes[i]);
 
@@ -227,7 +248,7 @@ int cb_cmd_sweep(int argc, char **argv) {
     int64_t sweep_id = 0;
     rc = 0;
     if (access(db, F_OK) == 0) {
-      cb_store *s = cb_store_open(db, 0);
+      cb_store *s = cb_store_open(db, CB_STORE_READONLY);
       rc = s ? cb_sweep_plan(s, &sw, &sweep_id) : -1;
       if (s) cb_store_close(s);
     } else {
@@ -295,10 +316,15 @@ int cb_cmd_sweep(int argc, char **argv) {
   if (!rc) {
     print_summary(&sw, &su, db, json);
     if (!json) print_failures(s, fz.sweep_id);
-    if (su.interrupted)
-      rc = cb_error(
-          "interrupted; runs in progress were given back and resume from their checkpoints when "
-          "you run the same command again");
+    if (su.no_space)
+      rc = cb_error_code(CB_EXIT_NOSPACE,
+                         "stopped starting runs, no space left; the runs in progress were given "
+                         "back and resume when the same command runs again: %s",
+                         su.no_space_msg);
+    else if (su.interrupted)
+      rc = cb_error_code(CB_EXIT_INTERRUPTED,
+                         "interrupted; runs in progress were given back and resume from their "
+                         "checkpoints when you run the same command again");
     else if (su.counts[CB_RUN_FAILED])
       rc = cb_error(
           "%d of %d runs failed (listed above); fix the cause and run again with --retry-failed "

@@ -35,6 +35,8 @@
 #define CB_SWEEP_NAME_MAX 128
 #define CB_SWEEP_MAX_COLS 24
 #define CB_SWEEP_MAX_POINTS 100000
+/* Worker processes one `clipbench sweep --jobs N` may start. */
+#define CB_SWEEP_MAX_JOBS 256
 /* A run whose worker died this many times is failed instead of retried. */
 #define CB_SWEEP_MAX_ATTEMPTS 5
 /* Seconds without a heartbeat after which another process's run is taken
@@ -73,6 +75,10 @@ typedef struct {
  * file:line:col; a point that fails validation is named. */
 int cb_sweep_load(cb_sweep *sw, const char *path, int n_sets, const char *const *sets);
 void cb_sweep_free(cb_sweep *sw);
+/* Loads every distinct dataset of the sweep's runs once, as training will:
+ * a missing or unreadable dataset is one error naming the run and the path,
+ * before anything is frozen, trained or submitted. */
+int cb_sweep_check_data(const cb_sweep *sw);
 
 /* The sweep's frozen positions and run statuses as the database knows them,
  * without writing: fills runs[].idx, is_new, status. *sweep_id = 0 when the
@@ -99,6 +105,9 @@ int cb_sweep_freeze(cb_store *s, cb_sweep *sw, int retry_failed, cb_sweep_frozen
  * their heartbeat is older than grace_s (failed after max_attempts). *n (may
  * be NULL) = runs given back. */
 int cb_sweep_reclaim(cb_store *s, int64_t sweep_id, double grace_s, int max_attempts, int *n);
+/* Whether worker "host:pid" is a process of this host that no longer exists
+ * (other hosts' workers cannot be asked: 0). */
+int cb_sweep_worker_dead(const char *worker);
 
 /* ---- workers --------------------------------------------------------- */
 
@@ -142,12 +151,14 @@ typedef struct {
 } cb_sweep_local_args;
 
 typedef struct {
-  int counts[4];   /* pending, running, finished, failed (CB_RUN_*) at the end */
-  int total;       /* runs in the sweep */
-  int started;     /* runs this invocation's workers claimed */
-  int done_here;   /* of those, finished */
-  int failed_here; /* of those, failed */
-  int interrupted; /* stopped by SIGINT/SIGTERM */
+  int counts[4];           /* pending, running, finished, failed (CB_RUN_*) at the end */
+  int total;               /* runs in the sweep */
+  int started;             /* runs this invocation's workers claimed */
+  int done_here;           /* of those, finished */
+  int failed_here;         /* of those, failed */
+  int interrupted;         /* stopped by SIGINT/SIGTERM */
+  int no_space;            /* stopped because a disk is full (runs given back) */
+  char no_space_msg[1024]; /* the worker's error */
   double seconds;
 } cb_sweep_summary;
 
@@ -164,7 +175,8 @@ typedef struct {
   int idx; /* position in the sweep (-1 for loose runs) */
   char *point;
   cb_run_progress p;
-  int stale; /* running, but the heartbeat is older than the grace period */
+  int stale; /* running, but the heartbeat is older than the grace period, or */
+  int dead;  /* its worker is a process of this host that no longer exists */
   /* SLURM sweeps (cb_sweep_slurm_overlay): where the run is ("queued as job
    * 12_3", "job 12_3 on node7"), the task's output file, and whether its
    * state comes from a shard not merged yet. */

@@ -173,8 +173,7 @@ int cb_sweep_freeze(cb_store *s, cb_sweep *sw, int retry_failed, cb_sweep_frozen
 
 /* ---- runs of dead workers ----------------------------------------------------- */
 
-/* Whether worker "host:pid" is a process of this host that no longer exists. */
-static int local_and_dead(const char *worker) {
+int cb_sweep_worker_dead(const char *worker) {
   char me[256];
   cb_store_worker_name(me, sizeof me);
   const char *wc = strrchr(worker, ':'), *mc = strrchr(me, ':');
@@ -189,9 +188,11 @@ int cb_sweep_reclaim(cb_store *s, int64_t sweep_id, double grace_s, int max_atte
   if (n) *n = 0;
   sqlite3_stmt *st;
   const char *sql = sweep_id > 0
-                        ? "SELECT r.id, r.worker, r.attempts FROM runs r JOIN sweep_runs sr ON "
-                          "sr.run_id = r.id WHERE sr.sweep_id = ? AND r.status = 'running'"
-                        : "SELECT id, worker, attempts FROM runs WHERE status = 'running'";
+                        ? "SELECT r.id, r.worker, r.attempts - r.interruptions FROM runs r JOIN "
+                          "sweep_runs sr ON sr.run_id = r.id WHERE sr.sweep_id = ? AND r.status = "
+                          "'running'"
+                        : "SELECT id, worker, attempts - interruptions FROM runs WHERE status = "
+                          "'running'";
   if (sqlite3_prepare_v2(cb_store_db(s), sql, -1, &st, NULL) != SQLITE_OK)
     return sql_err(s, "finding running runs");
   if (sweep_id > 0) sqlite3_bind_int64(st, 1, sweep_id);
@@ -203,7 +204,7 @@ int cb_sweep_reclaim(cb_store *s, int64_t sweep_id, double grace_s, int max_atte
   int nh = 0, cap = 0, rc;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     const char *w = (const char *)sqlite3_column_text(st, 1);
-    if (!w || !local_and_dead(w)) continue;
+    if (!w || !cb_sweep_worker_dead(w)) continue;
     if (nh == cap) {
       cap = cap ? 2 * cap : 8;
       held *nhp = realloc(h, (size_t)cap * sizeof *nhp);
@@ -229,7 +230,7 @@ int cb_sweep_reclaim(cb_store *s, int64_t sweep_id, double grace_s, int max_atte
                h[i].worker, h[i].attempts, max_attempts);
       r2 = cb_store_fail(s, h[i].id, h[i].worker, why);
     } else {
-      r2 = cb_store_release(s, h[i].id, h[i].worker);
+      r2 = cb_store_requeue(s, h[i].id, h[i].worker); /* it died holding it: counts */
     }
     if (!r2 && n) (*n)++;
   }

@@ -12,6 +12,7 @@
  * of other processes working on the same sweep. */
 #define _GNU_SOURCE
 #include "core/backend/backend.h"
+#include "core/base/cores.h"
 #include "core/base/error.h"
 #include "core/base/json.h"
 #include "sweeps/sweep.h"
@@ -32,7 +33,7 @@
 #include <unistd.h>
 
 #define MAX_DEVICES 64
-#define MAX_CHILDREN 256
+#define MAX_CHILDREN CB_SWEEP_MAX_JOBS
 #define POLL_TTY_S 1.0
 #define POLL_PLAIN_S 2.0
 #define RECLAIM_S 15.0
@@ -74,6 +75,8 @@ typedef struct {
   child kids[MAX_CHILDREN];
   int n_kids, spawned, live;
   int stopping, killed;
+  int no_space; /* a worker stopped on a full disk: start nothing more */
+  char no_space_msg[1024];
   int fail_streak;
   char last_worker_error[1024];
   /* display */
@@ -87,14 +90,10 @@ typedef struct {
 
 /* ---- set-up ---------------------------------------------------------------- */
 
+/* The cores the supervisor may use (affinity, cgroup v2 quota, SLURM), split
+ * between the workers. */
 static int cpu_count(void) {
-  cpu_set_t set;
-  if (sched_getaffinity(0, sizeof set, &set) == 0) {
-    int n = CPU_COUNT(&set);
-    if (n > 0) return n;
-  }
-  long n = sysconf(_SC_NPROCESSORS_ONLN);
-  return n > 0 ? (int)n : 1;
+  return cb_cores_available(NULL, 0);
 }
 
 /* cb_cuda_available() initialises the driver, after which this process could
@@ -225,6 +224,7 @@ static void last_line(const char *path, char *buf, size_t n) {
 }
 
 static void clear_block(local *L);
+static void signal_kids(local *L, int sig);
 
 /* A worker exited: runs it still holds go back to pending (or to failed when
  * this was their last attempt). */
@@ -236,10 +236,21 @@ static void reap(local *L, child *c, int status) {
     snprintf(why, sizeof why, "was killed by signal %d", WTERMSIG(status));
   else
     snprintf(why, sizeof why, "exited with status %d", WEXITSTATUS(status));
+  if (WIFEXITED(status) && WEXITSTATUS(status) == CB_EXIT_NOSPACE) {
+    /* The disk is full: every run would fail alike. Stop starting runs and
+     * let the others give theirs back; a re-run resumes them all. */
+    last_line(c->log, L->no_space_msg, sizeof L->no_space_msg);
+    L->no_space = 1;
+    if (!L->stopping) {
+      L->stopping = 1;
+      signal_kids(L, SIGTERM);
+    }
+  }
   int held = 0;
   sqlite3_stmt *st;
   if (sqlite3_prepare_v2(cb_store_db(L->s),
-                         "SELECT id, attempts FROM runs WHERE status = 'running' AND worker = ?",
+                         "SELECT id, attempts - interruptions FROM runs WHERE status = 'running' "
+                         "AND worker = ?",
                          -1, &st, NULL) == SQLITE_OK) {
     sqlite3_bind_text(st, 1, c->worker, -1, SQLITE_STATIC);
     char ids[16][CB_RUN_ID_LEN + 1];
@@ -258,8 +269,10 @@ static void reap(local *L, child *c, int status) {
                  "the worker %s during attempt %d; not retried after %d attempts; see %s", why,
                  att[i], CB_SWEEP_MAX_ATTEMPTS, log);
         cb_store_fail(L->s, ids[i], c->worker, msg);
+      } else if (L->stopping) {
+        cb_store_release(L->s, ids[i], c->worker); /* we stopped it: not the run's fault */
       } else {
-        cb_store_release(L->s, ids[i], c->worker);
+        cb_store_requeue(L->s, ids[i], c->worker); /* it died training: the attempt counts */
       }
       if (!L->stopping && !L->a->quiet) {
         clear_block(L);
@@ -470,7 +483,7 @@ static int supervise(local *L) {
     int due = now - L->last_poll > (L->tty ? POLL_TTY_S : POLL_PLAIN_S);
     if (due || !L->live) {
       L->last_poll = now;
-      if (poll_db(L)) return -1;
+      if (cb_store_check_file(L->s) || poll_db(L)) return -1;
       clear_block(L);
       draw_block(L);
       if (!L->tty && !a->quiet && !a->json && now - L->last_plain > PLAIN_STATUS_S && L->live) {
@@ -553,6 +566,7 @@ int cb_sweep_run_local(cb_store *s, const cb_sweep_local_args *a, cb_sweep_summa
   if (!rc) rc = supervise(L);
   if (rc) {
     /* The database went away under us: stop the workers before reporting. */
+    L->stopping = 1;
     char msg[CB_ERRMSG_MAX];
     snprintf(msg, sizeof msg, "%s", cb_last_error());
     signal_kids(L, SIGTERM);
@@ -576,6 +590,11 @@ int cb_sweep_run_local(cb_store *s, const cb_sweep_local_args *a, cb_sweep_summa
       out->failed_here += strcmp(p->status, "failed") == 0;
     }
     out->interrupted = g_signals > 0;
+    if (L->no_space) {
+      out->no_space = 1;
+      const char *m = strstr(L->no_space_msg, "error: ");
+      snprintf(out->no_space_msg, sizeof out->no_space_msg, "%s", m ? m + 7 : L->no_space_msg);
+    }
     if (L->fail_streak >= 3 && !out->interrupted)
       rc = cb_error("workers keep failing, stopped: %s", L->last_worker_error);
   }

@@ -121,9 +121,13 @@ void cb_sweep_snapshot_tally(cb_sweep_snapshot *ss) {
     cb_sweep_item *it = &ss->items[i];
     int k = status_index(it->p.status);
     if (k >= 0) ss->counts[k]++;
-    it->stale = 0;
+    it->stale = it->dead = 0;
     if (k == CB_RUN_RUNNING) {
-      it->stale = !(isfinite(it->p.heartbeat_at) && now - it->p.heartbeat_at <= CB_SWEEP_GRACE_S);
+      /* A local worker is asked directly: a dead one is no worker (and no
+       * ETA) even while its last heartbeat is recent. */
+      it->dead = cb_sweep_worker_dead(it->p.worker);
+      it->stale = it->dead ||
+                  !(isfinite(it->p.heartbeat_at) && now - it->p.heartbeat_at <= CB_SWEEP_GRACE_S);
       ss->active += !it->stale;
     }
     if (it->p.epochs_done > 0 && isfinite(it->p.seconds_per_epoch)) {

@@ -100,6 +100,8 @@ static int run_one(cb_store *s, const char *worker, const cb_claim *c, cb_experi
   else if (cb_run_interrupted())
     fprintf(stderr, "== %s interrupted; the run was given back and resumes from its checkpoint\n",
             when);
+  else if (cb_last_error_code() == CB_EXIT_NOSPACE)
+    fprintf(stderr, "== %s stopped, no space left: %s\n", when, cb_last_error());
   else
     fprintf(stderr, "== %s failed: %s\n", when, cb_last_error());
   fflush(stderr);
@@ -192,7 +194,8 @@ int cb_sweep_worker(const cb_sweep_worker_args *a) {
     return rc;
   }
   while (!rc && !cb_run_interrupted()) {
-    if (cb_sweep_reclaim(s, sweep_id, CB_SWEEP_GRACE_S, CB_SWEEP_MAX_ATTEMPTS, NULL)) {
+    if (cb_store_check_file(s) ||
+        cb_sweep_reclaim(s, sweep_id, CB_SWEEP_GRACE_S, CB_SWEEP_MAX_ATTEMPTS, NULL)) {
       rc = -1;
       break;
     }
@@ -202,7 +205,9 @@ int cb_sweep_worker(const cb_sweep_worker_args *a) {
       rc = got;
       break;
     }
-    run_one(s, worker, &c, e, a); /* a failed run is recorded; go on */
+    /* A failed run is recorded; go on. A full disk fails every run alike:
+     * stop (exit status CB_EXIT_NOSPACE tells the supervisor). */
+    if (run_one(s, worker, &c, e, a) && cb_last_error_code() == CB_EXIT_NOSPACE) rc = -1;
     cb_claim_free(&c);
   }
   free(e);

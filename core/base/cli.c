@@ -115,7 +115,21 @@ static int set_value(cb_opt *o, const char *val) {
   }
 }
 
+static int parse(cb_cli *c, int argc, char **argv);
+
 int cb_cli_parse(cb_cli *c, int argc, char **argv) {
+  int rc = parse(c, argc, argv);
+  if (rc < 0) {
+    /* A mistake on the command line: exit status 2, as for usage errors of
+     * other Unix tools. */
+    char msg[CB_ERRMSG_MAX];
+    snprintf(msg, sizeof msg, "%s", cb_last_error());
+    return cb_error_code(CB_EXIT_USAGE, "%s", msg);
+  }
+  return rc;
+}
+
+static int parse(cb_cli *c, int argc, char **argv) {
   c->n_pos = 0;
   int only_pos = 0;
   for (int i = 1; i < argc; i++) {

@@ -1,12 +1,15 @@
 #include "core/base/error.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static _Thread_local char g_msg[CB_ERRMSG_MAX];
+static _Thread_local int g_code;
 
 int cb_verror(const char *fmt, va_list ap) {
+  g_code = 0;
   vsnprintf(g_msg, sizeof g_msg, fmt, ap);
   /* One line: fold any newline a callee put in. */
   for (char *p = g_msg; *p; p++)
@@ -45,6 +48,54 @@ const char *cb_last_error(void) {
 
 void cb_error_clear(void) {
   g_msg[0] = 0;
+  g_code = 0;
+}
+
+int cb_error_code(int code, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  cb_verror(fmt, ap);
+  va_end(ap);
+  g_code = code;
+  return -1;
+}
+
+int cb_last_error_code(void) {
+  return g_code;
+}
+
+int cb_io_no_space(int errnum) {
+  return errnum == ENOSPC || errnum == EDQUOT || errnum == EFBIG;
+}
+
+const char *cb_io_explain(int errnum) {
+  switch (errnum) {
+  case ENOSPC: return "the disk is full: free space and run the same command again";
+  case EDQUOT: return "your disk quota is used up: free space and run the same command again";
+  case EFBIG:
+    return "the file reached the largest size allowed (`ulimit -f`, or the file system's "
+           "limit): raise it and run the same command again";
+  case EROFS: return "the file system is mounted read-only";
+  case EACCES:
+  case EPERM: return "permission denied: check the owner and mode of the file and its folder";
+  case EIO: return "the device reported an I/O error: check the disk (dmesg) before going on";
+  default: return NULL;
+  }
+}
+
+int cb_io_error(int errnum, const char *fmt, ...) {
+  char what[CB_ERRMSG_MAX / 2];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(what, sizeof what, fmt, ap);
+  va_end(ap);
+  const char *why = cb_io_explain(errnum);
+  if (why)
+    cb_error("%s: %s (%s)", what, strerror(errnum), why);
+  else
+    cb_error("%s: %s", what, strerror(errnum));
+  if (cb_io_no_space(errnum)) g_code = CB_EXIT_NOSPACE;
+  return -1;
 }
 
 void *cb_malloc(unsigned long bytes, const char *what) {

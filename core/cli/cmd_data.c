@@ -201,8 +201,10 @@ static int cmd_info(int argc, char **argv) {
   data_opts o;
   int json = 0;
   cb_cli_init(&c, "clipbench data info", "DATASET [options]",
-              "Prints a dataset's size, subjects and class frequencies. DATASET is 'synthetic' or "
-              "an NPY folder (images/, masks/, optional subjects.tsv and classes.tsv).");
+              "Prints a dataset's size, subjects, split folders and class frequencies. DATASET is "
+              "'synthetic', an NPY folder (images/, masks/, optional subjects.tsv and "
+              "classes.tsv), or a folder of train/ val/ test/ such folders (the study's "
+              "published DukeData layout; subjects from Subject_XX names).");
   c.min_pos = c.max_pos = 1;
   data_opts_add(&c, &o, 110, "count", "synthetic: number of B-scans (110)");
   cb_cli_add(&c, "json", CB_OPT_FLAG, &json, NULL, "one JSON object");
@@ -345,8 +347,8 @@ static int cmd_preview(int argc, char **argv) {
   cb_cli_init(&c, "clipbench data preview", "DATASET --out FILE.png [options]",
               "Draws scans next to the same scans with their masks overlaid (one colour per "
               "class, colour-blind-safe palette, a legend), so you see what the model is asked to "
-              "learn. Images are picked evenly across the dataset. DATASET is 'synthetic' or an "
-              "NPY folder.");
+              "learn. Images are picked evenly across the dataset. DATASET is 'synthetic', an "
+              "NPY folder or a folder of train/ val/ test/ NPY folders.");
   c.min_pos = c.max_pos = 1;
   cb_cli_add(&c, "out", CB_OPT_STR, &out, "FILE.png", "output PNG");
   cb_cli_add(&c, "count", CB_OPT_INT, &count, "N", "number of images to draw (6)");

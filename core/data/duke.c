@@ -239,7 +239,15 @@ static int build_scan(const char *path, const cb_duke_opts *o, int s, int Hi, in
     b[k] = rows + (size_t)k * Wi;
     for (int x = 0; x < Wi; x++) {
       double v = lay[k + 8 * (size_t)x];
-      b[k][x] = isfinite(v) && v > 0.0 ? v : NAN; /* rows are 1-based: 0 = not annotated */
+      /* Rows are 1-based: NaN and 0 mean "not annotated"; anything else
+       * must be a row of the image, or the mask would be made up. */
+      if (!isnan(v) && v != 0.0 && !(v > 0.0 && v <= (double)Hi)) {
+        free(rows);
+        return cb_error("%s: B-scan %d: boundary %d (%s) at column %d is row %g, outside the "
+                        "image's rows 1..%d (a damaged or mismatched annotation; check the file)",
+                        path, s, k + 1, BOUNDARY_NAMES[k], x + 1, v, Hi);
+      }
+      b[k][x] = v > 0.0 ? v : NAN;
       if (!isnan(b[k][x])) {
         if (x0 < 0) x0 = x;
         x1 = x;
@@ -329,6 +337,8 @@ int cb_duke_read_file(const char *path, const cb_duke_opts *o, int fallback_subj
   long long file_bytes = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
   fclose(f);
   if (file_bytes < 0) return cb_error("%s: not a regular file", path);
+  if (file_bytes == 0)
+    return cb_error("%s: an empty file (0 bytes); download or unpack it again", path);
   if (check_mat5_complete(path, file_bytes)) return -1;
   Mat_LogInitFunc("clipbench", matio_log);
   g_matio_msg[0] = 0;

@@ -385,13 +385,16 @@ static int write_file(const char *path, cb_npy_dtype dtype, int ndim, const int6
     free(tbuf);
     return cb_error("%s: cannot create: %s", tmp, strerror(errno));
   }
+  errno = 0;
   int ok = fwrite(pre, 1, 10, f) == 10 && fwrite(hdr, 1, hlen, f) == hlen &&
            fwrite(src, isz, (size_t)count, f) == (size_t)count;
+  int err = errno;
   ok = (fclose(f) == 0) && ok;
+  if (!err) err = errno;
   free(tbuf);
   if (!ok) {
     remove(tmp);
-    return cb_error("%s: write failed (disk full?)", path);
+    return err ? cb_io_error(err, "%s: write failed", path) : cb_error("%s: write failed", path);
   }
   if (rename(tmp, path) != 0) {
     int e = errno;

@@ -70,13 +70,16 @@ int cb_png_write_rgb(const char *path, const uint8_t *rgb, int W, int H) {
     free(z);
     return cb_error("%s: cannot create: %s", path, strerror(errno));
   }
+  errno = 0;
   int ok = fwrite(SIG, 1, 8, f) == 8 && put_chunk(f, "IHDR", ihdr, 13) == 0 &&
            put_chunk(f, "IDAT", z, (uint32_t)zlen) == 0 && put_chunk(f, "IEND", NULL, 0) == 0;
+  int err = errno;
   ok = fclose(f) == 0 && ok;
+  if (!err) err = errno;
   free(z);
   if (!ok) {
     remove(tmp);
-    return cb_error("%s: write failed (disk full?)", path);
+    return err ? cb_io_error(err, "%s: write failed", path) : cb_error("%s: write failed", path);
   }
   if (rename(tmp, path) != 0) {
     int e = errno;

@@ -2,14 +2,112 @@
 
 #include "core/base/error.h"
 #include "core/base/json.h"
+#include "core/base/sha256.h"
 #include "core/io/json_parse.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define RESERVED "clipbench."
 #define OPT_PREFIX "optimizer."
+#define SUM_KEY RESERVED "sha256"
+
+static int by_key(const void *a, const void *b) {
+  return strcmp(**(const char *const *const *)a, **(const char *const *const *)b);
+}
+
+/* Adds every metadata key and value but the checksum's own, sorted by key
+ * (the file keeps insertion order, but the checksum must not depend on it). */
+static int hash_meta(cb_sha256 *h, const cb_meta *md) {
+  char ***order = cb_malloc((size_t)(md->n ? md->n : 1) * sizeof *order, "metadata order");
+  if (!order) return -1;
+  for (int k = 0; k < md->n; k++)
+    order[k] = &md->keys[k];
+  qsort(order, (size_t)md->n, sizeof *order, by_key);
+  for (int k = 0; k < md->n; k++) {
+    const char *key = *order[k];
+    if (strcmp(key, SUM_KEY) == 0) continue;
+    const char *val = md->values[order[k] - md->keys];
+    cb_sha256_update(h, key, strlen(key) + 1);
+    cb_sha256_update(h, val, strlen(val) + 1);
+  }
+  free(order);
+  return 0;
+}
+
+static void hex_digest(cb_sha256 *h, char hex[65]) {
+  uint8_t d[32];
+  cb_sha256_final(h, d);
+  for (int i = 0; i < 32; i++)
+    snprintf(hex + 2 * i, 3, "%02x", d[i]);
+}
+
+/* The checksum of a file as read: its tensor bytes, which tile the end of
+ * the file in file order, and its metadata. */
+static int file_checksum(const cb_st_file *f, char hex[65]) {
+  size_t total = 0;
+  for (int k = 0; k < f->n; k++)
+    total += f->t[k].nbytes;
+  cb_sha256 h;
+  cb_sha256_init(&h);
+  cb_sha256_update(&h, f->buf + (f->len - total), total);
+  if (hash_meta(&h, &f->meta)) return -1;
+  hex_digest(&h, hex);
+  return 0;
+}
+
+/* The first non-finite value of a file's float tensors, or -1. */
+static int first_non_finite(const cb_st_file *f, int *tensor) {
+  for (int k = 0; k < f->n; k++) {
+    const cb_st_tensor *t = &f->t[k];
+    if (t->dtype != CB_ST_F32) continue;
+    for (int64_t i = 0; i < t->numel; i++) {
+      float v;
+      memcpy(&v, t->data + 4 * i, 4);
+      if (!isfinite(v)) {
+        *tensor = k;
+        return (int)(i < INT32_MAX ? i : INT32_MAX);
+      }
+    }
+  }
+  return -1;
+}
+
+/* Checksum (format 2) and finite values of a file already parsed. */
+static int check_integrity(const cb_st_file *f) {
+  const char *fmt = cb_meta_get(&f->meta, RESERVED "format");
+  const char *sum = cb_meta_get(&f->meta, SUM_KEY);
+  if (fmt && strcmp(fmt, "1") != 0) {
+    char now[65];
+    if (!sum)
+      return cb_error("%s is damaged: format %s but no checksum (" SUM_KEY ")", f->what, fmt);
+    if (file_checksum(f, now)) return -1;
+    if (strcmp(now, sum) != 0)
+      return cb_error("%s is damaged: its checksum does not match its contents (a flipped bit, "
+                      "an edit or a partial copy)",
+                      f->what);
+  }
+  int k = -1, i = first_non_finite(f, &k);
+  if (i >= 0)
+    return cb_error("%s is damaged: tensor '%s' holds a non-finite value (element %d)", f->what,
+                    f->t[k].name, i);
+  return 0;
+}
+
+int cb_checkpoint_verify(const char *path) {
+  cb_st_file f;
+  if (cb_st_read(path, &f)) return cb_error_prefix("damaged checkpoint: ");
+  const char *fmt = cb_meta_get(&f.meta, RESERVED "format");
+  int rc = fmt && strcmp(fmt, "1") != 0 && strcmp(fmt, CB_CHECKPOINT_FORMAT) != 0
+               ? cb_error("%s has checkpoint format %s; this clipbench reads formats 1 and "
+                          "" CB_CHECKPOINT_FORMAT,
+                          path, fmt)
+               : check_integrity(&f);
+  cb_st_close(&f);
+  return rc;
+}
 
 static char *model_json(const cb_model *m) {
   const cb_model_cfg *c = &m->cfg;
@@ -76,6 +174,13 @@ int cb_checkpoint_save(const char *path, const cb_model *m, const cb_optim *opt,
   be->download(be, host, m->params, bytes);
   for (int k = 0; k < n_slots; k++)
     be->download(be, host + (size_t)(k + 1) * m->n_params, opt->slot[k], bytes);
+  /* A diverged state is no state to resume from. */
+  for (size_t i = 0; i < (size_t)m->n_params * (size_t)(1 + n_slots); i++)
+    if (!isfinite(host[i])) {
+      cb_error("checkpoint %s not written: the %s holds a non-finite value (the run diverged)",
+               path, i < (size_t)m->n_params ? "model" : "optimizer state");
+      goto out;
+    }
   for (int s = 0; s <= n_slots; s++)
     for (int t = 0; t < m->n_tensors; t++) {
       const cb_tensor *ts = &m->tensors[t];
@@ -112,6 +217,21 @@ int cb_checkpoint_save(const char *path, const cb_model *m, const cb_optim *opt,
   if (cb_meta_set(&md, RESERVED "format", CB_CHECKPOINT_FORMAT) ||
       cb_meta_set(&md, RESERVED "model", mj) || (oj && cb_meta_set(&md, RESERVED "optimizer", oj)))
     goto out;
+  {
+    /* The checksum covers the bytes in the order cb_st_write lays them out. */
+    cb_sha256 h;
+    char sum[65];
+    cb_sha256_init(&h);
+    for (int i = 0; i < n_ent; i++) {
+      size_t nb = sizeof(float);
+      for (int d = 0; d < e[i].ndim; d++)
+        nb *= (size_t)e[i].shape[d];
+      cb_sha256_update(&h, e[i].data, nb);
+    }
+    if (hash_meta(&h, &md)) goto out;
+    hex_digest(&h, sum);
+    if (cb_meta_set(&md, SUM_KEY, sum)) goto out;
+  }
   rc = cb_st_write(path, e, n_ent, &md);
 out:
   if (names)
@@ -187,11 +307,13 @@ int cb_checkpoint_load(const char *path, cb_model *m, cb_optim *opt, cb_meta *me
   float *host = NULL;
   cb_meta out = {0};
   const char *fmt = cb_meta_get(&f.meta, RESERVED "format");
-  if (fmt && strcmp(fmt, CB_CHECKPOINT_FORMAT) != 0) {
-    cb_error("%s has checkpoint format %s; this clipbench reads format " CB_CHECKPOINT_FORMAT, path,
-             fmt);
+  if (fmt && strcmp(fmt, "1") != 0 && strcmp(fmt, CB_CHECKPOINT_FORMAT) != 0) {
+    cb_error(
+        "%s has checkpoint format %s; this clipbench reads formats 1 and " CB_CHECKPOINT_FORMAT,
+        path, fmt);
     goto out;
   }
+  if (check_integrity(&f)) goto out;
   if (opt && opt->n != m->n_params) {
     cb_error("loading %s: the optimizer holds %lld parameters, the model %lld", path,
              (long long)opt->n, (long long)m->n_params);

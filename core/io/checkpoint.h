@@ -15,7 +15,11 @@
  * Metadata: the caller's keys (epoch, step, accountant history, RNG
  * counters, adaptive clip bound: the runner decides) plus reserved keys the
  * checkpoint writes itself, all starting with "clipbench.":
- *   clipbench.format     "1"
+ *   clipbench.format     "2" (format 1, written before checksums, still loads)
+ *   clipbench.sha256     SHA-256 of every tensor byte (in file order) and of
+ *                        every other metadata key and value (sorted by key):
+ *                        checked on load, so a flipped bit, a truncated copy
+ *                        or an edited value is refused
  *   clipbench.model      the model configuration as JSON
  *   clipbench.optimizer  the optimizer kind, hyper-parameters and step count
  *                        as JSON (only when saved with an optimizer) */
@@ -26,7 +30,7 @@
 #include "core/nn/model.h"
 #include "core/optim/optim.h"
 
-#define CB_CHECKPOINT_FORMAT "1"
+#define CB_CHECKPOINT_FORMAT "2"
 
 /* Saves m's parameters, opt's state (opt may be NULL) and meta (may be NULL;
  * keys must not start with "clipbench."). */
@@ -41,6 +45,10 @@ int cb_checkpoint_save(const char *path, const cb_model *m, const cb_optim *opt,
  * metadata (e.g. a state_dict saved from PyTorch) load as weights only.
  * Nothing is modified unless everything loads. */
 int cb_checkpoint_load(const char *path, cb_model *m, cb_optim *opt, cb_meta *meta);
+/* Whether the file is an intact checkpoint: it parses, its checksum matches
+ * (format 2) and every value is finite. -1 with cb_error saying what is
+ * damaged otherwise. */
+int cb_checkpoint_verify(const char *path);
 /* The model configuration a checkpoint was saved from (its clipbench.model
  * metadata), and all of its metadata into meta when given. */
 int cb_checkpoint_model_cfg(const char *path, cb_model_cfg *cfg, cb_meta *meta);

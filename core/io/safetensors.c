@@ -183,8 +183,10 @@ int cb_st_write(const char *path, const cb_st_entry *t, int n, const cb_meta *me
   FILE *f = fopen(tmp, "wb");
   if (!f) {
     free(header);
+    int e = errno;
+    if (cb_io_explain(e)) return cb_io_error(e, "cannot create %s", tmp);
     return cb_error("cannot create %s: %s (does the directory exist and is it writable?)", tmp,
-                    strerror(errno));
+                    strerror(e));
   }
   unsigned char n8[8];
   for (int b = 0; b < 8; b++)
@@ -208,12 +210,12 @@ int cb_st_write(const char *path, const cb_st_entry *t, int n, const cb_meta *me
   }
   if (!ok) {
     remove(tmp);
-    return cb_error("writing %s failed: %s (disk full?)", path, strerror(err));
+    return cb_io_error(err, "writing %s failed", path);
   }
   if (rename(tmp, path) != 0) {
     err = errno;
     remove(tmp);
-    return cb_error("cannot rename %s to %s: %s", tmp, path, strerror(err));
+    return cb_io_error(err, "cannot rename %s to %s", tmp, path);
   }
   return fsync_dir_of(path);
 }

@@ -50,6 +50,7 @@ cb_model *cb_model_create_graph(const cb_backend *be, int in_channels, int H, in
   m->W = W;
   m->loss = (cb_loss_cfg){1.0f, 1.0f, 1.0f, 0, 0};
   m->input_grad = 1;
+  m->keep_all = 1;
   cb_add_input(m, in_channels, H, W);
   return m;
 }
@@ -73,6 +74,106 @@ static void *take(bump *b, size_t bytes) {
   return b->base ? b->base + o : NULL;
 }
 
+/* The last node that reads node i's output (n_nodes when none: the output,
+ * whose gradient comes from the loss), and how many nodes read it. */
+static int last_consumer(const cb_model *m, int i, int *count) {
+  int last = m->n_nodes, c = 0;
+  for (int j = i + 1; j < m->n_nodes; j++)
+    for (int k = 0; k < m->nodes[j].n_in; k++)
+      if (m->nodes[j].in[k] == i) {
+        last = j;
+        c++;
+      }
+  if (count) *count = c;
+  return last;
+}
+
+/* Whether node i's gradient may share memory: a parameter-free node read by
+ * a later node. Its gradient is written (accumulated) from the backward of
+ * its last consumer on and read for the last time by its own backward; the
+ * DP engine reads only the gradients of parameter nodes, after the pass. */
+static int dout_shareable(const cb_model *m, int i) {
+  const cb_node *nd = &m->nodes[i];
+  if (m->keep_all || cb_node_is_param(nd) || nd->kind == CB_NODE_INPUT) return 0;
+  return last_consumer(m, i, NULL) < m->n_nodes;
+}
+
+/* Whether node i is a ReLU that can run in place on its GroupNorm's output:
+ * nothing else reads that output (GroupNorm's backward and per-sample
+ * gradients read its input, ReLU's backward its own output). */
+static int relu_in_place(const cb_model *m, int i) {
+  const cb_node *nd = &m->nodes[i];
+  if (m->keep_all || nd->kind != CB_NODE_RELU || m->nodes[nd->in[0]].kind != CB_NODE_GN) return 0;
+  int readers = 0;
+  last_consumer(m, nd->in[0], &readers);
+  return readers == 1;
+}
+
+/* Whether node i's output is needed only during the forward pass: it is
+ * not the output nor a ReLU (whose backward reads its own output) and every
+ * reader is a concat, upsample or max-pool, whose backward reads only
+ * gradients (and the pool's argmax). An upsampled or up-convolved tensor
+ * that is only copied into a concat is the case. */
+static int out_transient(const cb_model *m, int i) {
+  const cb_node *nd = &m->nodes[i];
+  if (m->keep_all || i == 0 || i == m->n_nodes - 1 || nd->kind == CB_NODE_RELU) return 0;
+  for (int j = i + 1; j < m->n_nodes; j++)
+    for (int k = 0; k < m->nodes[j].n_in; k++) {
+      cb_node_kind c = m->nodes[j].kind;
+      if (m->nodes[j].in[k] == i && c != CB_NODE_CONCAT && c != CB_NODE_UPSAMPLE &&
+          c != CB_NODE_MAXPOOL)
+        return 0;
+    }
+  return 1;
+}
+
+/* Shared buffers: greedy interval colouring of live ranges on one timeline,
+ * forward step i at time i and backward step i at time 2n - i, each slot
+ * as large as its largest member. A transient output lives from its node's
+ * forward to its last reader's; a shared gradient from its last consumer's
+ * backward (which zeroes it first) to its own node's. Outputs and gradients
+ * can thus share slots too: the forward is over before the backward. */
+static void layout_shared(cb_model *m, bump *b) {
+  int n = m->n_nodes, n_items = 0, n_slots = 0;
+  size_t cap = 2 * (size_t)(n > 0 ? n : 1);
+  struct item {
+    int lo, hi, slot;
+    size_t size;
+    float **ptr;
+  } *it = calloc(cap, sizeof *it);
+  size_t *size = calloc(cap, sizeof *size);
+  if (!it || !size) abort();
+  for (int i = 0; i < n; i++) {
+    cb_node *nd = &m->nodes[i];
+    size_t sz = (size_t)m->max_batch * cb_node_size(nd) * sizeof(float);
+    int lc = last_consumer(m, i, NULL);
+    if (out_transient(m, i)) it[n_items++] = (struct item){i, lc, -1, sz, &nd->out};
+    if (dout_shareable(m, i)) {
+      it[n_items++] = (struct item){2 * n - lc, 2 * n - i, -1, sz, &nd->dout};
+      nd->zero_at = lc;
+    }
+  }
+  for (int a = 0; a < n_items; a++) {
+    int s = 0;
+    for (; s < n_slots; s++) {
+      int clash = 0;
+      for (int c = 0; c < a && !clash; c++)
+        clash = it[c].slot == s && !(it[c].hi < it[a].lo || it[a].hi < it[c].lo);
+      if (!clash) break;
+    }
+    if (s == n_slots) n_slots++;
+    it[a].slot = s;
+    if (it[a].size > size[s]) size[s] = it[a].size;
+  }
+  for (int s = 0; s < n_slots; s++) {
+    float *base = take(b, size[s]);
+    for (int a = 0; a < n_items; a++)
+      if (it[a].slot == s) *it[a].ptr = base;
+  }
+  free(it);
+  free(size);
+}
+
 /* Lays out every per-batch buffer; with b->base == NULL it only measures. */
 static void layout(cb_model *m, bump *b) {
   int N = m->max_batch, K = m->cfg.classes;
@@ -81,8 +182,13 @@ static void layout(cb_model *m, bump *b) {
   for (int i = 0; i < m->n_nodes; i++) {
     cb_node *nd = &m->nodes[i];
     size_t sz = (size_t)N * cb_node_size(nd) * sizeof(float);
-    nd->out = take(b, sz);
-    nd->dout = nd->kind == CB_NODE_INPUT && !m->input_grad ? NULL : take(b, sz);
+    nd->out = relu_in_place(m, i)   ? m->nodes[nd->in[0]].out
+              : out_transient(m, i) ? NULL
+                                    : take(b, sz);
+    nd->zero_at = -1;
+    nd->dout = nd->kind == CB_NODE_INPUT && !m->input_grad ? NULL
+               : dout_shareable(m, i)                      ? NULL
+                                                           : take(b, sz);
     if (nd->kind == CB_NODE_GN) {
       nd->aux0 = take(b, (size_t)4 * N * nd->groups * sizeof(float));
       nd->aux1 = NULL;
@@ -92,6 +198,7 @@ static void layout(cb_model *m, bump *b) {
     if ((nd->kind == CB_NODE_CONV || nd->kind == CB_NODE_CONVT) && nd->C > max_rows)
       max_rows = nd->C;
   }
+  layout_shared(m, b);
   m->input = m->nodes[0].out;
   m->labels = take(b, (size_t)N * T);
   m->probs = take(b, (size_t)N * K * T * sizeof(float));
@@ -273,22 +380,28 @@ void cb_model_loss(cb_model *m, int n) {
   }
 }
 
-static void zero_node_grads(cb_model *m, int n) {
+/* Zeroes the gradients due before backward step `step` (-1: before the
+ * pass): a shared gradient buffer is zeroed when its node's live range
+ * begins, since consumers accumulate into it. */
+static void zero_node_grads(cb_model *m, int n, int step) {
   for (int i = 0; i < m->n_nodes; i++) {
     cb_node *nd = &m->nodes[i];
-    if (nd->dout) m->be->zero(m->be, nd->dout, (size_t)n * cb_node_size(nd) * sizeof(float));
+    if (nd->dout && nd->zero_at == step)
+      m->be->zero(m->be, nd->dout, (size_t)n * cb_node_size(nd) * sizeof(float));
   }
 }
 
 static void backward_nodes(cb_model *m, int n) {
-  for (int i = m->n_nodes - 1; i > 0; i--)
+  for (int i = m->n_nodes - 1; i > 0; i--) {
+    zero_node_grads(m, n, i);
     node_backward(m, &m->nodes[i], n);
+  }
 }
 
 void cb_model_backward(cb_model *m, int n) {
   cb_node *out = &m->nodes[m->n_nodes - 1];
   int K = m->cfg.classes, T = m->H * m->W;
-  zero_node_grads(m, n);
+  zero_node_grads(m, n, -1);
   if (n == 0) return;
   if (m->loss.batch) {
     cb_launch_batch_loss_bwd(m->be, (int64_t)n * T,
@@ -306,7 +419,7 @@ void cb_model_backward(cb_model *m, int n) {
 
 void cb_model_backward_from(cb_model *m, int n, const float *host_dout) {
   cb_node *out = &m->nodes[m->n_nodes - 1];
-  zero_node_grads(m, n);
+  zero_node_grads(m, n, -1);
   if (n == 0) return;
   m->be->upload(m->be, out->dout, host_dout, (size_t)n * cb_node_size(out) * sizeof(float));
   backward_nodes(m, n);

@@ -76,6 +76,11 @@ typedef struct {
   float *aux0, *aux1; /* GroupNorm mean / rstd */
   unsigned char *idx; /* MaxPool argmax */
   int needs_dx;       /* whether backward must produce the input gradient */
+  /* The backward step (node index) before which dout is zeroed: -1 for the
+   * gradients kept for the whole step (parameter nodes, the output, the
+   * input), else the node's last consumer, for a gradient that shares its
+   * memory with others whose live ranges it does not overlap. */
+  int zero_at;
 } cb_node;
 
 typedef struct {
@@ -103,6 +108,13 @@ typedef struct cb_model {
   int H, W;       /* input image size */
   int max_batch;  /* physical batch the buffers hold */
   int input_grad; /* the input node gets a gradient buffer (custom graphs) */
+  /* Every node keeps its own output and gradient buffers (custom graphs and
+   * tests that read intermediate nodes). Otherwise a ReLU after a GroupNorm
+   * runs in place, and buffers dead for part of the step share memory by live
+   * range: the gradients of parameter-free nodes (ReLU, pool, upsample,
+   * concat) once their own backward has run, and outputs only copied into a
+   * concat (upsampled tensors) once the concat has run (model.c, layout). */
+  int keep_all;
   cb_node *nodes;
   int n_nodes, cap_nodes;
   cb_tensor *tensors;

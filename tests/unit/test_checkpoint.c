@@ -101,7 +101,8 @@ static void test_round_trip(void **s) {
   assert_non_null(cb_st_find(&f, "encoder1.enc1conv1.weight"));
   assert_non_null(cb_st_find(&f, "optimizer.exp_avg.encoder1.enc1conv1.weight"));
   assert_non_null(cb_st_find(&f, "optimizer.exp_avg_sq.conv.bias"));
-  assert_string_equal(cb_meta_get(&f.meta, "clipbench.format"), "1");
+  assert_string_equal(cb_meta_get(&f.meta, "clipbench.format"), "2");
+  assert_int_equal(strlen(cb_meta_get(&f.meta, "clipbench.sha256")), 64);
   assert_non_null(strstr(cb_meta_get(&f.meta, "clipbench.model"), "\"arch\":\"unet\""));
   assert_non_null(strstr(cb_meta_get(&f.meta, "clipbench.optimizer"), "\"steps\":3"));
   cb_st_close(&f);
@@ -200,12 +201,12 @@ static void test_load_errors(void **s) {
   /* A future format. */
   float x = 0.0f;
   cb_meta fm = {0};
-  cb_meta_set(&fm, "clipbench.format", "2");
+  cb_meta_set(&fm, "clipbench.format", "3");
   cb_st_entry e = {"x", CB_ST_F32, 0, {0}, &x};
   const char *future = tmp_path("future.safetensors");
   assert_int_equal(cb_st_write(future, &e, 1, &fm), 0);
   cb_meta_free(&fm);
-  expect_load_error(future, same, NULL, "format 2");
+  expect_load_error(future, same, NULL, "format 3");
 
   /* Reserved metadata keys are refused and the old file stays. */
   cb_meta bad = {0};
@@ -226,6 +227,77 @@ static void test_load_errors(void **s) {
 }
 
 /* A state_dict written by PyTorch (no clipbench metadata) loads as weights. */
+/* Issue 16 (6): every bit of a checkpoint is covered by its checksum (a flip
+ * in a weight, in optimizer state or in a metadata value is refused, the
+ * model untouched), a non-finite weight is never written nor loaded, and
+ * cb_checkpoint_verify tells damaged from intact. */
+static void flip_bit(const char *path, long off) {
+  FILE *f = fopen(path, "r+b");
+  assert_non_null(f);
+  if (off < 0) {
+    fseek(f, 0, SEEK_END);
+    off += ftell(f);
+  }
+  fseek(f, off, SEEK_SET);
+  int c = fgetc(f);
+  fseek(f, off, SEEK_SET);
+  fputc(c ^ 0x01, f);
+  fclose(f);
+}
+
+static void test_checksum(void **s) {
+  (void)s;
+  cb_model *m = tiny(CB_ARCH_UNET, 4, 1);
+  cb_optim *o = optim(CB_OPTIM_SGD, m->n_params);
+  steps(m, o, 0, 2);
+  cb_meta meta = {0};
+  cb_meta_set(&meta, "epoch", "2");
+  const char *good = tmp_path("sum.safetensors");
+  assert_int_equal(cb_checkpoint_save(good, m, o, &meta), 0);
+  assert_int_equal(cb_checkpoint_verify(good), 0);
+  /* The last byte (optimizer state), a byte of the first weight, and the
+   * metadata value "2" each flipped in a copy. */
+  FILE *f = fopen(good, "rb");
+  static unsigned char buf[1 << 20];
+  size_t len = fread(buf, 1, sizeof buf, f);
+  fclose(f);
+  uint64_t hl = 0;
+  for (int b = 0; b < 8; b++)
+    hl |= (uint64_t)buf[b] << (8 * b);
+  const char *epoch_at = strstr((const char *)buf + 8, "\"epoch\":\"2\"");
+  assert_non_null(epoch_at);
+  long offs[3] = {-1, (long)(8 + hl + 1), (long)((const unsigned char *)epoch_at - buf) + 9};
+  for (int k = 0; k < 3; k++) {
+    const char *bad = tmp_path("flipped.safetensors");
+    f = fopen(bad, "wb");
+    fwrite(buf, 1, len, f);
+    fclose(f);
+    flip_bit(bad, offs[k]);
+    cb_model *m2 = tiny(CB_ARCH_UNET, 4, 9);
+    cb_optim *o2 = optim(CB_OPTIM_SGD, m2->n_params);
+    expect_load_error(bad, m2, o2, "is damaged");
+    assert_int_equal(cb_checkpoint_verify(bad), -1);
+    cb_optim_free(o2);
+    cb_model_free(m2);
+  }
+  /* A truncated copy is damaged too. */
+  const char *cut = tmp_path("cut2.safetensors");
+  f = fopen(cut, "wb");
+  fwrite(buf, 1, len / 2, f);
+  fclose(f);
+  assert_int_equal(cb_checkpoint_verify(cut), -1);
+  assert_non_null(strstr(cb_last_error(), "damaged checkpoint"));
+  /* A NaN weight is not written (the old file stays intact). */
+  float nan = NAN;
+  m->be->upload(m->be, m->params + 5, &nan, sizeof nan);
+  assert_int_equal(cb_checkpoint_save(good, m, o, &meta), -1);
+  assert_non_null(strstr(cb_last_error(), "non-finite"));
+  assert_int_equal(cb_checkpoint_verify(good), 0);
+  cb_meta_free(&meta);
+  cb_optim_free(o);
+  cb_model_free(m);
+}
+
 static void test_plain_state_dict(void **s) {
   (void)s;
   cb_model *m = tiny(CB_ARCH_UNET, 4, 1);
@@ -291,7 +363,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_round_trip),         cmocka_unit_test(test_resume_is_bit_exact),
       cmocka_unit_test(test_load_errors),        cmocka_unit_test(test_plain_state_dict),
-      cmocka_unit_test(test_export_for_pytorch),
+      cmocka_unit_test(test_export_for_pytorch), cmocka_unit_test(test_checksum),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

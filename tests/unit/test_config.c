@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <yaml.h>
 
 static cb_experiment *g_e;
@@ -44,6 +46,61 @@ static void expect_error(const char *text, const char *set1, const char *prefix,
   const char *m = cb_last_error();
   if (strncmp(m, prefix, strlen(prefix)) != 0 || !strstr(m, needle))
     fail_msg("wrong error for:\n%s\n got: %s\nwant: %s ... %s", text, m, prefix, needle);
+}
+
+/* Issue 16 (4, 8): a relative data.path is relative to the experiment file
+ * (folded, and relative to the current folder below it), an absolute one and
+ * --set values are kept; an empty file is refused ({} asks for the
+ * defaults); a noise multiplier or clip bound of 1e200 is out of range. */
+static void write_text(const char *path, const char *text) {
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fputs(text, f);
+  fclose(f);
+}
+
+static void test_file_relative_paths(void **state) {
+  (void)state;
+  char dir[1024], file[1100];
+  snprintf(dir, sizeof dir, "%s/exp", tst_tmpdir());
+  mkdir(dir, 0777);
+  snprintf(file, sizeof file, "%s/e.yaml", dir);
+  write_text(file, "data: {source: npy, path: ./x/../../data/npy}\n");
+  cb_exp_init(g_e);
+  assert_int_equal(cb_exp_load_file(g_e, file), 0);
+  char want[1200];
+  snprintf(want, sizeof want, "%s/data/npy", tst_tmpdir());
+  assert_string_equal(g_e->data.path, want); /* outside the current folder: absolute */
+  write_text(file, "data: {source: npy, path: /abs/npy}\n");
+  cb_exp_init(g_e);
+  assert_int_equal(cb_exp_load_file(g_e, file), 0);
+  assert_string_equal(g_e->data.path, "/abs/npy");
+  assert_int_equal(cb_exp_set(g_e, "data.path=rel/npy"), 0);
+  assert_string_equal(g_e->data.path, "rel/npy"); /* --set: relative to the current folder */
+  /* Below the current folder: relative to it, whichever way the file is named. */
+  char cwd[1024];
+  assert_non_null(getcwd(cwd, sizeof cwd));
+  assert_int_equal(chdir(tst_tmpdir()), 0);
+  write_text("exp/e.yaml", "data: {source: npy, path: npy}\n");
+  cb_exp_init(g_e);
+  assert_int_equal(cb_exp_load_file(g_e, "exp/e.yaml"), 0);
+  assert_string_equal(g_e->data.path, "exp/npy");
+  cb_exp_init(g_e);
+  assert_int_equal(cb_exp_load_file(g_e, file), 0);
+  assert_string_equal(g_e->data.path, "exp/npy");
+  /* Empty files. */
+  write_text("exp/empty.yaml", "# nothing but a comment\n");
+  cb_exp_init(g_e);
+  assert_int_equal(cb_exp_load_file(g_e, "exp/empty.yaml"), -1);
+  assert_non_null(strstr(cb_last_error(), "exp/empty.yaml: empty experiment file"));
+  write_text("exp/empty.yaml", "{}\n");
+  cb_exp_init(g_e);
+  assert_int_equal(cb_exp_load_file(g_e, "exp/empty.yaml"), 0);
+  assert_int_equal(chdir(cwd), 0);
+  expect_error("dp: {clipping: flat, noise_multiplier: 1e200}\n", NULL,
+               "x.yaml:1:40: dp.noise_multiplier: 1e200 is out of range", "");
+  expect_error("dp: {clipping: flat, noise_multiplier: 1, clip_bound: 1e200}\n", NULL,
+               "x.yaml:1:55: dp.clip_bound: 1e200 is out of range", "");
 }
 
 static void test_error_locations(void **state) {
@@ -504,10 +561,11 @@ int main(void) {
       cmocka_unit_test(test_print_config_round_trip),
       cmocka_unit_test(test_run_id),
       cmocka_unit_test(test_identity_golden),
-      cmocka_unit_test(test_procedure_switches),
       cmocka_unit_test(test_schema_queries),
       cmocka_unit_test(test_core_mapping),
       cmocka_unit_test(test_apply_yaml_node),
+      cmocka_unit_test(test_file_relative_paths),
+      cmocka_unit_test(test_procedure_switches),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -37,9 +37,10 @@ typedef struct {
   int drop_boundary;  /* boundary index all NaN on slice 1 (-1: none) */
   int images_as_char; /* 'images' is text */
   int compress;
+  double bad_row; /* one boundary value of slice 1 (0: none) */
 } variant;
 
-static const variant NORMAL = {0, 8, WI, 0, -1, 0, 1};
+static const variant NORMAL = {0, 8, WI, 0, -1, 0, 1, 0.0};
 
 static void write_var(mat_t *m, const char *name, enum matio_classes c, enum matio_types t,
                       size_t d0, size_t d1, size_t d2, void *data, int compress) {
@@ -75,6 +76,7 @@ static void write_duke(const char *path, variant o) {
       L(lay1, 6, x, 1) = NAN; /* gap at the end */
     L(lay1, 1, 20, 1) = 0.0;  /* 0 = not annotated */
     L(lay1, 4, 15, 1) = 2.0;  /* above boundary 3 */
+    if (o.bad_row != 0.0) L(lay1, 3, 10, 1) = o.bad_row;
     if (o.drop_boundary >= 0)
       for (int x = 0; x < WI; x++)
         L(lay1, o.drop_boundary, x, 1) = NAN;
@@ -291,6 +293,22 @@ static void test_bad_input(void **state) {
   p = tmp_path("drop", "Subject_01.mat");
   write_duke(p, v);
   expect_fail(p, o, "drop/Subject_01.mat", "boundary 4 (INL/OPL) has no annotated column");
+
+  /* Issue 16 (7): boundaries outside the image are refused with the value
+   * and the range, not imported as an all-background mask. */
+  const double rows_out[3] = {5000.0, INFINITY, -3.0};
+  const char *bad_text[3] = {"row 5000, outside", "row inf, outside", "row -3, outside"};
+  for (int k = 0; k < 3; k++) {
+    v = NORMAL;
+    v.bad_row = rows_out[k];
+    p = tmp_path("badrow", "Subject_01.mat");
+    write_duke(p, v);
+    expect_fail(p, o, "B-scan 1: boundary 4 (INL/OPL) at column 11", bad_text[k]);
+  }
+  /* An empty file. */
+  p = tmp_path("empty", "Subject_01.mat");
+  fclose(fopen(p, "wb"));
+  expect_fail(p, o, "empty/Subject_01.mat", "an empty file (0 bytes)");
 
   v = NORMAL;
   v.images_as_char = 1;

@@ -390,6 +390,136 @@ static void test_wrong_files(void **state) {
   assert_non_null(strstr(cb_last_error(), "cannot create folder"));
 }
 
+/* Issue 16 (1): interruptions (Ctrl-C, SIGTERM, a stopping sweep, SLURM
+ * requeue: cb_store_release) never use up attempts; only crashes (a worker
+ * that died holding the run: cb_store_requeue, or a stale heartbeat) do. */
+static void test_interruptions_do_not_count(void **state) {
+  (void)state;
+  cb_store *s = open_ok(tst_tmp_path("interrupt.db"));
+  assert_int_equal(cb_store_add_run(s, "cccccccccccccccc", "r", CFG, 0, 0, NULL, NULL), 0);
+  cb_claim c;
+  for (int i = 0; i < 3 * 5; i++) {
+    assert_int_equal(cb_store_claim_next(s, 0, "w:1", &c), 1);
+    assert_int_equal(c.attempts, i + 1);
+    assert_int_equal(c.counted, 1);
+    cb_claim_free(&c);
+    assert_int_equal(cb_store_release(s, "cccccccccccccccc", "w:1"), 0);
+  }
+  assert_int_equal(tst_q_int(s, "SELECT interruptions FROM runs"), 15);
+  /* A crash after fifteen interruptions is the first counted attempt: the run
+   * goes back to pending, not to failed. */
+  assert_int_equal(cb_store_claim_next(s, 0, "w:2", &c), 1);
+  cb_claim_free(&c);
+  int n = 0;
+  assert_int_equal(cb_store_requeue_stale(s, -1.0, 5, &n), 0);
+  assert_int_equal(n, 1);
+  char st[16];
+  tst_q_text(s, "SELECT status FROM runs", st, sizeof st);
+  assert_string_equal(st, "pending");
+  /* Four more crashes (requeue: a dead worker's run) reach the limit of 5. */
+  for (int i = 0; i < 3; i++) {
+    assert_int_equal(cb_store_claim_next(s, 0, "w:3", &c), 1);
+    assert_int_equal(c.counted, i + 2);
+    cb_claim_free(&c);
+    assert_int_equal(cb_store_requeue(s, "cccccccccccccccc", "w:3"), 0);
+  }
+  assert_int_equal(cb_store_claim_next(s, 0, "w:4", &c), 1);
+  assert_int_equal(c.counted, 5);
+  cb_claim_free(&c);
+  assert_int_equal(cb_store_requeue_stale(s, -1.0, 5, &n), 0);
+  tst_q_text(s, "SELECT status FROM runs", st, sizeof st);
+  assert_string_equal(st, "failed");
+  assert_int_equal(tst_q_int(s, "SELECT attempts - interruptions FROM runs"), 5);
+  cb_store_close(s);
+}
+
+static void hash_file(const char *path, char out[65]) {
+  FILE *f = fopen(path, "rb");
+  assert_non_null(f);
+  static unsigned char buf[1 << 20];
+  size_t n = fread(buf, 1, sizeof buf, f);
+  fclose(f);
+  /* Size and an FNV-1a hash of every byte: enough to see any change. */
+  unsigned long long h = 1469598103934665603ull;
+  for (size_t i = 0; i < n; i++)
+    h = (h ^ buf[i]) * 1099511628211ull;
+  snprintf(out, 65, "%zu:%016llx", n, h);
+}
+
+/* Issue 16 (3): a foreign SQLite file is identified before anything changes
+ * it: refused read-write and read-only, byte for byte unchanged, its journal
+ * mode untouched, no -wal file; a foreign table called schema_migrations does
+ * not make it ours. */
+static void test_foreign_file_untouched(void **state) {
+  (void)state;
+  const char *p = tst_tmp_path("theirs.db");
+  sqlite3 *db;
+  assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
+  assert_int_equal(sqlite3_exec(db,
+                                "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY);"
+                                "INSERT INTO schema_migrations VALUES (1);"
+                                "CREATE TABLE runs (id TEXT)",
+                                NULL, NULL, NULL),
+                   SQLITE_OK);
+  sqlite3_close(db);
+  char before[65], after[65];
+  hash_file(p, before);
+  assert_null(cb_store_open(p, CB_STORE_CREATE));
+  assert_non_null(strstr(cb_last_error(), "not a clipbench results database"));
+  assert_non_null(strstr(cb_last_error(), "not changed"));
+  assert_null(cb_store_open(p, CB_STORE_READONLY));
+  assert_non_null(strstr(cb_last_error(), "not a clipbench results database"));
+  hash_file(p, after);
+  assert_string_equal(before, after);
+  char wal[4200];
+  snprintf(wal, sizeof wal, "%s-wal", p);
+  assert_int_not_equal(access(wal, F_OK), 0);
+  assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
+  sqlite3_stmt *st;
+  assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  assert_string_equal((const char *)sqlite3_column_text(st, 0), "delete");
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  /* Our own database opened read-only: readable, nothing written, and the
+   * file is identified by its header (application id, user_version). */
+  const char *ours = tst_tmp_path("ours.db");
+  cb_store *s = open_ok(ours);
+  assert_int_equal(tst_q_int(s, "PRAGMA user_version"), cb_store_code_schema_version());
+  cb_store_close(s);
+  hash_file(ours, before);
+  s = cb_store_open(ours, CB_STORE_READONLY);
+  if (!s) fail_msg("%s", cb_last_error());
+  assert_int_equal(tst_q_int(s, "SELECT count(*) FROM runs"), 0);
+  assert_int_not_equal(sqlite3_exec(cb_store_db(s), "CREATE TABLE x (y)", NULL, NULL, NULL),
+                       SQLITE_OK);
+  cb_store_close(s);
+  hash_file(ours, after);
+  assert_string_equal(before, after);
+  /* An empty file is not read as a database; it is created only by writers. */
+  const char *empty = tst_tmp_path("empty.db");
+  fclose(fopen(empty, "wb"));
+  assert_null(cb_store_open(empty, CB_STORE_READONLY));
+  assert_non_null(strstr(cb_last_error(), "an empty file"));
+}
+
+/* Issue 16 (2): a database deleted or replaced while open is noticed. */
+static void test_file_identity(void **state) {
+  (void)state;
+  const char *p = tst_tmp_path("gone.db");
+  cb_store *s = open_ok(p);
+  assert_int_equal(cb_store_check_file(s), 0);
+  assert_int_equal(unlink(p), 0);
+  assert_int_equal(cb_store_check_file(s), -1);
+  assert_non_null(strstr(cb_last_error(), "was deleted"));
+  cb_store *t = open_ok(p); /* another file at the same path */
+  assert_int_equal(cb_store_check_file(s), -1);
+  assert_non_null(strstr(cb_last_error(), "was replaced"));
+  assert_int_equal(cb_store_check_file(t), 0);
+  cb_store_close(t);
+  cb_store_close(s);
+}
+
 /* Four processes open the same fresh file at once (racing to create the
  * schema), each adds the same 200 runs, then all claim until nothing is left,
  * writing two epochs per run. */
@@ -510,6 +640,9 @@ int main(void) {
       cmocka_unit_test(test_migrations),
       cmocka_unit_test(test_wrong_files),
       cmocka_unit_test(test_concurrent_claims),
+      cmocka_unit_test(test_interruptions_do_not_count),
+      cmocka_unit_test(test_foreign_file_untouched),
+      cmocka_unit_test(test_file_identity),
       cmocka_unit_test(test_sampling_and_test_rows),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
