@@ -56,22 +56,25 @@ enum { CB_ACCT_RDP, CB_ACCT_PRV, CB_ACCT_GDP, CB_ACCT_PLD }; /* = cb_accountant 
 enum { CB_SCOPE_ALL, CB_SCOPE_PER_LAYER };
 enum { CB_EVAL_VAL, CB_EVAL_TEST };
 enum { CB_AUDIT_GRADIENT, CB_AUDIT_INPUT };
+/* dp.sample_rate is the accountant's cb_q_rule (core/privacy/accountant.h). */
+enum { CB_LOSS_REDUCTION_IMAGE, CB_LOSS_REDUCTION_BATCH };
 
-extern const char *const CB_EXP_BACKEND_NAMES[];  /* auto cpu cuda */
-extern const char *const CB_DATA_SOURCE_NAMES[];  /* synthetic duke_npy npy */
-extern const char *const CB_SPLIT_BY_NAMES[];     /* subject fraction folders */
-extern const char *const CB_NORMALISE_NAMES[];    /* zscore unit none fixed */
-extern const char *const CB_DICE_NAMES[];         /* pooled per_image */
-extern const char *const CB_SAMPLING_NAMES[];     /* poisson shuffle */
-extern const char *const CB_OPTIMIZER_NAMES[];    /* sgd adam adamw */
-extern const char *const CB_LR_SCHEDULE_NAMES[];  /* constant step cosine */
-extern const char *const CB_CLIPPING_NAMES[];     /* none flat per_layer automatic ... */
-extern const char *const CB_THRESHOLDS_NAMES[];   /* same equal_split */
-extern const char *const CB_ACCOUNTANT_NAMES[];   /* rdp prv gdp pld (as cb_accountant) */
-extern const char *const CB_AUTO_VARIANT_NAMES[]; /* auto_s auto_v */
-extern const char *const CB_AUTO_SCOPE_NAMES[];   /* all per_layer */
-extern const char *const CB_EVAL_SPLIT_NAMES[];   /* val test */
-extern const char *const CB_AUDIT_KIND_NAMES[];   /* gradient input */
+extern const char *const CB_EXP_BACKEND_NAMES[];    /* auto cpu cuda */
+extern const char *const CB_DATA_SOURCE_NAMES[];    /* synthetic duke_npy npy */
+extern const char *const CB_SPLIT_BY_NAMES[];       /* subject fraction folders */
+extern const char *const CB_NORMALISE_NAMES[];      /* zscore unit none fixed */
+extern const char *const CB_DICE_NAMES[];           /* pooled per_image */
+extern const char *const CB_SAMPLING_NAMES[];       /* poisson shuffle */
+extern const char *const CB_OPTIMIZER_NAMES[];      /* sgd adam adamw */
+extern const char *const CB_LR_SCHEDULE_NAMES[];    /* constant step cosine */
+extern const char *const CB_CLIPPING_NAMES[];       /* none flat per_layer automatic ... */
+extern const char *const CB_THRESHOLDS_NAMES[];     /* same equal_split */
+extern const char *const CB_ACCOUNTANT_NAMES[];     /* rdp prv gdp pld (as cb_accountant) */
+extern const char *const CB_AUTO_VARIANT_NAMES[];   /* auto_s auto_v */
+extern const char *const CB_AUTO_SCOPE_NAMES[];     /* all per_layer */
+extern const char *const CB_EVAL_SPLIT_NAMES[];     /* val test */
+extern const char *const CB_AUDIT_KIND_NAMES[];     /* gradient input */
+extern const char *const CB_LOSS_REDUCTION_NAMES[]; /* image batch */
 
 #define CB_EXP_STR_MAX 1024
 #define CB_EXP_SUBJECTS_MAX 64
@@ -115,6 +118,8 @@ typedef struct {
 
   struct {
     double ce_weight, dice_weight, dice_smooth;
+    int reduction;     /* CB_LOSS_REDUCTION_* */
+    int softmax_input; /* batch reduction: the loss sees softmax(logits); -1 = auto */
   } loss;
 
   struct {
@@ -146,6 +151,7 @@ typedef struct {
     } per_layer;
     double noise_multiplier, target_epsilon; /* exactly one set when private */
     double delta;
+    int sample_rate;    /* cb_q_rule: how batch_size and the training split give q */
     int accountants[4]; /* cb_accountant values; the first is the primary one */
     int n_accountants;
     int secure_mode;
@@ -155,7 +161,8 @@ typedef struct {
     } automatic;
     struct {
       double final_rate;
-      int refresh; /* mask draws per epoch */
+      int refresh;      /* mask draws per epoch */
+      int as_published; /* the study's RS code as it ran (see README) */
     } sparsification;
     struct {
       double target_quantile, lr;

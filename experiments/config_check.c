@@ -138,6 +138,7 @@ static void fill_auto(cb_experiment *e) {
   }
   if (isnan(e->dp.adaptive.initial_bound)) e->dp.adaptive.initial_bound = e->dp.clip_bound;
   if (e->audit.guesses < 0) e->audit.guesses = e->audit.canaries >= 10 ? e->audit.canaries / 10 : 1;
+  if (e->loss.softmax_input < 0) e->loss.softmax_input = e->model.arch == CB_ARCH_UNET;
 }
 
 static int subjects_disjoint(const cb_experiment *e) {
@@ -185,6 +186,22 @@ static int check_combinations(const cb_experiment *e) {
                       where_or_default(e, "dp.adaptive.count_std"), e->dp.adaptive.count_std,
                       e->dp.noise_multiplier);
   }
+  /* Selecting on the test split and storing it as val_* made the reported
+   * test number optimistic without saying so; the test split now has its
+   * own rows (test_metrics), measured at the end of every run. */
+  if (e->eval.split == CB_EVAL_TEST)
+    return cb_error("%s: eval.split: test is no longer accepted: the val_* columns are always "
+                    "the validation split, and the test split is evaluated at the end of every "
+                    "run with the final and the best-validation weights (table test_metrics, "
+                    "export columns test_*); remove eval.split",
+                    where_or_default(e, "eval.split"));
+  if (e->loss.reduction == CB_LOSS_REDUCTION_BATCH &&
+      e->train.max_physical_batch < e->train.batch_size)
+    return cb_error("%s: train.max_physical_batch: %d is smaller than train.batch_size %d, but "
+                    "loss.reduction: batch sums its Dice over the images processed together; "
+                    "raise it to at least the batch size or use loss.reduction: image",
+                    where_or_default(e, "train.max_physical_batch"), e->train.max_physical_batch,
+                    e->train.batch_size);
   if (e->train.optimizer == CB_OPT_SGD && e->train.nesterov && e->train.momentum <= 0)
     return cb_error("%s: train.nesterov: Nesterov momentum needs train.momentum > 0",
                     where_or_default(e, "train.nesterov"));

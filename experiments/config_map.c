@@ -52,4 +52,6 @@ void cb_exp_loss_cfg(const cb_experiment *e, cb_loss_cfg *c) {
   c->w_ce = (float)e->loss.ce_weight;
   c->w_dice = (float)e->loss.dice_weight;
   c->smooth = (float)e->loss.dice_smooth;
+  c->batch = e->loss.reduction == CB_LOSS_REDUCTION_BATCH;
+  c->softmax_input = c->batch && e->loss.softmax_input == 1;
 }

@@ -8,6 +8,7 @@
 #include "experiments/config_schema.h"
 
 #include "core/data/dataset.h"
+#include "core/privacy/accountant.h"
 
 #include <math.h>
 #include <stddef.h>
@@ -31,6 +32,7 @@ const char *const CB_AUTO_VARIANT_NAMES[] = {"auto_s", "auto_v", NULL};
 const char *const CB_AUTO_SCOPE_NAMES[] = {"all", "per_layer", NULL};
 const char *const CB_EVAL_SPLIT_NAMES[] = {"val", "test", NULL};
 const char *const CB_AUDIT_KIND_NAMES[] = {"gradient", "input", NULL};
+const char *const CB_LOSS_REDUCTION_NAMES[] = {"image", "batch", NULL};
 static const char *const BOOL_NAMES[] = {"false", "true", NULL};
 
 _Static_assert(sizeof(cb_arch) == sizeof(int), "model.arch is stored as an int");
@@ -75,6 +77,9 @@ static int automatic_s(const cb_experiment *e) {
 }
 static int sparsified(const cb_experiment *e) {
   return e->dp.clipping == CB_CLIP_RANDOM_SPARSIFICATION;
+}
+static int batch_loss(const cb_experiment *e) {
+  return e->loss.reduction == CB_LOSS_REDUCTION_BATCH;
 }
 static int adaptive(const cb_experiment *e) {
   return e->dp.clipping == CB_CLIP_ADAPTIVE;
@@ -187,6 +192,16 @@ const cb_field CB_FIELDS[] = {
      .doc = "weight of the per-image soft Dice loss"},
     {F("loss.dice_smooth", CB_FT_NUM, loss.dice_smooth), .lo = 0, .hi = BIG, .def = "1",
      .doc = "smoothing term of the soft Dice loss"},
+    {ENUM_("loss.reduction", loss.reduction, CB_LOSS_REDUCTION_NAMES),
+     .flags = CB_F_ID_UNLESS_DEFAULT, .def = "image",
+     .doc = "image = each image's own CE + Dice (per-sample clipping is sound); batch = the "
+            "study's CombinedLoss: CE over the batch's pixels + Dice summed over the batch on "
+            "exp(softmax), smoothing only in the denominator (set loss.dice_smooth: 1e-4); "
+            "couples the images of a batch, so a private run is not a DP guarantee"},
+    {F("loss.softmax_input", CB_FT_BOOL, loss.softmax_input), .choices = BOOL_NAMES,
+     .flags = CB_F_AUTO, .def = "auto", .applies = batch_loss, .when = "loss.reduction is batch",
+     .doc = "the batch loss sees softmax(logits), as the study's U-Net output (Softmax2d); "
+            "auto = unet true, nested_unet false (the study's Nested U-Net ends in logits)"},
 
     {F("train.epochs", CB_FT_INT, train.epochs), .lo = 1, .hi = 1000000, .def = "100",
      .doc = "training epochs (also the horizon of dp.target_epsilon)"},
@@ -247,6 +262,11 @@ const cb_field CB_FIELDS[] = {
     {F("dp.delta", CB_FT_NUM, dp.delta), .lo = 0, .hi = 1, .flags = CB_F_LO_OPEN | CB_F_HI_OPEN,
      .def = "1e-05", .applies = private_, .when = "dp.clipping is not none",
      .doc = "delta of the reported (epsilon, delta)"},
+    {ENUM_("dp.sample_rate", dp.sample_rate, CB_Q_RULE_NAMES), .flags = CB_F_ID_UNLESS_DEFAULT,
+     .def = "batch_over_n",
+     .doc = "how train.batch_size B and the N training images give the sampling rate q: "
+            "batch_over_n q = B/N, noisy sum / B; opacus q = 1/ceil(N/B), noisy sum / int(N q) "
+            "(the study: 1/7 and 9); the same q goes to the accountant and the database"},
     {F("dp.accountants", CB_FT_ENUMS, dp.accountants), LIST(dp.n_accountants, 1, 4),
      .choices = CB_ACCOUNTANT_NAMES, .def = "[prv, rdp]", .applies = private_,
      .when = "dp.clipping is not none",
@@ -271,6 +291,12 @@ const cb_field CB_FIELDS[] = {
     {F("dp.sparsification.refresh", CB_FT_INT, dp.sparsification.refresh), .lo = 1, .hi = 1000000,
      .def = "1", .applies = sparsified, .when = "dp.clipping is random_sparsification",
      .doc = "mask draws per epoch (at logical-step boundaries)"},
+    {F("dp.sparsification.as_published", CB_FT_BOOL, dp.sparsification.as_published),
+     .choices = BOOL_NAMES, .flags = CB_F_ID_UNLESS_DEFAULT, .def = "false", .applies = sparsified,
+     .when = "dp.clipping is random_sparsification",
+     .doc = "what the study's RS code ran: no mask, per-layer clipping (dp.clip_bound per "
+            "tensor, noise std sigma*C*sqrt(K)) of two batches' per-sample gradients together, "
+            "one noisy step every second batch"},
     {F("dp.adaptive.target_quantile", CB_FT_NUM, dp.adaptive.target_quantile), .lo = 0, .hi = 1,
      .flags = CB_F_LO_OPEN | CB_F_HI_OPEN, .def = "0.5", .applies = adaptive,
      .when = "dp.clipping is adaptive", .doc = "fraction of samples that should be unclipped"},
@@ -292,7 +318,8 @@ const cb_field CB_FIELDS[] = {
     {F("eval.every", CB_FT_INT, eval.every), .lo = 1, .hi = 1000000, .def = "1",
      .doc = "evaluate every N epochs (and after the last)"},
     {ENUM_("eval.split", eval.split, CB_EVAL_SPLIT_NAMES), .def = "val",
-     .doc = "split the val_* columns are measured on"},
+     .doc = "split the val_* columns are measured on: val only (test is refused: the test "
+            "split is evaluated at the end of every run, into test_metrics)"},
 
     {ENUM_("metrics.dice", metrics.dice, CB_DICE_NAMES), .def = "pooled",
      .flags = CB_F_ID_UNLESS_DEFAULT,

@@ -39,6 +39,36 @@ int cb_run_interrupted(void) {
   return g_stop != 0;
 }
 
+void cb_run_best_path(const char *ckpt, char *out, size_t n) {
+  const char *slash = strrchr(ckpt, '/');
+  int dir = slash ? (int)(slash - ckpt) : 0;
+  snprintf(out, n, "%.*s%sbest_val.safetensors", dir, ckpt, slash ? "/" : "");
+}
+
+const char *cb_run_dp_caveat(const cb_experiment *e, char *buf, size_t n) {
+  if (e->dp.clipping == CB_CLIP_NONE) return NULL;
+  const char *why[3];
+  int k = 0;
+  if (e->train.sampling == CB_SAMPLING_SHUFFLE)
+    why[k++] = "train.sampling: shuffle (fixed-size shuffled batches; the accountant assumes "
+               "Poisson sampling)";
+  if (e->loss.reduction == CB_LOSS_REDUCTION_BATCH)
+    why[k++] = "loss.reduction: batch (a sample's gradient depends on the other images of its "
+               "batch, so clipping does not bound one sample's influence)";
+  if (e->dp.clipping == CB_CLIP_RANDOM_SPARSIFICATION && e->dp.sparsification.as_published)
+    why[k++] = "dp.sparsification.as_published (each noisy step sums the clipped gradients of "
+               "two batches but is accounted as one batch at rate q)";
+  if (!k) return NULL;
+  size_t u = 0;
+  buf[0] = 0;
+  for (int i = 0; i < k && u < n; i++) {
+    int w = snprintf(buf + u, n - u, "%s%s", i ? "; " : "", why[i]);
+    if (w < 0) break;
+    u += (size_t)w;
+  }
+  return buf;
+}
+
 void cb_run_checkpoint_path(const cb_experiment *e, const char *db, const char *id, char *out,
                             size_t n) {
   const char *dir = e->checkpoint.dir[0] ? e->checkpoint.dir : "checkpoints";
@@ -215,6 +245,61 @@ static int audit(cb_store *s, cb_trainer *t, const cb_run_args *a) {
   return 0;
 }
 
+/* An evaluation's summary columns (pixel accuracy, Dice, Dice without
+ * background, IoU, IoU without background) and its classes, for an epoch row
+ * and a test row alike. */
+static void eval_columns(const cb_eval_stats *ev, int K, double *const col[5], double *dice,
+                         double *iou) {
+  const cb_metrics *m = &ev->metrics;
+  *col[0] = m->pixel_accuracy;
+  *col[1] = m->mean_dice;
+  *col[2] = m->mean_dice_fg;
+  *col[3] = m->mean_iou;
+  *col[4] = m->mean_iou_fg;
+  for (int k = 0; k < K; k++) {
+    dice[k] = m->dice[k];
+    iou[k] = m->iou[k];
+  }
+}
+
+/* The test split with the final weights and with the best-validation
+ * checkpoint's, into test_metrics / test_classes. */
+static int evaluate_test(cb_store *s, const char *worker, cb_trainer *t, const char *ckpt) {
+  if (t->n_test < 1) return 0; /* no test split configured: nothing to measure */
+  int K = t->e->model.classes;
+  double dice[CB_DATA_MAX_CLASSES], iou[CB_DATA_MAX_CLASSES];
+  for (int pass = 0; pass < 2; pass++) {
+    cb_test_row r;
+    memset(&r, 0, sizeof r);
+    r.weights = pass ? "best_val" : "final";
+    r.epoch = t->epochs_done;
+    if (pass) {
+      if (t->best_val_epoch < 1) break; /* never evaluated on validation */
+      r.epoch = t->best_val_epoch;
+      if (t->best_val_epoch != t->epochs_done) {
+        char best[4096];
+        cb_run_best_path(ckpt, best, sizeof best);
+        if (cb_trainer_restore(t, best))
+          return cb_error_prefix("the best-validation checkpoint (epoch %d): ", r.epoch);
+        if (t->epochs_done != r.epoch)
+          return cb_error("%s holds epoch %d, not the best-validation epoch %d; delete it and "
+                          "run again",
+                          best, t->epochs_done, r.epoch);
+      }
+    }
+    cb_eval_stats ev;
+    if (cb_trainer_evaluate(t, 1, &ev)) return -1;
+    r.loss = ev.loss;
+    eval_columns(&ev, K, (double *const[5]){&r.pixel_acc, &r.dice, &r.dice_fg, &r.iou, &r.iou_fg},
+                 dice, iou);
+    r.n_classes = K;
+    r.class_dice = dice;
+    r.class_iou = iou;
+    if (cb_store_put_test(s, t->id, worker, &r)) return -1;
+  }
+  return 0;
+}
+
 /* Trains the remaining epochs and records each. */
 static int train(cb_store *s, const char *worker, cb_trainer *t, const cb_run_args *a,
                  const char *ckpt) {
@@ -259,7 +344,7 @@ static int train(cb_store *s, const char *worker, cb_trainer *t, const cb_run_ar
     cb_epoch_row r;
     cb_epoch_row_init(&r);
     r.epoch = epoch;
-    r.step = t->step;
+    r.step = t->noisy_steps;
     r.steps = st.steps;
     r.train_loss = st.loss;
     r.train_pixel_acc = st.pixel_acc;
@@ -268,7 +353,7 @@ static int train(cb_store *s, const char *worker, cb_trainer *t, const cb_run_ar
     r.lr = cb_trainer_lr(t, epoch - 1);
     if (epoch % e->eval.every == 0 || epoch == e->train.epochs) {
       cb_eval_stats ev;
-      if (cb_trainer_evaluate(t, &ev)) {
+      if (cb_trainer_evaluate(t, 0, &ev)) {
         rc = -1;
         break;
       }
@@ -278,18 +363,19 @@ static int train(cb_store *s, const char *worker, cb_trainer *t, const cb_run_ar
         break;
       }
       r.val_loss = ev.loss;
-      r.val_pixel_acc = ev.metrics.pixel_accuracy;
-      r.val_dice = ev.metrics.mean_dice;
-      r.val_dice_fg = ev.metrics.mean_dice_fg;
-      r.val_iou = ev.metrics.mean_iou;
-      r.val_iou_fg = ev.metrics.mean_iou_fg;
-      for (int k = 0; k < K; k++) {
-        dice[k] = ev.metrics.dice[k];
-        iou[k] = ev.metrics.iou[k];
-      }
+      eval_columns(&ev, K,
+                   (double *const[5]){&r.val_pixel_acc, &r.val_dice, &r.val_dice_fg, &r.val_iou,
+                                      &r.val_iou_fg},
+                   dice, iou);
       r.n_classes = K;
       r.class_dice = dice;
       r.class_iou = iou;
+    }
+    /* The best validation Dice so far (ties keep the earlier epoch). */
+    int new_best = !isnan(r.val_dice) && (isnan(t->best_val_dice) || r.val_dice > t->best_val_dice);
+    if (new_best) {
+      t->best_val_dice = r.val_dice;
+      t->best_val_epoch = epoch;
     }
     r.epoch_seconds = secs;
     r.samples_per_s = st.images / fmax(secs, 1e-9);
@@ -318,6 +404,16 @@ static int train(cb_store *s, const char *worker, cb_trainer *t, const cb_run_ar
       rc = -1;
       break;
     }
+    /* The best-validation checkpoint before the latest one: a run resumed
+     * from the latest one finds the best weights up to it. */
+    if (new_best) {
+      char best[4096];
+      cb_run_best_path(ckpt, best, sizeof best);
+      if (make_parent(best) || cb_trainer_save(t, best)) {
+        rc = -1;
+        break;
+      }
+    }
     if (epoch % e->checkpoint.every == 0 || epoch == e->train.epochs) {
       if (make_parent(ckpt) || keep_previous(ckpt) || cb_trainer_save(t, ckpt) ||
           cb_store_set_run_field(s, t->id, "checkpoint", ckpt)) {
@@ -336,6 +432,7 @@ static int train(cb_store *s, const char *worker, cb_trainer *t, const cb_run_ar
   free(groups);
   free(layers);
   if (rc == 0 && t->epochs_done == e->train.epochs && t->audit.m > 0) rc = audit(s, t, a);
+  if (!rc && t->epochs_done == e->train.epochs) rc = evaluate_test(s, worker, t, ckpt);
   return rc;
 }
 
@@ -384,6 +481,16 @@ int cb_run_claimed(cb_store *s, const char *worker, const cb_claim *c, const cb_
   /* The data this run trains on (after the resume check: a refused resume
    * leaves the fingerprint of the data it was started with). */
   if (!rc) rc = cb_store_set_run_field(s, c->id, "data_fingerprint", t.data_fp);
+  if (!rc) {
+    char why[1024];
+    const char *caveat = cb_run_dp_caveat(e, why, sizeof why);
+    cb_run_sampling rs = {t.q, t.n_train, CB_SAMPLING_NAMES[e->train.sampling],
+                          !t.private_run ? -1
+                          : caveat       ? 0
+                                         : 1,
+                          caveat};
+    rc = cb_store_set_run_sampling(s, c->id, worker, &rs);
+  }
   if (!rc) rc = train(s, worker, &t, a, ckpt);
   cb_trainer_free(&t);
   if (rc == 0) return cb_store_finish(s, c->id, worker);

@@ -42,4 +42,13 @@ int cb_run_interrupted(void);
 void cb_run_checkpoint_path(const cb_experiment *e, const char *db, const char *id, char *out,
                             size_t n);
 
+/* The best-validation checkpoint beside a run's latest one:
+ * DIR/<id>/best_val.safetensors. */
+void cb_run_best_path(const char *ckpt, char *out, size_t n);
+
+/* Why a private run's epsilon is not a DP guarantee (stored as
+ * runs.dp_caveat; every reason, joined by "; ") in buf, or NULL when it is
+ * one or the run is non-private. */
+const char *cb_run_dp_caveat(const cb_experiment *e, char *buf, size_t n);
+
 #endif

@@ -22,8 +22,8 @@ typedef struct {
   cb_dataset data;
   cb_split split;
   cb_norm_stats norm;
-  const int *train_idx, *eval_idx;
-  int n_train, n_eval;
+  const int *train_idx, *eval_idx, *test_idx;
+  int n_train, n_eval, n_test;
   /* SHA-256 of what training sees: every normalised image, mask and subject
    * and the normalisation statistics (hex). Stored with the run and in its
    * checkpoints: a resume on other data is refused. */
@@ -33,15 +33,21 @@ typedef struct {
   cb_optim *opt;
   cb_dp *dp;
   int private_run;
-  double q;              /* Poisson sampling rate */
-  double expected_batch; /* q * n_train */
-  int steps_per_epoch;
+  double q;              /* sampling rate (dp.sample_rate rule), what the accountant gets */
+  double expected_batch; /* divisor of the noisy sum: q N, or int(q N) under opacus */
+  int steps_per_epoch;   /* loader batches per epoch: ceil(N / B) */
   int max_phys;
   double sigma;    /* noise multiplier in force (resolved from target epsilon) */
   cb_history hist; /* accountant history */
   /* progress */
   int epochs_done;
-  uint32_t step; /* logical steps done */
+  uint32_t step;         /* logical batches done (keys sampling and noise) */
+  long long noisy_steps; /* noise draws = accountant steps done */
+  int pending;           /* RS as published: a batch accumulated, its step not taken */
+  /* best validation Dice so far and its epoch (0 = none), for the
+   * best-validation checkpoint; carried by checkpoints */
+  double best_val_dice;
+  int best_val_epoch;
   /* host scratch */
   float *hx;
   uint8_t *hy, *pred;
@@ -59,6 +65,11 @@ int cb_trainer_setup(cb_trainer *t, const cb_experiment *e, const char *id);
  * on the fly and always there: 0 at once. */
 int cb_trainer_check_data(const cb_experiment *e);
 void cb_trainer_free(cb_trainer *t);
+
+/* dp.sparsification.as_published: per-layer DP-SGD on two batches at a time. */
+int cb_trainer_rs_as_published(const cb_trainer *t);
+/* Accountant steps of the whole run (dp.target_epsilon's horizon). */
+long long cb_trainer_total_noisy_steps(const cb_trainer *t);
 
 /* Learning rate of an epoch (0-based) under the configured schedule. */
 double cb_trainer_lr(const cb_trainer *t, int epoch);
@@ -90,8 +101,9 @@ typedef struct {
   cb_metrics metrics;
 } cb_eval_stats;
 
-/* Loss and segmentation metrics on the evaluation split. */
-int cb_trainer_evaluate(cb_trainer *t, cb_eval_stats *out);
+/* Loss and segmentation metrics on the validation split (0) or the test
+ * split (1). */
+int cb_trainer_evaluate(cb_trainer *t, int test, cb_eval_stats *out);
 
 /* Checkpoint of the state after t->epochs_done epochs; restore reads it
  * back and checks it belongs to this run. */

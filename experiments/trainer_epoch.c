@@ -71,6 +71,57 @@ static int grads_finite(cb_trainer *t) {
   return isfinite(s);
 }
 
+/* Forward, loss, backward and per-sample clipping of the n images sel[..]
+ * into the step begun on the engine, in physical chunks; the images' losses
+ * and right pixels are added to *loss_sum and *correct. */
+static int accumulate_batch(cb_trainer *t, const int *sel, int n, int epoch, int s, double lr,
+                            double *loss_sum, int64_t *correct) {
+  cb_model *m = t->m;
+  for (int c0 = 0; c0 < n || (n == 0 && c0 == 0); c0 += t->max_phys) {
+    int nc = n - c0 < t->max_phys ? n - c0 : t->max_phys;
+    if (nc > 0) {
+      cb_trainer_load_chunk(t, sel + c0, nc);
+      cb_model_forward(m, nc);
+      cb_model_loss(m, nc);
+      for (int k = 0; k < nc; k++) {
+        if (!isfinite(m->host_loss[k]))
+          return cb_error("diverged at epoch %d, step %d: the loss of image %d is %g; lower "
+                          "train.lr (now %g) or check the data",
+                          epoch + 1, s + 1, sel[c0 + k], m->host_loss[k], lr);
+        *loss_sum += m->host_loss[k];
+      }
+      *correct += correct_pixels(t, nc);
+      cb_model_backward(m, nc);
+    }
+    if (cb_dp_accumulate(t->dp, nc > 0 ? nc : 0)) return -1;
+    if (n == 0) break;
+  }
+  return 0;
+}
+
+/* RS as published pairs batches across epoch boundaries (the study's
+ * counter ran over the whole run). A run resumed from a checkpoint taken
+ * between the two batches of a pair accumulates the first one again: no
+ * update happened since, so its clipped gradients are the same. */
+static int redo_pending(cb_trainer *t, int *sel, double lr) {
+  int ep = t->epochs_done, s_last = t->steps_per_epoch - 1;
+  uint32_t step = t->step;
+  t->epochs_done = ep - 1;
+  t->step = step - 1;
+  if (t->e->train.sampling == CB_SAMPLING_SHUFFLE) cb_trainer_draw_batch(t, 0, sel);
+  int n = cb_trainer_draw_batch(t, s_last, sel);
+  t->epochs_done = ep;
+  t->step = step;
+  cb_dp_step_info info = {step - 1, ep - 1, s_last};
+  double loss = 0.0;
+  int64_t correct = 0;
+  if (cb_dp_begin_step(t->dp, &info) ||
+      accumulate_batch(t, sel, n, ep - 1, s_last, lr, &loss, &correct))
+    return -1;
+  t->pending = 1;
+  return 0;
+}
+
 int cb_trainer_epoch(cb_trainer *t, cb_epoch_stats *st, cb_step_hook hook, void *ctx) {
   cb_model *m = t->m;
   int64_t T = (int64_t)m->H * m->W;
@@ -79,45 +130,41 @@ int cb_trainer_epoch(cb_trainer *t, cb_epoch_stats *st, cb_step_hook hook, void 
   double lr = cb_trainer_lr(t, epoch);
   double loss_sum = 0.0;
   int64_t correct = 0;
-  int images = 0, sampled = 0;
-  cb_dp_stats_reset(t->dp);
+  int images = 0, sampled = 0, noisy = 0;
+  /* RS as published: one noisy step for every second batch of the run. */
+  int paired = t->private_run && cb_trainer_rs_as_published(t);
   int *sel = cb_malloc((size_t)t->n_train * sizeof(int), "batch indices");
   if (!sel) return -1;
+  if (paired && (t->step & 1) && !t->pending && redo_pending(t, sel, lr)) {
+    free(sel);
+    return -1;
+  }
+  cb_dp_stats_reset(t->dp);
   double bound_sum = 0.0;
   for (int s = 0; s < t->steps_per_epoch; s++) {
     int n = cb_trainer_draw_batch(t, s, sel);
     sampled += n;
     cb_dp_step_info info = {t->step, epoch, s};
-    if (cb_dp_begin_step(t->dp, &info)) {
+    int second = paired && (t->step & 1);
+    if (!second && cb_dp_begin_step(t->dp, &info)) {
       free(sel);
       return -1;
     }
-    for (int c0 = 0; c0 < n || (n == 0 && c0 == 0); c0 += t->max_phys) {
-      int nc = n - c0 < t->max_phys ? n - c0 : t->max_phys;
-      if (nc > 0) {
-        cb_trainer_load_chunk(t, sel + c0, nc);
-        cb_model_forward(m, nc);
-        cb_model_loss(m, nc);
-        for (int k = 0; k < nc; k++) {
-          if (!isfinite(m->host_loss[k])) {
-            cb_error("diverged at epoch %d, step %d: the loss of image %d is %g; lower "
-                     "train.lr (now %g) or check the data",
-                     epoch + 1, s + 1, sel[c0 + k], m->host_loss[k], lr);
-            free(sel);
-            return -1;
-          }
-          loss_sum += m->host_loss[k];
-        }
-        correct += correct_pixels(t, nc);
-        cb_model_backward(m, nc);
-        images += nc;
-      }
-      if (cb_dp_accumulate(t->dp, nc > 0 ? nc : 0)) {
+    if (accumulate_batch(t, sel, n, epoch, s, lr, &loss_sum, &correct)) {
+      free(sel);
+      return -1;
+    }
+    images += n;
+    if (paired && !second) {
+      t->pending = 1;
+      t->step++;
+      if (hook && hook(ctx, s, t->steps_per_epoch, images ? loss_sum / images : NAN)) {
         free(sel);
         return -1;
       }
-      if (n == 0) break;
+      continue;
     }
+    t->pending = 0;
     /* The audit's gradient canaries that this step's draw picked. */
     int canaries = cb_audit_step(t);
     cb_dp_step_result r;
@@ -126,9 +173,10 @@ int cb_trainer_epoch(cb_trainer *t, cb_epoch_stats *st, cb_step_hook hook, void 
       return -1;
     }
     bound_sum += r.clip_bound;
+    noisy++;
     /* A non-private step on an empty batch has nothing to learn from; a
      * private one still takes its noisy step (that is what was accounted). */
-    if (t->private_run || n + canaries > 0) {
+    if (t->private_run || r.n_samples + canaries > 0) {
       if (cb_audit_after_step(t)) {
         free(sel);
         return -1;
@@ -149,6 +197,7 @@ int cb_trainer_epoch(cb_trainer *t, cb_epoch_stats *st, cb_step_hook hook, void 
       free(sel);
       return -1;
     }
+    t->noisy_steps++;
     t->step++;
     if (hook && hook(ctx, s, t->steps_per_epoch, images ? loss_sum / images : NAN)) {
       free(sel);
@@ -156,7 +205,7 @@ int cb_trainer_epoch(cb_trainer *t, cb_epoch_stats *st, cb_step_hook hook, void 
     }
   }
   free(sel);
-  st->steps = t->steps_per_epoch;
+  st->steps = noisy;
   st->images = images;
   st->loss = images ? loss_sum / images : NAN;
   st->pixel_acc = images ? (double)correct / ((double)images * T) : NAN;
@@ -168,6 +217,6 @@ int cb_trainer_epoch(cb_trainer *t, cb_epoch_stats *st, cb_step_hook hook, void 
     for (int k = 0; k < CB_NPCT; k++)
       st->norm_pct[k] = NAN;
   /* The mean bound in force (it moves under adaptive clipping). */
-  st->clip_bound = t->private_run ? bound_sum / t->steps_per_epoch : NAN;
+  st->clip_bound = t->private_run && noisy ? bound_sum / noisy : NAN;
   return 0;
 }

@@ -8,8 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-int cb_trainer_evaluate(cb_trainer *t, cb_eval_stats *out) {
+int cb_trainer_evaluate(cb_trainer *t, int test, cb_eval_stats *out) {
   cb_model *m = t->m;
+  const int *idx = test ? t->test_idx : t->eval_idx;
+  int n_eval = test ? t->n_test : t->n_eval;
   int64_t T = (int64_t)m->H * m->W;
   const cb_node *logits = &m->nodes[m->n_nodes - 1];
   double loss = 0.0;
@@ -19,10 +21,10 @@ int cb_trainer_evaluate(cb_trainer *t, cb_eval_stats *out) {
   int by_image = t->e->metrics.dice == CB_DICE_PER_IMAGE;
   if (by_image && cb_image_dice_init(&per_image, m->cfg.classes, t->data.background, 1e-4))
     return -1;
-  for (int c0 = 0; c0 < t->n_eval; c0 += t->max_phys) {
-    int n = t->n_eval - c0 < t->max_phys ? t->n_eval - c0 : t->max_phys;
+  for (int c0 = 0; c0 < n_eval; c0 += t->max_phys) {
+    int n = n_eval - c0 < t->max_phys ? n_eval - c0 : t->max_phys;
     for (int k = 0; k < n; k++) {
-      int i = t->eval_idx[c0 + k];
+      int i = idx[c0 + k];
       memcpy(t->hx + k * T, t->data.images + (int64_t)i * T, sizeof(float) * T);
       memcpy(t->hy + k * T, t->data.masks + (int64_t)i * T, (size_t)T);
     }
@@ -39,7 +41,7 @@ int cb_trainer_evaluate(cb_trainer *t, cb_eval_stats *out) {
       if (cb_image_dice_add(&per_image, t->hy + k * T, t->pred + k * T, (size_t)T)) return -1;
   }
   if (m->be->status(m->be)) return -1; /* a device failure must not become a row */
-  out->loss = loss / t->n_eval;
+  out->loss = loss / n_eval;
   cb_confusion_finish(&t->cm, &out->metrics);
   if (by_image) cb_image_dice_finish(&per_image, &out->metrics);
   return 0;
@@ -59,6 +61,8 @@ int cb_trainer_save(cb_trainer *t, const char *path) {
            meta_num(&md, "clip_bound", t->dp ? cb_dp_clip_bound(t->dp) : NAN) ||
            meta_num(&md, "noise_multiplier", t->sigma) ||
            meta_num(&md, "norm_mean", t->norm.mean) || meta_num(&md, "norm_std", t->norm.std) ||
+           meta_num(&md, "best_val_dice", t->best_val_dice) ||
+           meta_num(&md, "best_val_epoch", t->best_val_epoch) ||
            cb_meta_set(&md, "rng", "philox4x32-10 keyed by seed; counters = logical step") ||
            cb_meta_set(&md, "data_fingerprint", t->data_fp) || cb_audit_save(t, &md);
   free(hist);
@@ -124,6 +128,21 @@ int cb_trainer_restore(cb_trainer *t, const char *path) {
   if (!rc) {
     t->epochs_done = (int)epoch;
     t->step = (uint32_t)step;
+    t->noisy_steps = t->private_run ? cb_history_steps(&t->hist) : (long long)t->step;
+    t->pending = 0;
+    /* Checkpoints written before the best-validation checkpoint existed
+     * have no record of it: the best so far is then unknown (NaN). */
+    double bd = NAN, be = 0;
+    const char *v = cb_meta_get(&md, "best_val_epoch");
+    if (v && !meta_double(&md, path, "best_val_dice", &bd) &&
+        !meta_count(&md, path, "best_val_epoch", epoch, &be)) {
+      t->best_val_dice = bd;
+      t->best_val_epoch = (int)be;
+    } else {
+      t->best_val_dice = NAN;
+      t->best_val_epoch = 0;
+      if (v) rc = -1;
+    }
     if (t->dp) cb_dp_set_clip_bound(t->dp, bound);
   }
   cb_meta_free(&md);

@@ -79,9 +79,11 @@ static int load_data(cb_trainer *t) {
                            CB_SPLIT_BY_NAMES[e->data.split.by]);
   t->train_idx = t->split.idx[CB_SPLIT_TRAIN];
   t->n_train = t->split.n[CB_SPLIT_TRAIN];
-  int ev = e->eval.split == CB_EVAL_VAL ? CB_SPLIT_VAL : CB_SPLIT_TEST;
+  int ev = CB_SPLIT_VAL; /* eval.split: test is refused by cb_exp_resolve */
   t->eval_idx = t->split.idx[ev];
   t->n_eval = t->split.n[ev];
+  t->test_idx = t->split.idx[CB_SPLIT_TEST];
+  t->n_test = t->split.n[CB_SPLIT_TEST];
   if (t->n_train < 1) return cb_error("%s: the training split is empty", spec.source);
   if (t->n_eval < 1)
     return cb_error("%s: the %s split is empty; check data.split", spec.source, CB_SPLIT_NAMES[ev]);
@@ -129,16 +131,17 @@ static int build_dp(cb_trainer *t) {
   const cb_experiment *e = t->e;
   t->private_run = e->dp.clipping != CB_CLIP_NONE;
   int B = e->train.batch_size;
-  t->steps_per_epoch = (t->n_train + B - 1) / B;
-  t->q = B >= t->n_train ? 1.0 : (double)B / t->n_train;
-  t->expected_batch = t->q * t->n_train;
+  cb_q_rule rule = (cb_q_rule)e->dp.sample_rate;
+  t->steps_per_epoch = (int)cb_steps_per_epoch(B, t->n_train);
+  t->q = cb_sample_rate(rule, B, t->n_train);
+  t->expected_batch = cb_expected_batch(rule, t->q, t->n_train);
   t->sigma = 0.0;
   if (t->private_run) {
     if (!isnan(e->dp.noise_multiplier)) {
       t->sigma = e->dp.noise_multiplier;
     } else {
       cb_sigma_result r;
-      long long steps = (long long)e->train.epochs * t->steps_per_epoch;
+      long long steps = cb_trainer_total_noisy_steps(t);
       if (cb_sigma_search(t->q, steps, e->dp.delta, e->dp.target_epsilon, primary_accountant(e),
                           &r))
         return cb_error_prefix("dp.target_epsilon %g: ", e->dp.target_epsilon);
@@ -147,6 +150,13 @@ static int build_dp(cb_trainer *t) {
   }
   cb_dp_cfg c;
   cb_exp_dp_cfg(e, &c);
+  if (cb_trainer_rs_as_published(t)) {
+    /* The study's RS code never applied its mask: Opacus clipped every
+     * parameter tensor to dp.clip_bound (noise std sigma*C*sqrt(K)). */
+    c.mode = CB_CLIP_PER_LAYER;
+    c.group_by = CB_GROUP_TENSOR;
+    c.thresholds = CB_THRESH_SAME;
+  }
   c.noise_multiplier = t->sigma;
   c.expected_batch = t->expected_batch;
   c.steps_per_epoch = t->steps_per_epoch;
@@ -161,6 +171,7 @@ int cb_trainer_setup(cb_trainer *t, const cb_experiment *e, const char *id) {
   t->e = e;
   snprintf(t->id, sizeof t->id, "%s", id);
   cb_history_init(&t->hist);
+  t->best_val_dice = NAN;
   const char *bname = CB_EXP_BACKEND_NAMES[e->backend];
   t->be = cb_backend_get(bname);
   if (!t->be) return -1;
@@ -195,6 +206,15 @@ void cb_trainer_free(cb_trainer *t) {
   free(t->pred);
   free(t->batch);
   memset(t, 0, sizeof *t);
+}
+
+int cb_trainer_rs_as_published(const cb_trainer *t) {
+  return t->e->dp.clipping == CB_CLIP_RANDOM_SPARSIFICATION && t->e->dp.sparsification.as_published;
+}
+
+long long cb_trainer_total_noisy_steps(const cb_trainer *t) {
+  long long batches = (long long)t->e->train.epochs * t->steps_per_epoch;
+  return cb_trainer_rs_as_published(t) ? batches / 2 : batches;
 }
 
 double cb_trainer_lr(const cb_trainer *t, int epoch) {

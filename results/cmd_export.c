@@ -18,7 +18,8 @@ static const char *summary(void) {
       "Writes results for gnuplot (tsv: header line, tabs, NaN for missing values, one gnuplot "
       "block per --group value), spreadsheets (csv) or pandas and scripts (json: one object per "
       "line). --query takes a named query or any read-only SQL over the tables sweeps, runs, "
-      "sweep_runs, epochs, epoch_classes and layer_norms.\n\nnamed queries:");
+      "sweep_runs, epochs, epoch_classes, layer_norms, test_metrics and test_classes.\n\nnamed "
+      "queries:");
   for (int i = 0; i < CB_N_EXPORT_QUERIES && used < sizeof buf; i++)
     used += (size_t)snprintf(buf + used, sizeof buf - used, "\n  %-12s %s",
                              CB_EXPORT_QUERIES[i].name, CB_EXPORT_QUERIES[i].help);

@@ -112,6 +112,19 @@
  * configured. */
 #define SAMPLING(r) "coalesce(" r ".sampling, json_extract(" r ".config, '$.train.sampling'))"
 
+/* The test split of a run with its final (tf) and best-validation (tb)
+ * weights: the columns that the queries showing final metrics append. */
+#define TEST_JOIN(r)                                                            \
+  " LEFT JOIN test_metrics tf ON tf.run_id = " r ".id AND tf.weights = 'final'" \
+  " LEFT JOIN test_metrics tb ON tb.run_id = " r ".id AND tb.weights = 'best_val'"
+#define TEST_COLS                                                                \
+  " tf.loss AS test_loss, tf.pixel_acc AS test_pixel_acc, tf.dice AS test_dice," \
+  " tf.dice_fg AS test_dice_fg, tf.iou AS test_iou, tf.iou_fg AS test_iou_fg,"   \
+  " tb.epoch AS best_val_epoch, tb.loss AS best_val_test_loss,"                  \
+  " tb.pixel_acc AS best_val_test_pixel_acc, tb.dice AS best_val_test_dice,"     \
+  " tb.dice_fg AS best_val_test_dice_fg, tb.iou AS best_val_test_iou,"           \
+  " tb.iou_fg AS best_val_test_iou_fg"
+
 #define RUN_COLS(r)                                                                \
   r ".id AS run_id, " VLABEL(r, "v") " AS label, " r ".arch, " r ".clipping, " r   \
                                      ".noise_multiplier, " r ".target_epsilon, " r \
@@ -131,7 +144,8 @@ const cb_export_query CB_EXPORT_QUERIES[] = {
      " strftime('%Y-%m-%dT%H:%M:%SZ', r.started_at, 'unixepoch') AS started,"
      " strftime('%Y-%m-%dT%H:%M:%SZ', r.finished_at, 'unixepoch') AS finished,"
      " r.checkpoint, r.error, v.varies, r.accountant, " SAMPLING("r") " AS sampling,"
-     " r.sample_rate, r.dataset_size, r.dp_guarantee, r.dp_caveat, r.interruptions,"
+     " r.sample_rate, r.dataset_size, r.dp_guarantee, r.dp_caveat, " GUARANTEE("r") " AS guarantee,"
+     " r.interruptions,"
      " r.data_fingerprint FROM runs r JOIN v_run v ON v.run_id = r.id ORDER BY " RUN_ORDER("r")},
 
     {"epochs", "every epoch of every run with the run's fields (learning curves, epsilon)",
@@ -150,15 +164,12 @@ const cb_export_query CB_EXPORT_QUERIES[] = {
      " (SELECT sum(x.epoch_seconds) FROM epochs x WHERE x.run_id = r.id) AS train_seconds,"
      " (SELECT avg(x.samples_per_s) FROM epochs x WHERE x.run_id = r.id) AS samples_per_s,"
      " v.varies, " SAMPLING("r") " AS sampling, r.sample_rate, r.dataset_size, e.step AS steps_total,"
-     " r.dp_guarantee, r.dp_caveat,"
-     " (SELECT t.dice FROM test_metrics t WHERE t.run_id = r.id AND t.weights = 'final')"
-     " AS test_dice,"
-     " (SELECT t.dice FROM test_metrics t WHERE t.run_id = r.id AND t.weights = 'best_val')"
-     " AS test_dice_best_val, r.error, " GUARANTEE("r") " AS guarantee,"
+     " r.dp_guarantee, r.dp_caveat," TEST_COLS ", r.error, " GUARANTEE("r") " AS guarantee,"
      " (SELECT a.epsilon_lb FROM audits a WHERE a.run_id = r.id) AS audit_epsilon_lb,"
      " (SELECT a.privacy_bug FROM audits a WHERE a.run_id = r.id) AS privacy_bug"
      " FROM runs r JOIN v_run v ON v.run_id = r.id JOIN epochs e ON e.run_id = r.id AND e.epoch ="
-     " (SELECT max(epoch) FROM epochs x WHERE x.run_id = r.id) ORDER BY " RUN_ORDER("r")},
+     " (SELECT max(epoch) FROM epochs x WHERE x.run_id = r.id)" TEST_JOIN("r")
+     " ORDER BY " RUN_ORDER("r")},
 
     {"arms",
      "finished runs averaged over seeds, one row per configuration (every key but the seed): "
@@ -167,10 +178,11 @@ const cb_export_query CB_EXPORT_QUERIES[] = {
      " " FACET("r", "v") " AS facet, e.val_dice, e.val_pixel_acc, e.val_loss, e.epsilon,"
      " e.train_loss, e.step AS steps_done, e.accountant AS eps_accountant, e.delta AS eps_delta,"
      " " SAMPLING("r") " AS sampling_used,"
-     " (SELECT t.dice FROM test_metrics t WHERE t.run_id = r.id AND t.weights = 'final') AS"
-     " test_dice FROM runs r JOIN v_run v ON v.run_id = r.id JOIN epochs e ON e.run_id = r.id AND"
-     " e.epoch = (SELECT max(epoch) FROM epochs x WHERE x.run_id = r.id) WHERE"
-     " r.status = 'finished')"
+     " tf.dice AS test_dice, tf.dice_fg AS test_dice_fg, tb.dice AS best_val_test_dice,"
+     " tb.dice_fg AS best_val_test_dice_fg"
+     " FROM runs r JOIN v_run v ON v.run_id = r.id JOIN epochs e ON e.run_id = r.id AND"
+     " e.epoch = (SELECT max(epoch) FROM epochs x WHERE x.run_id = r.id)" TEST_JOIN("r")
+     " WHERE r.status = 'finished')"
      " SELECT f.vlabel AS label, f.arch, f.clipping, f.noise_multiplier, f.target_epsilon,"
      " f.clip_bound, count(*) AS n, avg(f.val_dice) AS val_dice, " SD("f.val_dice") " AS"
      " val_dice_sd, avg(f.val_pixel_acc) AS val_pixel_acc, " SD("f.val_pixel_acc") " AS"
@@ -180,7 +192,10 @@ const cb_export_query CB_EXPORT_QUERIES[] = {
      " f.epochs, max(f.eps_delta) AS delta, max(f.eps_accountant) AS accountant,"
      " f.sampling_used AS sampling, f.sample_rate, f.dataset_size, max(f.steps_done) AS steps,"
      " f.dp_guarantee, f.dp_caveat, avg(f.test_dice) AS test_dice, " CI95("f.test_dice") " AS"
-     " test_dice_ci95, group_concat(f.seed, ' ') AS seeds, " METHOD_RANK("f") " AS method_rank,"
+     " test_dice_ci95, avg(f.test_dice_fg) AS test_dice_fg,"
+     " avg(f.best_val_test_dice) AS best_val_test_dice,"
+     " avg(f.best_val_test_dice_fg) AS best_val_test_dice_fg,"
+     " group_concat(f.seed, ' ') AS seeds, " METHOD_RANK("f") " AS method_rank,"
      " " GUARANTEE("f") " AS guarantee"
      " FROM f GROUP BY f.config_key ORDER BY f.arch, " METHOD_RANK("f") ", f.noise_multiplier,"
      " f.target_epsilon, f.clip_bound, f.varies"},
@@ -223,6 +238,12 @@ const cb_export_query CB_EXPORT_QUERIES[] = {
      " f.facet, f.facet_file, f.noise_multiplier AS sigma"
      " FROM f GROUP BY f.config_key, f.class ORDER BY f.facet, " METHOD_RANK("f") ","
      " f.noise_multiplier, f.clip_bound, f.vlabel, f.class"},
+
+    {"test_classes", "per-class Dice and IoU on the test split, final and best-validation weights",
+     "WITH " VARIANTS " SELECT " RUN_COLS("r") ", t.weights, m.epoch, t.class, t.dice, t.iou,"
+     " v.varies FROM test_classes t JOIN test_metrics m ON m.run_id = t.run_id AND"
+     " m.weights = t.weights JOIN runs r ON r.id = t.run_id JOIN v_run v ON v.run_id = r.id"
+     " ORDER BY " RUN_ORDER("r") ", t.weights, t.class"},
 
     {"timing", "seconds per epoch and samples/s per run (mean, min, max), with host and backend",
      "WITH " VARIANTS " SELECT " RUN_COLS("r") ", r.width, r.image_h, r.image_w, r.backend,"

@@ -213,6 +213,32 @@ typedef struct {
   const double *score;
 } cb_audit_row;
 int cb_store_put_audit(cb_store *s, const char *id, const cb_audit_row *r);
+/* ---- what a run's epsilon stands on, and its test split ----------------- */
+
+/* Written when a run starts (results/store_test.c). dp_guarantee: 1 = the
+ * epsilon columns are a DP guarantee for this run, 0 = they are not
+ * (dp_caveat says why), -1 = a non-private run (stored as NULL). */
+typedef struct {
+  double sample_rate; /* the q given to the accountant */
+  int64_t dataset_size;
+  const char *sampling; /* "poisson" | "shuffle" */
+  int dp_guarantee;
+  const char *dp_caveat; /* NULL when there is nothing to say */
+} cb_run_sampling;
+int cb_store_set_run_sampling(cb_store *s, const char *id, const char *worker,
+                              const cb_run_sampling *p);
+
+/* The test split evaluated with one set of weights: "final" (after the last
+ * epoch) or "best_val" (the epoch with the best validation Dice). Replaces
+ * an earlier row of the same run and weights. */
+typedef struct {
+  const char *weights; /* "final" | "best_val" */
+  int epoch;           /* whose weights */
+  double loss, pixel_acc, dice, dice_fg, iou, iou_fg;
+  int n_classes;
+  const double *class_dice, *class_iou; /* [n_classes] */
+} cb_test_row;
+int cb_store_put_test(cb_store *s, const char *id, const char *worker, const cb_test_row *r);
 
 /* ---- progress -------------------------------------------------------- */
 
@@ -231,6 +257,7 @@ typedef struct {
   double audit_lb;                              /* audited epsilon lower bound, NaN if none */
   double audit_epsilon;                         /* the accountant's epsilon it was held to */
   int privacy_bug;                              /* the audit's lower bound exceeds it */
+  int dp_guarantee; /* runs.dp_guarantee: 1, 0 (epsilon not a DP guarantee), -1 unknown/none */
 } cb_run_progress;
 
 int cb_store_progress(cb_store *s, const char *id, cb_run_progress *p);

@@ -214,8 +214,8 @@ int cb_store_progress(cb_store *s, const char *id, cb_run_progress *p) {
           " (SELECT val_dice FROM epochs WHERE run_id = r.id AND val_dice IS NOT NULL"
           "  ORDER BY epoch DESC LIMIT 1),"
           " (SELECT avg(epoch_seconds) FROM epochs WHERE run_id = r.id),"
-          " r.started_at, r.heartbeat_at, r.finished_at, a.epsilon_lb, a.epsilon, a.privacy_bug"
-          " FROM runs r LEFT JOIN audits a ON a.run_id = r.id WHERE r.id = ?",
+          " r.started_at, r.heartbeat_at, r.finished_at, a.epsilon_lb, a.epsilon, a.privacy_bug,"
+          " r.dp_guarantee FROM runs r LEFT JOIN audits a ON a.run_id = r.id WHERE r.id = ?",
           &st, "reading progress"))
     return -1;
   sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -242,6 +242,7 @@ int cb_store_progress(cb_store *s, const char *id, cb_run_progress *p) {
     p->audit_lb = col_num(st, 14);
     p->audit_epsilon = col_num(st, 15);
     p->privacy_bug = sqlite3_column_int(st, 16);
+    p->dp_guarantee = sqlite3_column_type(st, 17) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 17);
   } else if (rc == SQLITE_DONE) {
     ret = cb_error("%s: no run %s", s->path, id);
   } else {

@@ -47,6 +47,7 @@ static void json_run(const cb_sweep_snapshot *ss, const cb_sweep_item *it) {
   cb_json_kv_int(&j, "epochs_done", p->epochs_done);
   cb_json_kv_int(&j, "epochs", p->epochs_total);
   cb_json_kv_num(&j, "epsilon", p->epsilon);
+  if (p->dp_guarantee >= 0) cb_json_kv_bool(&j, "dp_guarantee", p->dp_guarantee);
   cb_json_kv_num(&j, "val_dice", p->val_dice);
   cb_json_kv_num(&j, "seconds_per_epoch", p->seconds_per_epoch);
   cb_json_kv_int(&j, "attempts", p->attempts);
@@ -129,6 +130,7 @@ static void text_runs(const cb_sweep_snapshot *ss) {
     else
       snprintf(idx, sizeof idx, "-");
     printf("%5s  %-16s  %-8s  %7s  %8s  %6s  %s", idx, p->id, p->status, ep, eps, dice, p->name);
+    if (p->dp_guarantee == 0) printf("  [epsilon: not a DP guarantee]");
     if (it->slurm[0]) {
       printf("  [%s]", it->slurm);
       if (strcmp(p->status, "failed") == 0) printf("  error: %s", p->error);

@@ -5,6 +5,7 @@
 #include "core/cli/commands.h"
 #include "core/cli/privacy_opts.h"
 #include "core/privacy/accountant.h"
+#include "results/run_epsilon.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -49,11 +50,29 @@ int cb_cmd_epsilon(int argc, char **argv) {
               "approximation, NOT a guarantee; pld: privacy loss distribution as "
               "dp_accounting's PLDAccountant (pessimistic discretisation at interval 1e-4, "
               "worse of add and remove; an upper bound; falls back to RDP where it cannot be "
-              "computed). " CB_PRIVACY_STEP_RULE);
+              "computed). " CB_PRIVACY_STEP_RULE
+              " --run ID [--db DB]: a stored run's epsilon, recomputed from its stored sample "
+              "rate, steps and sigma history, next to the value it recorded.");
   cb_privacy_opts_add(&c, &o);
   cb_cli_add(&c, "sigma", CB_OPT_DOUBLE, &sigma, "S", "noise multiplier (noise std / clip bound)");
+  const char *run = NULL, *db = CB_DEFAULT_DB;
+  cb_cli_add(&c, "run", CB_OPT_STR, &run, "ID",
+             "recompute stored run ID's epsilon from its stored q, steps and sigma history");
+  cb_cli_add(&c, "db", CB_OPT_STR, &db, "DB", "results database of --run (" CB_DEFAULT_DB ")");
   int rc = cb_cli_parse(&c, argc, argv);
   if (rc) return rc > 0 ? 0 : -1;
+  if (run) {
+    static const char *const own[] = {"sample-rate", "batch-size", "dataset-size",     "steps",
+                                      "epochs",      "sigma",      "sample-rate-rule", "time"};
+    for (size_t k = 0; k < sizeof own / sizeof own[0]; k++)
+      if (cb_cli_given(&c, own[k]))
+        return cb_error("--run takes q, steps and sigma from the database; drop --%s", own[k]);
+    if (cb_cli_given(&c, "delta") && !(o.delta > 0 && o.delta < 1))
+      return cb_error("--delta must be in (0, 1), got %g", o.delta);
+    return cb_run_epsilon_print(db, run, o.accountant == CB_PRIVACY_ALL ? -1 : o.accountant,
+                                cb_cli_given(&c, "delta") ? o.delta : NAN, o.json);
+  }
+  if (cb_cli_given(&c, "db")) return cb_error("--db goes with --run ID");
   if (cb_privacy_opts_resolve(&c, &o)) return -1;
   if (!cb_cli_given(&c, "sigma")) return cb_error("missing --sigma S (the noise multiplier)");
   if (!(sigma >= 0) || !isfinite(sigma))

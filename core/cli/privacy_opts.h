@@ -11,12 +11,14 @@ extern const char *const CB_PRIVACY_ACC_CHOICES[];
 #define CB_PRIVACY_ALL 4
 
 /* The rule printed in --help and the README. */
-#define CB_PRIVACY_STEP_RULE                                                                   \
-  "Sampling: --sample-rate Q, or --batch-size B with --dataset-size N, which gives Opacus's "  \
-  "q = 1/len(loader) = 1/ceil(N/B) (not B/N). Steps: --steps T, or --epochs E, which gives "   \
-  "T = ceil(E/q), a quotient within 1e-9 of an integer counting as that integer (so E epochs " \
-  "are E*ceil(N/B) steps, 90 epochs at q = 0.04 are 2250 steps as in Opacus's int(E/q), and "  \
-  "100 epochs at q = 1/7 are 700). One step = one logical (Poisson-sampled) batch."
+#define CB_PRIVACY_STEP_RULE                                                                    \
+  "Sampling: --sample-rate Q, or --batch-size B with --dataset-size N, which gives q = B/N "    \
+  "(Poisson sampling with expected batch B, what clipbench run does by default), or with "      \
+  "--sample-rate-rule opacus Opacus's q = 1/len(loader) = 1/ceil(N/B) (the experiment key "     \
+  "dp.sample_rate). Steps: --steps T, or --epochs E: with B and N an epoch is ceil(N/B) steps " \
+  "(as clipbench run), so T = E*ceil(N/B); with --sample-rate T = ceil(E/q), a quotient "       \
+  "within 1e-9 of an integer counting as that integer (90 epochs at q = 0.04 are 2250 steps "   \
+  "as in Opacus's int(E/q)). One step = one logical (Poisson-sampled) batch."
 
 typedef struct {
   double sample_rate;
@@ -25,6 +27,7 @@ typedef struct {
   double epochs;
   double delta;
   int accountant; /* index into CB_PRIVACY_ACC_CHOICES */
+  int rule;       /* cb_q_rule: how B and N give q */
   int json, time;
   /* resolved */
   double q;

@@ -39,6 +39,8 @@
   X(softmax_nll)          \
   X(loss_reduce)          \
   X(loss_bwd)             \
+  X(batch_loss_fwd)       \
+  X(batch_loss_bwd)       \
   X(row_sumsq)            \
   X(noise)                \
   X(sgd)                  \

@@ -25,7 +25,7 @@ cb_model *cb_model_create(const cb_backend *be, const cb_model_cfg *cfg_in, int 
   m->cfg = cfg;
   m->H = H;
   m->W = W;
-  m->loss = (cb_loss_cfg){1.0f, 1.0f, 1.0f};
+  m->loss = (cb_loss_cfg){1.0f, 1.0f, 1.0f, 0, 0};
   int rc = cfg.arch == CB_ARCH_UNET ? cb_build_unet(m) : cb_build_nested_unet(m);
   if (rc) {
     cb_model_free(m);
@@ -48,7 +48,7 @@ cb_model *cb_model_create_graph(const cb_backend *be, int in_channels, int H, in
   m->be = be;
   m->H = H;
   m->W = W;
-  m->loss = (cb_loss_cfg){1.0f, 1.0f, 1.0f};
+  m->loss = (cb_loss_cfg){1.0f, 1.0f, 1.0f, 0, 0};
   m->input_grad = 1;
   m->keep_all = 1;
   cb_add_input(m, in_channels, H, W);
@@ -318,10 +318,49 @@ void cb_model_forward(cb_model *m, int n) {
     node_forward(m, &m->nodes[i], n);
 }
 
+/* The study's batch-level loss: per-image (I_c, sum E_c, Y_c) from the
+ * kernels, summed here over the batch. host_loss[i] is the loss of image i
+ * alone under the same formula (what the study's validation, batch size 1,
+ * reports); the gradient uses the batch's sums. */
+static void batch_loss(cb_model *m, int n) {
+  const cb_node *out = &m->nodes[m->n_nodes - 1];
+  int K = m->cfg.classes, T = m->H * m->W;
+  cb_launch_batch_loss_fwd(
+      m->be, (int64_t)n * T,
+      (cb_k_batch_loss_fwd){out->out, m->labels, m->probs, m->nll, K, T, m->loss.softmax_input});
+  cb_launch_loss_reduce(
+      m->be, (int64_t)n * (K + 1),
+      (cb_k_loss_reduce){m->probs, m->nll, m->labels, m->loss_stats, m->loss_ce, K, T});
+  float stats[CB_MAX_CLASSES * 3], tot[CB_MAX_CLASSES * 2];
+  double I[CB_MAX_CLASSES] = {0}, Q[CB_MAX_CLASSES] = {0};
+  m->be->download(m->be, m->host_ce, m->loss_ce, (size_t)n * sizeof(float));
+  for (int i = 0; i < n; i++) {
+    m->be->download(m->be, stats, m->loss_stats + (int64_t)i * K * 3,
+                    (size_t)K * 3 * sizeof(float));
+    double dice = 0.0;
+    for (int k = 0; k < K; k++) {
+      double q = (double)stats[3 * k + 1] + stats[3 * k + 2];
+      dice += 1.0 - 2.0 * stats[3 * k] / (q + m->loss.smooth);
+      I[k] += stats[3 * k];
+      Q[k] += q;
+    }
+    m->host_loss[i] = (float)(m->loss.w_ce * (double)m->host_ce[i] + m->loss.w_dice * dice / K);
+  }
+  for (int k = 0; k < K; k++) {
+    tot[2 * k] = (float)I[k];
+    tot[2 * k + 1] = (float)(Q[k] + m->loss.smooth);
+  }
+  m->be->upload(m->be, m->loss_stats, tot, (size_t)K * 2 * sizeof(float));
+}
+
 void cb_model_loss(cb_model *m, int n) {
   const cb_node *out = &m->nodes[m->n_nodes - 1];
   int K = m->cfg.classes, T = m->H * m->W;
   if (n == 0) return;
+  if (m->loss.batch) {
+    batch_loss(m, n);
+    return;
+  }
   cb_launch_softmax_nll(m->be, (int64_t)n * T,
                         (cb_k_softmax_nll){out->out, m->labels, m->probs, m->nll, K, T});
   cb_launch_loss_reduce(
@@ -364,6 +403,14 @@ void cb_model_backward(cb_model *m, int n) {
   int K = m->cfg.classes, T = m->H * m->W;
   zero_node_grads(m, n, -1);
   if (n == 0) return;
+  if (m->loss.batch) {
+    cb_launch_batch_loss_bwd(m->be, (int64_t)n * T,
+                             (cb_k_batch_loss_bwd){out->out, m->loss_stats, m->labels, out->dout, K,
+                                                   T, n, m->loss.softmax_input, m->loss.w_ce,
+                                                   m->loss.w_dice});
+    backward_nodes(m, n);
+    return;
+  }
   cb_launch_loss_bwd(m->be, (int64_t)n * T,
                      (cb_k_loss_bwd){m->probs, m->loss_stats, m->labels, out->dout, K, T,
                                      m->loss.w_ce, m->loss.w_dice, m->loss.smooth});

@@ -95,6 +95,10 @@ typedef struct {
 
 typedef struct {
   float w_ce, w_dice, smooth;
+  /* loss.reduction: batch: the study's batch-level CE + Dice
+   * (core/kernels/loss.h), with u = softmax(logits) as its input when
+   * softmax_input is set (the study's U-Net ends in Softmax2d). */
+  int batch, softmax_input;
 } cb_loss_cfg;
 
 typedef struct cb_model {
@@ -121,7 +125,7 @@ typedef struct cb_model {
   float *input;          /* [max_batch, Cin, H, W] = nodes[0].out */
   unsigned char *labels; /* [max_batch, H, W] */
   float *probs, *nll;    /* [max_batch, K, T], [max_batch, T] */
-  float *loss_stats;     /* [max_batch, K, 3] */
+  float *loss_stats;     /* [max_batch, K, 3]; batch loss: its first 2K hold (I_c, Q_c + s) */
   float *loss_ce;        /* [max_batch] */
   float *work;           /* shared scratch (im2col etc.) */
   size_t work_floats;

@@ -179,10 +179,29 @@ int cb_sigma_search(double q, long long steps, double delta, double target, cb_a
   return cb_sigma_search_tol(q, steps, delta, target, acc, CB_SIGMA_TOLERANCE, out);
 }
 
-double cb_sample_rate_for_batch(long long batch_size, long long dataset_size) {
+const char *const CB_Q_RULE_NAMES[] = {"batch_over_n", "opacus", NULL};
+
+long long cb_steps_per_epoch(long long batch_size, long long dataset_size) {
+  if (batch_size <= 0 || dataset_size <= 0) return -1;
+  return dataset_size / batch_size + (dataset_size % batch_size != 0);
+}
+
+double cb_sample_rate(cb_q_rule rule, long long batch_size, long long dataset_size) {
   if (batch_size <= 0 || dataset_size <= 0) return NAN;
-  long long len = (dataset_size + batch_size - 1) / batch_size;
-  return 1.0 / (double)len;
+  if (rule == CB_QRULE_OPACUS) return 1.0 / (double)cb_steps_per_epoch(batch_size, dataset_size);
+  return batch_size >= dataset_size ? 1.0 : (double)batch_size / (double)dataset_size;
+}
+
+double cb_expected_batch(cb_q_rule rule, double q, long long dataset_size) {
+  double b = q * (double)dataset_size;
+  /* Opacus: expected_batch_size = int(len(dataset) * sample_rate), the same
+   * double product truncated (66 / 7 = 9.43 -> 9); never below one image. */
+  if (rule == CB_QRULE_OPACUS) b = floor(b) < 1.0 ? 1.0 : floor(b);
+  return b;
+}
+
+double cb_sample_rate_for_batch(long long batch_size, long long dataset_size) {
+  return cb_sample_rate(CB_QRULE_OPACUS, batch_size, dataset_size);
 }
 
 long long cb_steps_for_epochs(double epochs, double q) {

@@ -121,8 +121,24 @@ int cb_sigma_search_tol(double q, long long steps, double delta, double target_e
 
 /* ---- conventions shared by the CLI and the training runner ----------------- */
 
-/* Opacus's sampling rate for a loader of batch B over N examples:
- * q = 1 / len(loader) = 1 / ceil(N / B) (not B / N). */
+/* How a batch size B over N training examples becomes the sampling rate q
+ * (experiment key dp.sample_rate, CLI --sample-rate-rule). One rule serves
+ * `clipbench run`, `epsilon`, `sigma`, the database and the report:
+ *   batch_over_n  q = B / N (min 1): Poisson sampling with expected batch B;
+ *                 the noisy sum is divided by q N = B. The default.
+ *   opacus        q = 1 / len(loader) = 1 / ceil(N / B), as Opacus derives it
+ *                 from a DataLoader; the noisy sum is divided by int(N q)
+ *                 (Opacus's expected_batch_size), e.g. N 66, B 10: q 1/7, /9.
+ * Either way an epoch is ceil(N / B) logical steps. */
+typedef enum { CB_QRULE_BATCH_OVER_N = 0, CB_QRULE_OPACUS } cb_q_rule;
+extern const char *const CB_Q_RULE_NAMES[]; /* batch_over_n opacus */
+/* q under `rule`; NaN for B <= 0 or N <= 0. */
+double cb_sample_rate(cb_q_rule rule, long long batch_size, long long dataset_size);
+/* The divisor of the noisy sum for q over N examples under `rule`. */
+double cb_expected_batch(cb_q_rule rule, double q, long long dataset_size);
+/* Logical steps of one epoch: ceil(N / B); -1 for invalid input. */
+long long cb_steps_per_epoch(long long batch_size, long long dataset_size);
+/* Opacus's rule: cb_sample_rate(CB_QRULE_OPACUS, B, N). */
 double cb_sample_rate_for_batch(long long batch_size, long long dataset_size);
 /* Steps of `epochs` epochs at sampling rate q: ceil(epochs / q), where a
  * quotient within 1e-9 (relative) of an integer counts as that integer, so

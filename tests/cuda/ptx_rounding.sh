@@ -4,14 +4,15 @@
 #   - there is one kernel per entry of CB_KERNEL_LIST;
 #   - no kernel contains a fused multiply-add, an approximate instruction or
 #     flush-to-zero, and every division and square root rounds to nearest
-#     (.rn), except softmax_nll and noise, whose bodies call exp/log/cos (the
-#     CUDA math library uses FMA inside them; their parity tests allow 2 ulps).
+#     (.rn), except softmax_nll, batch_loss_fwd, batch_loss_bwd and noise,
+#     whose bodies call exp/log/cos (the CUDA math library uses FMA inside
+#     them; their parity tests allow 2 ulps).
 # Without --fmad=false every kernel would contain FMAs and this fails.
 # Usage: ptx_rounding.sh BACKEND.ptx core/kernels/kernels.h
 set -euo pipefail
 PTX=$1
 LIST=$2
-MATH_KERNELS="softmax_nll noise"
+MATH_KERNELS="softmax_nll batch_loss_fwd batch_loss_bwd noise"
 fail() {
   echo "FAIL: $*" >&2
   exit 1

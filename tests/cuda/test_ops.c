@@ -431,6 +431,37 @@ static void parity_loss_bwd(void **s) {
   }
 }
 
+/* The study's batch-level loss (loss.reduction: batch), with and without
+ * the Softmax2d input; both kernels evaluate exp/log in double. */
+static void parity_batch_loss_fwd(void **s) {
+  (void)s;
+  for (int sm = 0; sm < 2; sm++) {
+    loss_case c = loss_setup();
+    BOTH(cb_launch_batch_loss_fwd(
+        be, LS_N * LS_T,
+        (cb_k_batch_loss_fwd){P(c.z), P(c.y), P(c.probs), P(c.nll), LS_K, LS_T, sm}));
+    pt_check_ulps("batch_loss_fwd exp(S)", &c.probs, PT_MATH_ULPS, PT_MATH_IDENTICAL);
+    pt_check_ulps("batch_loss_fwd nll", &c.nll, PT_MATH_ULPS, PT_MATH_IDENTICAL);
+    loss_free(&c);
+  }
+}
+
+static void parity_batch_loss_bwd(void **s) {
+  (void)s;
+  for (int sm = 0; sm < 2; sm++) {
+    loss_case c = loss_setup();
+    pt_buf st = pt_buf_uniform(2 * LS_K, 94, 1, 50),
+           dz = pt_buf_uniform(LS_N * LS_K * LS_T, 95, -1, 1);
+    BOTH(cb_launch_batch_loss_bwd(
+        be, LS_N * LS_T,
+        (cb_k_batch_loss_bwd){P(c.z), P(st), P(c.y), P(dz), LS_K, LS_T, LS_N, sm, 1.0f, 0.7f}));
+    pt_check_ulps("batch_loss_bwd", &dz, PT_MATH_ULPS, PT_MATH_IDENTICAL);
+    pt_buf_free(&st);
+    pt_buf_free(&dz);
+    loss_free(&c);
+  }
+}
+
 static void parity_row_sumsq(void **s) {
   (void)s;
   int rows = 3, nch = 5;

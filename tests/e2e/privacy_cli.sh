@@ -58,11 +58,21 @@ human=$("$CB" epsilon --sample-rate 0.04 --sigma 1.5 --steps 2249 --delta 1e-5)
 grep -q '^gdp .*APPROXIMATION.*not a guarantee' <<<"$human" || fail "human gdp line not labelled: $human"
 grep -q '^rdp .*7\.32728.*alpha = 3' <<<"$human" || fail "human rdp line: $human"
 
-# Opacus's q = 1/len(loader) and E * len steps
+# B and N: q = B/N by default (what clipbench run uses), Opacus's
+# q = 1/len(loader) with --sample-rate-rule opacus; E epochs are E * ceil(N/B)
+# steps under both rules, as in clipbench run.
 out=$("$CB" epsilon --batch-size 256 --dataset-size 60000 --sigma 1.1 --epochs 15 --delta 1e-5 \
   --accountant rdp --json)
 check_num "batch/dataset" "$out" steps 3525 0
-check_num "batch/dataset" "$out" sample_rate 0.00425531914893617 1e-17
+check_num "batch/dataset" "$out" sample_rate 0.0042666666666666667 1e-17
+out=$("$CB" epsilon --batch-size 256 --dataset-size 60000 --sigma 1.1 --epochs 15 --delta 1e-5 \
+  --accountant rdp --sample-rate-rule opacus --json)
+check_num "batch/dataset opacus" "$out" steps 3525 0
+check_num "batch/dataset opacus" "$out" sample_rate 0.00425531914893617 1e-17
+out=$("$CB" sigma --batch-size 10 --dataset-size 66 --epochs 100 --target-epsilon 8 --delta 1e-5 \
+  --accountant rdp --json)
+check_num "sigma batch/dataset" "$out" sample_rate 0.15151515151515152 1e-17
+check_num "sigma batch/dataset" "$out" steps 700 0
 
 # PRV that cannot be computed says so and reports RDP
 out=$("$CB" epsilon --sample-rate 0.01 --sigma 0 --steps 10 --delta 1e-5 --accountant prv --json)
@@ -98,6 +108,7 @@ done <<<"$out"
 # --- help documents the step rule ---
 "$CB" epsilon --help | grep -q 'ceil(E/q)' || fail "epsilon --help lacks the step rule"
 "$CB" sigma --help | grep -q '1/ceil(N/B)' || fail "sigma --help lacks the sampling rule"
+"$CB" sigma --help | grep -q 'q = B/N' || fail "sigma --help lacks the default sampling rule"
 "$CB" --help | grep -q '^  epsilon' || fail "epsilon not in the command list"
 "$CB" --help | grep -q '^  sigma' || fail "sigma not in the command list"
 
@@ -132,6 +143,9 @@ expect_error 'missing length' epsilon --sample-rate 0.1 --sigma 1 --delta 1e-5
 expect_error 'not both' epsilon --sample-rate 0.1 --sigma 1 --steps 10 --epochs 2 --delta 1e-5
 expect_error 'not both' epsilon --sample-rate 0.1 --batch-size 10 --dataset-size 100 "${E[@]}"
 expect_error 'needs --dataset-size' epsilon --batch-size 10 "${E[@]}"
+expect_error 'sample-rate-rule applies to' epsilon --sample-rate 0.1 --sample-rate-rule opacus "${E[@]}"
+expect_error 'drop --steps' epsilon --run 0123456789abcdef "${E[@]}"
+expect_error 'goes with --run' epsilon --db x.db --sample-rate 0.1 "${E[@]}"
 expect_error 'batch-size must be positive' epsilon --batch-size 0 --dataset-size 100 "${E[@]}"
 expect_error 'must be one of rdp|prv|gdp|pld|all' epsilon --sample-rate 0.1 "${E[@]}" --accountant moments
 expect_error 'expects an integer' epsilon --sample-rate 0.1 --sigma 1 --steps ten --delta 1e-5

@@ -121,8 +121,8 @@ grep -q '"split":"val"' "$T/gv.json" && grep -q '"privacy_caveat":"these norms a
 q "UPDATE runs SET dp_guarantee = 0, dp_caveat = 'shuffled fixed-size batches', sampling = 'shuffle',
      sample_rate = 0.4, dataset_size = 15 WHERE lr = 0.5;
    UPDATE runs SET dp_guarantee = 1, sampling = 'poisson', sample_rate = 0.4, dataset_size = 15 WHERE lr = 0.01;
-   INSERT INTO test_metrics SELECT id, 'final', 2, 1.0, 0.5, iif(seed = 1, 0.3, 0.5), 0.2, 0.1, 0.1, 0 FROM runs WHERE lr = 0.01;
-   INSERT INTO test_classes SELECT id, 'final', 8, iif(seed = 1, 0.1, 0.2), 0.1 FROM runs WHERE lr = 0.01;"
+   INSERT OR REPLACE INTO test_metrics SELECT id, 'final', 2, 1.0, 0.5, iif(seed = 1, 0.3, 0.5), 0.2, 0.1, 0.1, 0 FROM runs WHERE lr = 0.01;
+   INSERT OR REPLACE INTO test_classes SELECT id, 'final', 8, iif(seed = 1, 0.1, 0.2), 0.1 FROM runs WHERE lr = 0.01;"
 $X --query arms --json > "$T/arms.json"
 grep '"label":"unet/flat/sigma=1/C=1/train.lr=0.01"' "$T/arms.json" | grep -q '"test_dice":0.4,' || { echo "arms: test Dice mean"; exit 1; }
 grep '"label":"unet/flat/sigma=1/C=1/train.lr=0.01"' "$T/arms.json" | grep -qE '"test_dice_ci95":1\.270(6|59)' || { echo "arms: test Dice 95% CI (t=12.706, sd=0.1414, n=2)"; exit 1; }
@@ -148,7 +148,7 @@ if command -v gnuplot > /dev/null; then
       '| DP guarantee | not a DP guarantee: shuffled fixed-size batches, yes |' \
       '| unet/flat/sigma=1/C=1/train.lr=0.01 | 2 | ' '| 0.4000 ± 1.2706 |' \
       '| not a DP guarantee: shuffled fixed-size batches |' '| method | σ = 1 |' '| unet flat C=1 train.lr=0.5 | ' \
-      '## Per-class Dice, test split (final weights)' '| configuration | fluid |' \
+      '## Per-class Dice, test split (final weights)' ' | fluid |' \
       '### unet/flat/sigma=1/C=1/train.lr=0.5 seed 2: finished (run ' '```json' \
       ; do
     grep -qF -- "$want" "$md" || { echo "report.md lacks: $want"; exit 1; }

@@ -36,6 +36,30 @@ done
 syn=$("$CB" sweep "$SRC/sweeps/clipping_study_synthetic.yaml" --dry-run --json --db /nonexistent/x.db)
 [[ $(grep -o '"point":{[^}]*}' <<< "$study") == $(grep -o '"point":{[^}]*}' <<< "$syn") ]] ||
   fail "the synthetic study's grid differs from the paper-scale one"
+# The study as published and corrected (issue 14): the counts their comments
+# promise, data.path overridable, and each as-published arm is the base file
+# with the documented switches (same run id), so the switches are really set.
+D=(--set data.path=/nonexistent/DukeData)
+pub=$("$CB" sweep "$SRC/sweeps/study_as_published.yaml" --dry-run --json --db /nonexistent/x.db "${D[@]}")
+[[ $(grep -c '"run_id"' <<< "$pub") -eq 18 ]] || fail "study_as_published.yaml: expected 18 runs"
+[[ $("$CB" sweep "$SRC/sweeps/study_corrected.yaml" --dry-run --json --db /nonexistent/x.db "${D[@]}" |
+  grep -c '"run_id"') -eq 136 ]] || fail "study_corrected.yaml: expected 136 runs"
+P=(--set data.normalise=fixed --set data.mask_resize=bilinear_round --set metrics.dice=per_image
+  --set train.sampling=shuffle --set loss.reduction=batch --set loss.dice_smooth=1e-4
+  --set dp.sample_rate=opacus --set dp.noise_multiplier=0.5 --set 'dp.accountants=[prv, rdp, gdp]')
+for arm in "dp.clipping=automatic|dp.automatic.scope=per_layer" \
+  "dp.clipping=random_sparsification|dp.sparsification.refresh=2|dp.sparsification.as_published=true"; do
+  IFS='|' read -r -a kv <<< "$arm"
+  a=()
+  for x in "${kv[@]}"; do a+=(--set "$x"); done
+  j=$("$CB" run "$SRC/experiments/study/unet_published_data.yaml" "${D[@]}" "${P[@]}" "${a[@]}" \
+    --print-config --json)
+  id=$(sed -n 's/^{"run_id":"\([0-9a-f]*\)".*/\1/p' <<< "$j")
+  grep -q "\"run_id\":\"$id\"" <<< "$pub" || fail "as published ($arm) is not a run of study_as_published.yaml"
+  for k in '"sampling":"shuffle"' '"sample_rate":"opacus"' '"reduction":"batch"' '"softmax_input":true'; do
+    grep -qF "$k" <<< "$j" || fail "as published ($arm): missing $k"
+  done
+done
 # The README's example sweep file is valid (its paths made absolute).
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT

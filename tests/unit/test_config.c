@@ -321,7 +321,7 @@ static void test_print_config_round_trip(void **state) {
       "dp: {clipping: random_sparsification, noise_multiplier: 0.7, sparsification: {refresh: "
       "2}}\n",
       "dp: {clipping: adaptive, noise_multiplier: 0.3, adaptive: {target_quantile: 0.7}}\n"
-      "eval: {split: test, every: 5}\ncheckpoint: {dir: 'ck \"x\"'}\n",
+      "eval: {every: 5}\ncheckpoint: {dir: 'ck \"x\"'}\n",
   };
   cb_experiment *a = g_e, *b = malloc(sizeof *b);
   for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
@@ -433,6 +433,57 @@ static void test_identity_golden(void **state) {
   cb_sha256_hex(j, strlen(j), hex);
   assert_memory_equal(id, hex, 16);
   free(j);
+}
+
+/* The procedure switches of the study (issue 14): each is in the run id
+ * only when set away from its default (so existing ids stay), the
+ * combinations that cannot work are refused with the key and the fix, and
+ * eval.split: test no longer silently stores the test split as val_*. */
+static void test_procedure_switches(void **state) {
+  (void)state;
+  char base[17], id[17];
+  assert_int_equal(load(g_e, "dp: {clipping: flat, noise_multiplier: 1}\n", NULL, NULL), 0);
+  assert_int_equal(cb_exp_id(g_e, base), 0);
+  static const char *const same[] = {"dp.sample_rate=batch_over_n", "loss.reduction=image",
+                                     "train.sampling=poisson"};
+  for (size_t k = 0; k < sizeof same / sizeof same[0]; k++) {
+    assert_int_equal(load(g_e, "dp: {clipping: flat, noise_multiplier: 1}\n", same[k], NULL), 0);
+    assert_int_equal(cb_exp_id(g_e, id), 0);
+    assert_string_equal(id, base);
+  }
+  static const char *const other[] = {"dp.sample_rate=opacus", "loss.reduction=batch",
+                                      "train.sampling=shuffle"};
+  for (size_t k = 0; k < sizeof other / sizeof other[0]; k++) {
+    assert_int_equal(load(g_e, "dp: {clipping: flat, noise_multiplier: 1}\n", other[k], NULL), 0);
+    assert_int_equal(cb_exp_id(g_e, id), 0);
+    assert_string_not_equal(id, base);
+  }
+  /* RS as published: in the id when true, and only for random sparsification. */
+  const char *rs = "dp: {clipping: random_sparsification, noise_multiplier: 1}\n";
+  assert_int_equal(load(g_e, rs, NULL, NULL), 0);
+  assert_int_equal(cb_exp_id(g_e, base), 0);
+  assert_int_equal(load(g_e, rs, "dp.sparsification.as_published=false", NULL), 0);
+  assert_int_equal(cb_exp_id(g_e, id), 0);
+  assert_string_equal(id, base);
+  assert_int_equal(load(g_e, rs, "dp.sparsification.as_published=true", NULL), 0);
+  assert_int_equal(cb_exp_id(g_e, id), 0);
+  assert_string_not_equal(id, base);
+  expect_error("dp: {clipping: flat, noise_multiplier: 1}\n", "dp.sparsification.as_published=true",
+               "--set dp.sparsification.as_published=true: dp.sparsification.as_published "
+               "applies only when dp.clipping is random_sparsification",
+               "flat");
+  /* The batch loss's Softmax2d input follows the study's architectures. */
+  assert_int_equal(load(g_e, "loss: {reduction: batch}\n", NULL, NULL), 0);
+  assert_int_equal(g_e->loss.softmax_input, 1);
+  assert_int_equal(load(g_e, "loss: {reduction: batch}\nmodel: {arch: nested_unet}\n", NULL, NULL),
+                   0);
+  assert_int_equal(g_e->loss.softmax_input, 0);
+  expect_error("loss: {softmax_input: true}\n", NULL,
+               "x.yaml:1:23: loss.softmax_input applies only when loss.reduction is batch", "");
+  expect_error("loss: {reduction: batch}\ntrain: {batch_size: 10, max_physical_batch: 5}\n", NULL,
+               "x.yaml:2:45: train.max_physical_batch: 5 is smaller than", "image");
+  expect_error("eval: {split: test}\n", NULL, "x.yaml:1:15: eval.split: test is no longer",
+               "test_metrics");
 }
 
 static void test_schema_queries(void **state) {
@@ -554,7 +605,7 @@ int main(void) {
       cmocka_unit_test(test_run_id),          cmocka_unit_test(test_identity_golden),
       cmocka_unit_test(test_schema_queries),  cmocka_unit_test(test_core_mapping),
       cmocka_unit_test(test_apply_yaml_node), cmocka_unit_test(test_file_relative_paths),
-      cmocka_unit_test(test_set_delete),
+      cmocka_unit_test(test_set_delete),      cmocka_unit_test(test_procedure_switches),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

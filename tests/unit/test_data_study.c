@@ -557,7 +557,7 @@ static void test_trainer_switches(void **state) {
   cb_dataset_free(&raw);
 
   cb_eval_stats st;
-  assert_int_equal(cb_trainer_evaluate(&t, &st), 0);
+  assert_int_equal(cb_trainer_evaluate(&t, 0, &st), 0);
   /* One validation image: its per-image Dice recomputed from the last
    * predictions the evaluator left in t.pred / t.hy. */
   double mean = 0;

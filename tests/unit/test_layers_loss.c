@@ -113,47 +113,156 @@ static void check_loss(const loss_case *c) {
 
 static void test_loss_ce_plus_dice(void **s) {
   (void)s;
-  loss_case c = {4, 3, 5, 3, {1.0f, 1.0f, 1.0f}, 3.0f, 51};
+  loss_case c = {4, 3, 5, 3, {1.0f, 1.0f, 1.0f, 0, 0}, 3.0f, 51};
   check_loss(&c);
 }
 
 static void test_loss_ce_only(void **s) {
   (void)s;
-  loss_case c = {3, 4, 4, 2, {1.0f, 0.0f, 1.0f}, 3.0f, 52};
+  loss_case c = {3, 4, 4, 2, {1.0f, 0.0f, 1.0f, 0, 0}, 3.0f, 52};
   check_loss(&c);
 }
 
 static void test_loss_dice_only(void **s) {
   (void)s;
-  loss_case c = {3, 4, 3, 2, {0.0f, 1.0f, 1.0f}, 3.0f, 53};
+  loss_case c = {3, 4, 3, 2, {0.0f, 1.0f, 1.0f, 0, 0}, 3.0f, 53};
   check_loss(&c);
 }
 
 static void test_loss_weights_and_smooth(void **s) {
   (void)s;
-  loss_case c = {5, 3, 3, 3, {0.7f, 1.3f, 0.25f}, 2.0f, 54};
+  loss_case c = {5, 3, 3, 3, {0.7f, 1.3f, 0.25f, 0, 0}, 2.0f, 54};
   check_loss(&c);
 }
 
 /* The study's 9 classes on a 16x16 image. */
 static void test_loss_nine_classes(void **s) {
   (void)s;
-  loss_case c = {9, 16, 16, 2, {1.0f, 1.0f, 1.0f}, 4.0f, 55};
+  loss_case c = {9, 16, 16, 2, {1.0f, 1.0f, 1.0f, 0, 0}, 4.0f, 55};
   check_loss(&c);
 }
 
 /* Large logits: the softmax must not overflow. */
 static void test_loss_large_logits(void **s) {
   (void)s;
-  loss_case c = {3, 3, 3, 2, {1.0f, 1.0f, 1.0f}, 60.0f, 56};
+  loss_case c = {3, 3, 3, 2, {1.0f, 1.0f, 1.0f, 0, 0}, 60.0f, 56};
   check_loss(&c);
+}
+
+/* ---- loss.reduction: batch (the study's CombinedLoss), in double ----
+ * Transcribed from the study's code/losses.py: CE = nn.CrossEntropyLoss on
+ * the model output u (mean over the batch's pixels), Dice on
+ * exp(softmax(u)) summed over the batch, 1 - 2 I_c / (sum + 1e-4-style
+ * smoothing in the denominator only), averaged over the classes. */
+static double ref_batch(const double *z, const unsigned char *lab, int N, int K, int64_t T,
+                        cb_loss_cfg cfg) {
+  double I[CB_MAX_CLASSES] = {0}, Q[CB_MAX_CLASSES] = {0}, ce = 0.0;
+  for (int n = 0; n < N; n++)
+    for (int64_t t = 0; t < T; t++) {
+      double u[CB_MAX_CLASSES] = {0}, mx = -1e300, s = 0.0;
+      for (int k = 0; k < K; k++)
+        mx = fmax(mx, z[(n * K + k) * T + t]);
+      for (int k = 0; k < K; k++)
+        s += exp(z[(n * K + k) * T + t] - mx);
+      for (int k = 0; k < K; k++) {
+        double zk = z[(n * K + k) * T + t];
+        u[k] = cfg.softmax_input ? exp(zk - mx) / s : zk;
+      }
+      double mu = -1e300, su = 0.0;
+      for (int k = 0; k < K; k++)
+        mu = fmax(mu, u[k]);
+      for (int k = 0; k < K; k++)
+        su += exp(u[k] - mu);
+      int y = lab[n * T + t];
+      ce += mu + log(su) - u[y];
+      for (int k = 0; k < K; k++) {
+        double e = exp(exp(u[k] - mu) / su);
+        I[k] += y == k ? e : 0.0;
+        Q[k] += e + (y == k ? 1.0 : 0.0);
+      }
+    }
+  double dice = 0.0;
+  for (int k = 0; k < K; k++)
+    dice += 1.0 - 2.0 * I[k] / (Q[k] + cfg.smooth);
+  return cfg.w_ce * ce / ((double)N * T) + cfg.w_dice * dice / K;
+}
+
+/* The engine's per-sample output gradient under the batch loss is
+ * N * dL/dz_n (Opacus's rescaling of a mean-reduced loss), checked against
+ * central differences of the reference; host_loss[i] is image i's loss
+ * alone; and, unlike the per-image loss, image 0's gradient moves when
+ * another image changes (the coupling that voids per-sample clipping). */
+static void check_batch_loss(const loss_case *c) {
+  cb_model *m = make(c);
+  int64_t T = (int64_t)c->H * c->W, per = c->K * T, tot = c->n * per;
+  float *z = malloc((size_t)tot * sizeof(float)), *dz = malloc((size_t)tot * sizeof(float));
+  float *dz2 = malloc((size_t)tot * sizeof(float));
+  double *zd = malloc((size_t)tot * sizeof(double)), *want = malloc((size_t)tot * sizeof(double));
+  unsigned char *lab = malloc((size_t)(c->n * T));
+  float loss[16];
+  double ref[16];
+  tst_fill_uniform(z, (size_t)tot, c->seed, -c->scale, c->scale);
+  labels_for(c, lab);
+  for (int64_t j = 0; j < tot; j++)
+    zd[j] = z[j];
+  run(m, c->n, z, lab, loss, dz);
+  for (int i = 0; i < c->n; i++)
+    ref[i] = ref_batch(zd + i * per, lab + i * T, 1, c->K, T, c->loss);
+  gc_compare("per-image loss (batch formula, image alone)", loss, ref, c->n, 1e-5);
+  const double h = 1e-5;
+  for (int64_t j = 0; j < tot; j++) {
+    double s = zd[j];
+    zd[j] = s + h;
+    double lp = ref_batch(zd, lab, c->n, c->K, T, c->loss);
+    zd[j] = s - h;
+    double lm = ref_batch(zd, lab, c->n, c->K, T, c->loss);
+    zd[j] = s;
+    want[j] = c->n * (lp - lm) / (2 * h);
+  }
+  gc_compare("N * dL_batch/dlogits vs finite differences", dz, want, tot, 2e-5);
+  /* Another image's logits change image 0's gradient. */
+  memcpy(dz2, z, (size_t)tot * sizeof(float));
+  for (int64_t j = per; j < tot; j++)
+    dz2[j] = -dz2[j];
+  float loss2[16];
+  run(m, c->n, dz2, lab, loss2, dz2);
+  assert_true(memcmp(dz2, dz, (size_t)per * sizeof(float)) != 0);
+  free(z);
+  free(dz);
+  free(dz2);
+  free(zd);
+  free(want);
+  free(lab);
+  cb_model_free(m);
+}
+
+static void test_batch_loss_logits(void **s) {
+  (void)s;
+  loss_case c = {4, 3, 5, 3, {1.0f, 1.0f, 1e-4f, 1, 0}, 3.0f, 61};
+  check_batch_loss(&c);
+}
+
+/* The study's U-Net: its output is Softmax2d probabilities, so CE and Dice
+ * see softmax(z); 9 classes. */
+static void test_batch_loss_softmax_input(void **s) {
+  (void)s;
+  loss_case c = {9, 4, 4, 2, {1.0f, 1.0f, 1e-4f, 1, 1}, 3.0f, 62};
+  check_batch_loss(&c);
+}
+
+static void test_batch_loss_weights(void **s) {
+  (void)s;
+  loss_case c = {3, 3, 3, 4, {0.6f, 1.4f, 0.5f, 1, 1}, 2.0f, 63};
+  check_batch_loss(&c);
 }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_loss_ce_plus_dice), cmocka_unit_test(test_loss_ce_only),
-      cmocka_unit_test(test_loss_dice_only),    cmocka_unit_test(test_loss_weights_and_smooth),
-      cmocka_unit_test(test_loss_nine_classes), cmocka_unit_test(test_loss_large_logits),
+      cmocka_unit_test(test_loss_ce_plus_dice),  cmocka_unit_test(test_loss_ce_only),
+      cmocka_unit_test(test_loss_dice_only),     cmocka_unit_test(test_loss_weights_and_smooth),
+      cmocka_unit_test(test_loss_nine_classes),  cmocka_unit_test(test_loss_large_logits),
+      cmocka_unit_test(test_batch_loss_logits),  cmocka_unit_test(test_batch_loss_softmax_input),
+      cmocka_unit_test(test_batch_loss_weights),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -261,6 +261,51 @@ static void make_v1(const char *path) {
   sqlite3_close(db);
 }
 
+/* A run's sampling facts and its test rows (issue 14): written for the
+ * worker holding the run only, replaced as a unit (the classes go with their
+ * row), NaN stored as NULL, and refused for a weights name the schema does
+ * not know. */
+static void test_sampling_and_test_rows(void **state) {
+  (void)state;
+  cb_store *s = open_ok(tst_tmp_path("test_rows.db"));
+  const char *id = "ccccccccccccccc1";
+  assert_int_equal(cb_store_add_run(s, id, "r", CFG, 0, 0, NULL, NULL), 0);
+  cb_claim c;
+  assert_int_equal(cb_store_claim_run(s, id, "w:1", 0, &c), 1);
+  cb_claim_free(&c);
+  cb_run_sampling rs = {10.0 / 66, 66, "shuffle", 0, "train.sampling: shuffle"};
+  assert_int_equal(cb_store_set_run_sampling(s, id, "other:2", &rs), -1);
+  assert_non_null(strstr(cb_last_error(), "not running under other:2"));
+  assert_int_equal(cb_store_set_run_sampling(s, id, "w:1", &rs), 0);
+  assert_true(tst_q_num(s, "SELECT sample_rate FROM runs") == 10.0 / 66);
+  assert_int_equal(tst_q_int(s, "SELECT dataset_size + 1000 * dp_guarantee FROM runs"), 66);
+  char txt[128];
+  tst_q_text(s, "SELECT sampling || '|' || dp_caveat FROM runs", txt, sizeof txt);
+  assert_string_equal(txt, "shuffle|train.sampling: shuffle");
+  cb_run_sampling np = {0.25, 40, "poisson", -1, NULL};
+  assert_int_equal(cb_store_set_run_sampling(s, id, "w:1", &np), 0);
+  assert_int_equal(tst_q_int(s, "SELECT dp_guarantee IS NULL AND dp_caveat IS NULL FROM runs"), 1);
+
+  double dice[3] = {0.9, 0.5, NAN}, iou[3] = {0.8, 0.4, 0.1};
+  cb_test_row r = {"final", 4, 1.5, 0.9, 0.7, 0.6, 0.5, 0.4, 3, dice, iou};
+  assert_int_equal(cb_store_put_test(s, id, "other:2", &r), -1);
+  assert_int_equal(tst_q_int(s, "SELECT count(*) FROM test_metrics"), 0);
+  assert_int_equal(cb_store_put_test(s, id, "w:1", &r), 0);
+  r.weights = "best_val";
+  r.epoch = 2;
+  r.dice = 0.75;
+  assert_int_equal(cb_store_put_test(s, id, "w:1", &r), 0);
+  assert_int_equal(cb_store_put_test(s, id, "w:1", &r), 0); /* again: replaced, not added */
+  assert_int_equal(tst_q_int(s, "SELECT count(*) FROM test_metrics"), 2);
+  assert_int_equal(tst_q_int(s, "SELECT count(*) FROM test_classes"), 6);
+  assert_int_equal(tst_q_int(s, "SELECT count(*) FROM test_classes WHERE dice IS NULL"), 2);
+  assert_true(tst_q_num(s, "SELECT dice FROM test_metrics WHERE weights = 'best_val'") == 0.75);
+  assert_int_equal(tst_q_int(s, "SELECT epoch FROM test_metrics WHERE weights = 'best_val'"), 2);
+  r.weights = "best";
+  assert_int_equal(cb_store_put_test(s, id, "w:1", &r), -1);
+  cb_store_close(s);
+}
+
 static void test_migrations(void **state) {
   (void)state;
   const char *p = tst_tmp_path("v1.db");
@@ -600,6 +645,7 @@ int main(void) {
       cmocka_unit_test(test_interruptions_do_not_count),
       cmocka_unit_test(test_foreign_file_untouched),
       cmocka_unit_test(test_file_identity),
+      cmocka_unit_test(test_sampling_and_test_rows),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
