@@ -95,7 +95,7 @@ grep -q "gradient|input" err || fail "$(cat err)"
 # A configuration without audit keeps the id it had before audits existed.
 sed '/^audit:/d' flat.yaml > plain.yaml
 { cat plain.yaml; echo "audit: {canaries: 0}"; } > zero.yaml
-id0=$("$CB" run zero.yaml --print-config --json | sed 's/^{"id":"\([0-9a-f]*\)".*/\1/')
-id1=$("$CB" run plain.yaml --print-config --json | sed 's/^{"id":"\([0-9a-f]*\)".*/\1/')
+id0=$("$CB" run zero.yaml --print-config --json | sed 's/^{"run_id":"\([0-9a-f]*\)".*/\1/')
+id1=$("$CB" run plain.yaml --print-config --json | sed 's/^{"run_id":"\([0-9a-f]*\)".*/\1/')
 [[ ${#id0} -eq 16 && $id0 == "$id1" ]] || fail "audit.canaries 0 changed the id ($id0 vs $id1)"
 echo "privacy audit from the command line: ok"
