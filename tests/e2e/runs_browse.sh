@@ -20,7 +20,7 @@ dp: {clipping: flat, noise_multiplier: 1.0, accountants: [rdp]}
 YAML
 # A private run: the summary line names the id, the numbers and the next commands.
 "$CB" run base.yaml --db r.db > run.out 2> /dev/null
-idA=$("$CB" run base.yaml --print-config --json | sed 's/.*"id":"\([0-9a-f]*\)".*/\1/')
+idA=$("$CB" run base.yaml --print-config --json | sed -n 's/^{"run_id":"\([0-9a-f]*\)".*/\1/p')
 grep -q "^run $idA: finished 2/2 epochs, val dice .*, epsilon .* (rdp, delta 1e-05); in r.db$" run.out ||
   fail "summary line: $(cat run.out)"
 grep -q "^next: clipbench show ${idA:0:8} --db r.db" run.out || fail "next commands: $(cat run.out)"
