@@ -121,7 +121,7 @@ static const char V2[] =
  * whole gradient's C; the row is one layer of it). class_names names the
  * classes a run was trained on (as its dataset named them: "fluid", ...);
  * runs.n_params the model's trainable parameter count. */
-static const char V4[] = "ALTER TABLE runs ADD COLUMN n_params INTEGER;"
+static const char V3[] = "ALTER TABLE runs ADD COLUMN n_params INTEGER;"
                          "ALTER TABLE layer_norms ADD COLUMN scope TEXT"
                          "  CHECK (scope IN ('tensor', 'layer', 'model'));"
                          "CREATE TABLE class_names ("
@@ -136,19 +136,19 @@ static const char V4[] = "ALTER TABLE runs ADD COLUMN n_params INTEGER;"
  * number of attempts that count against the retry limit. data_fingerprint is
  * the SHA-256 of the data a run trained on (images, masks and normalisation
  * statistics; see cb_trainer_data_fingerprint), checked when it resumes. */
-static const char V5[] = "ALTER TABLE runs ADD COLUMN interruptions INTEGER NOT NULL DEFAULT 0;"
+static const char V4[] = "ALTER TABLE runs ADD COLUMN interruptions INTEGER NOT NULL DEFAULT 0;"
                          "ALTER TABLE runs ADD COLUMN data_fingerprint TEXT;";
 
-/* Version 7: the PLD accountant's epsilon per epoch (NULL when the run did not
+/* Version 5: the PLD accountant's epsilon per epoch (NULL when the run did not
  * list pld in dp.accountants), next to eps_rdp, eps_prv and eps_gdp. */
-static const char V7[] = "ALTER TABLE epochs ADD COLUMN eps_pld REAL;";
+static const char V5[] = "ALTER TABLE epochs ADD COLUMN eps_pld REAL;";
 
 /* The privacy audit of a run (Steinke, Nasr and Jagielski 2023; see
  * experiments/audit.h): its settings, the guesses' outcome, the epsilon lower
  * bound at the stated confidence, the accountant's epsilon it is compared
  * with, and privacy_bug = 1 when the lower bound exceeds it. One row per
  * canary holds its inclusion coin, score and whether it was guessed. */
-static const char V8[] =
+static const char V6[] =
     "CREATE TABLE audits ("
     "  run_id TEXT PRIMARY KEY REFERENCES runs (id) ON DELETE CASCADE,"
     "  kind TEXT NOT NULL CHECK (kind IN ('gradient', 'input')),"
@@ -174,9 +174,9 @@ const cb_migration CB_MIGRATIONS[] = {
     {1, "sweeps, runs, sweep_runs, epochs, epoch_classes, layer_norms", V1},
     {2, "runs.sample_rate/dataset_size/sampling/dp_guarantee/dp_caveat, test_metrics, test_classes",
      V2},
-    {4, "runs.n_params, layer_norms.scope, class_names", V4},
-    {5, "runs.interruptions, runs.data_fingerprint", V5},
-    {7, "epochs.eps_pld", V7},
-    {8, "audits, audit_canaries (privacy audit in one run)", V8},
+    {3, "runs.n_params, layer_norms.scope, class_names", V3},
+    {4, "runs.interruptions, runs.data_fingerprint", V4},
+    {5, "epochs.eps_pld", V5},
+    {6, "audits, audit_canaries (privacy audit in one run)", V6},
 };
 const int CB_N_MIGRATIONS = (int)(sizeof CB_MIGRATIONS / sizeof CB_MIGRATIONS[0]);
