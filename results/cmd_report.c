@@ -7,9 +7,11 @@
 #include "core/base/json.h"
 #include "core/base/version.h"
 #include "core/cli/commands.h"
+#include "results/datadir.h"
 #include "results/export.h"
 #include "results/report.h"
 #include "results/store_internal.h"
+#include "results/study_report.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -20,10 +22,6 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#ifndef CB_SOURCE_DIR
-#define CB_SOURCE_DIR "."
-#endif
 
 static int abs_path(const char *in, char *out, size_t n) {
   if (in[0] == '/') {
@@ -115,8 +113,10 @@ static int finished_archs(cb_store *s, const char *sweep, char *out, size_t n, i
 }
 
 int cb_cmd_report(int argc, char **argv) {
+  for (int i = 1; i < argc; i++) /* the study's reproduction report: its own options */
+    if (strcmp(argv[i], "--study") == 0) return cb_study_report(argc, argv);
   cb_cli c;
-  const char *db = CB_DEFAULT_DB, *sweep = NULL, *out = NULL, *plots = CB_SOURCE_DIR, *by = NULL;
+  const char *db = CB_DEFAULT_DB, *sweep = NULL, *out = NULL, *plots = NULL, *by = NULL;
   const char *formats = "png pdf";
   int json = 0, quiet = 0;
   cb_cli_init(&c, "clipbench report", "--db DB [--sweep NAME] --out DIR [options]",
@@ -130,18 +130,24 @@ int cb_cmd_report(int argc, char **argv) {
              "configuration keys to split figures by (default: every key the runs vary in "
              "besides method, sigma and C); other varying keys become series");
   cb_cli_add(&c, "plots", CB_OPT_STR, &plots, "DIR",
-             "folder holding Makefile.plots and plots/ (default: the source tree)");
+             "folder holding Makefile.plots and plots/ (default: the installed share/clipbench, "
+             "$CLIPBENCH_DATA_DIR, or the source tree)");
   cb_cli_add(&c, "formats", CB_OPT_STR, &formats, "LIST", "figure formats (\"png pdf\")");
   cb_cli_add(&c, "quiet", CB_OPT_FLAG, &quiet, NULL, "no rendering messages");
   cb_cli_add(&c, "json", CB_OPT_FLAG, &json, NULL, "one JSON summary on stdout");
   int rc = cb_cli_parse(&c, argc, argv);
   if (rc) return rc > 0 ? 0 : -1;
   if (!out) return cb_error("--out DIR is required");
+  char data_dir[PATH_MAX];
+  if (!plots) {
+    if (cb_data_dir(data_dir, sizeof data_dir)) return -1;
+    plots = data_dir;
+  }
   char mk[PATH_MAX + 32];
   snprintf(mk, sizeof mk, "%s/Makefile.plots", plots);
   if (access(mk, R_OK) != 0)
     return cb_error("%s not found; pass --plots DIR (the clipbench source folder)", mk);
-  cb_store *s = cb_store_open(db, 0);
+  cb_store *s = cb_store_open(db, CB_STORE_READONLY);
   if (!s) return -1;
   if (sweep) {
     int64_t id;

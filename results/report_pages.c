@@ -665,9 +665,14 @@ int cb_report_write(cb_store *s, const cb_report_args *a, int *n_figs) {
   }
   if (!rc) rc = drill_down(p);
   fputs("</body></html>\n", p->html);
+  errno = 0;
   int bad = ferror(p->html) || ferror(p->md);
   bad |= fclose(p->html) != 0;
   bad |= fclose(p->md) != 0;
-  if (!rc && bad) rc = cb_error("writing %s failed (disk full?)", hpath);
+  /* errno may be stale (SQLite ran since a failed write): only a full disk,
+   * which persists, is named. */
+  if (!rc && bad)
+    rc = cb_io_no_space(errno) ? cb_io_error(errno, "writing %s failed", hpath)
+                               : cb_error("writing %s failed", hpath);
   return rc;
 }

@@ -8,6 +8,7 @@
 #include "core/base/error.h"
 #include "core/base/json.h"
 #include "core/base/version.h"
+#include "results/datadir.h"
 #include "results/study_internal.h"
 
 #include <errno.h>
@@ -18,10 +19,6 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#ifndef CB_SOURCE_DIR
-#define CB_SOURCE_DIR "."
-#endif
 
 #define MAXV 256
 #define MAX_OBS 16
@@ -305,8 +302,7 @@ static int plot(const char *plots_dir, const char *name, const char *vars, const
 int cb_study_report(int argc, char **argv) {
   cb_cli c;
   cb_strlist dbs = {0};
-  const char *out = NULL, *published = CB_SOURCE_DIR "/docs/reproduction/published.tsv";
-  const char *plots = CB_SOURCE_DIR;
+  const char *out = NULL, *published = NULL, *plots = NULL;
   int study = 0, json = 0, no_figures = 0;
   cb_cli_init(&c, "clipbench report --study", "--db DB [--db DB] --out DIR [options]",
               "The seed study's reproduction report: DIR/README.md with the study's published\n"
@@ -319,15 +315,25 @@ int cb_study_report(int argc, char **argv) {
              "results database; repeat for several (e.g. the as-published and corrected sweeps)");
   cb_cli_add(&c, "out", CB_OPT_STR, &out, "DIR", "output folder (created)");
   cb_cli_add(&c, "published", CB_OPT_STR, &published, "FILE",
-             "the study's published numbers (docs/reproduction/published.tsv)");
+             "the study's published numbers (default: docs/reproduction/published.tsv in the "
+             "data folder)");
   cb_cli_add(&c, "plots", CB_OPT_STR, &plots, "DIR",
-             "folder holding plots/study.gp (default: the source tree)");
+             "folder holding plots/study.gp (default: the installed share/clipbench, "
+             "$CLIPBENCH_DATA_DIR, or the source tree)");
   cb_cli_add(&c, "no-figures", CB_OPT_FLAG, &no_figures, NULL, "tables only (no gnuplot)");
   cb_cli_add(&c, "json", CB_OPT_FLAG, &json, NULL, "one JSON summary (verdicts) on stdout");
   int rc = cb_cli_parse(&c, argc, argv);
   if (rc) return rc > 0 ? 0 : -1;
   if (!out) return cb_error("--out DIR is required");
   if (dbs.n == 0) dbs.v[dbs.n++] = CB_DEFAULT_DB;
+  /* Installed or in the source tree: the facts and scripts ship together. */
+  char data_dir[PATH_MAX], facts[PATH_MAX + 64];
+  if ((!plots || !published) && cb_data_dir(data_dir, sizeof data_dir)) return -1;
+  if (!plots) plots = data_dir;
+  if (!published) {
+    snprintf(facts, sizeof facts, "%s/docs/reproduction/published.tsv", data_dir);
+    published = facts;
+  }
 
   st_runs pub = {0}, ours = {0};
   char source[1024];
