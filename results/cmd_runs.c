@@ -386,7 +386,7 @@ int cb_cmd_runs(int argc, char **argv) {
       cb_json j;
       cb_json_init_file(&j, stdout);
       cb_json_obj_begin(&j);
-      cb_json_kv_str(&j, "id", r.id);
+      cb_json_kv_str(&j, "run_id", r.id);
       cb_json_kv_str(&j, "name", r.name);
       cb_json_kv_str(&j, "status", r.status);
       cb_json_kv_int(&j, "epochs_done", r.epochs_done);
@@ -479,7 +479,7 @@ static void print_sweeps(cb_store *s, const char *id) {
 }
 
 static void json_brief(cb_json *j, const cb_run_brief *r) {
-  cb_json_kv_str(j, "id", r->id);
+  cb_json_kv_str(j, "run_id", r->id);
   cb_json_kv_str(j, "name", r->name);
   cb_json_kv_str(j, "status", r->status);
   cb_json_kv_int(j, "epochs_done", r->epochs_done);

@@ -30,8 +30,8 @@ grep -q "^next: clipbench show ${idA:0:8} --db r.db" run.out || fail "next comma
 "$CB" run base.yaml --set '~dp.noise_multiplier' --print-config > /dev/null 2>&1 &&
   fail "--set '~dp.noise_multiplier' left a private run without noise and was accepted"
 "$CB" run base.yaml --set '~dp.noise_multiplier' --set dp.target_epsilon=5 --print-config |
-  grep -q "^  target_epsilon: 5" || fail "~dp.noise_multiplier then target_epsilon"
-idB=$("$CB" runs --db r.db --filter dp.clipping=none --json | sed 's/.*"id":"\([0-9a-f]*\)".*/\1/')
+  grep -c "^  target_epsilon: 5" > /dev/null || fail "~dp.noise_multiplier then target_epsilon"
+idB=$("$CB" runs --db r.db --filter dp.clipping=none --json | sed 's/.*"run_id":"\([0-9a-f]*\)".*/\1/')
 [[ ${#idB} == 16 ]] || fail "no non-private run listed"
 # A sweep with two noise multipliers (one of them is run A).
 cat > sw.yaml <<'YAML'
@@ -56,7 +56,7 @@ count() { "$CB" runs --db r.db "$@" --json | wc -l; }
 [[ $(count --status finished --filter dp.clipping=flat) == 2 ]] || fail "finished and flat"
 [[ $(count --sweep sw) == 2 ]] || fail "--sweep sw"
 [[ $(count --filter id=${idA:0:6}) == 1 ]] || fail "id prefix"
-"$CB" runs --db r.db --filter 'dp.noise_multiplier>=1.5' | grep -q "^1 run (1 finished" || fail "runs count line"
+"$CB" runs --db r.db --filter 'dp.noise_multiplier>=1.5' | grep -c "^1 run (1 finished" > /dev/null || fail "runs count line"
 
 expect_err() {
   local want=$1
@@ -86,10 +86,10 @@ grep -q "epsilon .* at delta 1e-05 (rdp accountant) after 2 epochs" show.txt || 
 grep -qE "^  dp.noise_multiplier +1$" show.txt || fail "show config"
 grep -qE "^  sweeps +sw \(position 0\)" show.txt || fail "show sweeps"
 [[ $(sed -n '/^epochs:/,$p' show.txt | wc -l) == 4 ]] || fail "show epochs table"
-"$CB" show "${idB:0:6}" --db r.db | grep -q "non-private run" || fail "show non-private"
-idF=$("$CB" runs --db r.db --status failed --json | sed 's/.*"id":"\([0-9a-f]*\)".*/\1/')
-"$CB" show "$idF" --db r.db | grep -q "^  error .*diverged" || fail "show failed run's error"
-"$CB" show "$idA" --db r.db --json | grep -q "\"config\":{" || fail "show --json"
+"$CB" show "${idB:0:6}" --db r.db | grep -c "non-private run" > /dev/null || fail "show non-private"
+idF=$("$CB" runs --db r.db --status failed --json | sed 's/.*"run_id":"\([0-9a-f]*\)".*/\1/')
+"$CB" show "$idF" --db r.db | grep -c "^  error .*diverged" > /dev/null || fail "show failed run's error"
+"$CB" show "$idA" --db r.db --json | grep -c '"config":{' > /dev/null || fail "show --json"
 
 # compare: exactly the differing keys.
 "$CB" compare "${idA:0:6}" "${idB:0:6}" --db r.db > cmp.txt
@@ -97,8 +97,8 @@ diffkeys=$(sed -n '/^config/,/^metrics/p' cmp.txt | sed '1d;$d' | awk '{print $1
 [[ $diffkeys == "dp.accountants dp.clip_bound dp.clipping dp.delta dp.noise_multiplier dp.norm_rule dp.secure_mode dp.target_epsilon " ]] ||
   fail "compare keys: '$diffkeys'"
 grep -qE "^  epsilon stands on +rdp d=1e-05 +non-private$" cmp.txt || fail "compare epsilon row: $(cat cmp.txt)"
-"$CB" compare "$idA" "$idA" --db r.db | grep -q "(identical configurations)" || fail "compare identical"
+"$CB" compare "$idA" "$idA" --db r.db | grep -c "(identical configurations)" > /dev/null || fail "compare identical"
 [[ $("$CB" compare "$idA" "$idB" --db r.db --all | sed -n '/^config/,/^metrics/p' | wc -l) -gt 30 ]] || fail "compare --all"
-"$CB" compare "$idA" "$idB" --db r.db --json | grep -q '"dp.clipping":\["flat","none"\]' || fail "compare --json"
+"$CB" compare "$idA" "$idB" --db r.db --json | grep -c '"dp.clipping":\["flat","none"\]' > /dev/null || fail "compare --json"
 expect_err "at least two runs" "$CB" compare "$idA" --db r.db
 echo ok

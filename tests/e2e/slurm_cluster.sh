@@ -208,11 +208,11 @@ for i in $(seq 0 $((N - 1))); do
 done
 [[ $(cat "$D"/shards/logs/*.log | grep -c '^== .* finished$') -eq $N ]] || fail "a run was trained to the end more than once"
 [[ $(q "$(shard_at 0)" "SELECT attempts FROM runs") -eq 1 ]] || fail "a run was attempted twice"
-grep -q "nothing to submit" <("$CB" sweep s.yaml --slurm --submit --db main/m.db 2>&1) || fail "a finished sweep was submitted again"
+grep -c "nothing to submit" > /dev/null <("$CB" sweep s.yaml --slurm --submit --db main/m.db 2>&1) || fail "a finished sweep was submitted again"
 
 # Merge: the rows of the local sweep.
 "$CB" merge --db main/m.db "$D"/shards > merge.out || { cat merge.out; fail "merge"; }
 rows main/m.db > main.rows
 diff ref.rows main.rows > /dev/null || fail "merged rows differ from the local sweep"
-"$CB" status tiny --db main/m.db | grep -q "6 finished, 0 running, 0 failed, 0 pending" || fail "status after merge"
+"$CB" status tiny --db main/m.db | grep -c "6 finished, 0 running, 0 failed, 0 pending" > /dev/null || fail "status after merge"
 echo "SLURM sweep: ok ($((SECONDS - t0)) s from the first submission to the merge)"

@@ -96,7 +96,7 @@ grep -q '"job":"20_1","host":' "$(shard_at 1 | sed 's/\.db$/.json/')" || fail "s
 "$CB" status tiny --db main/m.db > st1.txt
 grep -q "5 finished or failed in shards not merged yet" st1.txt || { cat st1.txt; fail "status: unmerged shards"; }
 grep -q "pending .*job 21_1 was stopped at epoch $stopped" st1.txt || { cat st1.txt; fail "status: stopped task"; }
-"$CB" status tiny --db main/m.db --json | head -1 | grep -q '"unmerged":5' || fail "status --json"
+"$CB" status tiny --db main/m.db --json | head -1 | grep -c '"unmerged":5' > /dev/null || fail "status --json"
 
 # Writing the array again covers only the stopped run; it resumes.
 "$CB" sweep s.yaml --slurm --db main/m.db > w2.out 2>&1 || { cat w2.out; fail "second --slurm"; }
@@ -128,7 +128,7 @@ diff ref.rows fresh.rows > /dev/null || fail "shards alone do not rebuild the sw
 "$CB" status tiny --db main/m.db > st2.txt
 grep -q "6 finished, 0 running, 0 failed, 0 pending" st2.txt || { cat st2.txt; fail "status after merge"; }
 ! grep -q "not merged" st2.txt || fail "status still lists unmerged shards"
-grep -q "nothing to submit" <("$CB" sweep s.yaml --slurm --db main/m.db 2>&1) || fail "a finished sweep was resubmitted"
+grep -c "nothing to submit" > /dev/null <("$CB" sweep s.yaml --slurm --db main/m.db 2>&1) || fail "a finished sweep was resubmitted"
 
 # A task whose run is finished in the main database exits at once, shard or not.
 rm -f "$sh5" "$sh5"-* "${sh5%.db}.json"
@@ -153,9 +153,9 @@ cmp -s dump1 dump3 || fail "a refused merge changed the database"
 # A partial copy (epochs 1-3 of the finished run) is a prefix: no conflict.
 cp "$sh2" pre.db
 q pre.db "PRAGMA foreign_keys = ON; DELETE FROM epochs WHERE epoch > 3; UPDATE runs SET status = 'pending'"
-"$CB" merge --db main/m.db pre.db | grep -q "nothing new" || fail "a prefix of a finished run"
+"$CB" merge --db main/m.db pre.db | grep -c "nothing new" > /dev/null || fail "a prefix of a finished run"
 "$CB" merge --db part/x.db pre.db > /dev/null
-"$CB" merge --db part/x.db "$sh2" | grep -q "0 runs added, 1 taken further" || fail "a finished run does not take a partial one further"
+"$CB" merge --db part/x.db "$sh2" | grep -c "0 runs added, 1 taken further" > /dev/null || fail "a finished run does not take a partial one further"
 [[ $(q part/x.db "SELECT status || ' ' || count(*) FROM runs JOIN epochs ON run_id = id") == "finished $E" ]] || fail "partial run not replaced"
 # A newer schema and a foreign file are refused.
 cp "$sh2" n.db
