@@ -5,6 +5,8 @@
 
 #include "results/store.h"
 
+#include <stdio.h>
+
 typedef struct {
   const char *sweep;  /* NULL = every run */
   const char *by;     /* facet keys (--by), NULL = every varying key */
@@ -14,5 +16,8 @@ typedef struct {
 
 /* Writes out/index.html and out/report.md; *n_figs = figures embedded. */
 int cb_report_write(cb_store *s, const cb_report_args *a, int *n_figs);
+
+/* Writes s into an HTML page with <, >, & and " escaped (every report piece). */
+void cb_html_text(FILE *f, const char *s);
 
 #endif

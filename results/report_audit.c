@@ -7,25 +7,13 @@
 
 #include "core/base/error.h"
 #include "results/export.h"
+#include "results/report.h"
 #include "results/store_internal.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static void esc(FILE *f, const char *s) {
-  for (; s && *s; s++) {
-    if (*s == '<')
-      fputs("&lt;", f);
-    else if (*s == '>')
-      fputs("&gt;", f);
-    else if (*s == '&')
-      fputs("&amp;", f);
-    else
-      fputc(*s, f);
-  }
-}
 
 static const char *const HEAD[] = {"configuration",  "seed",    "canaries",
                                    "guesses",        "correct", "ε lower bound (audit)",
@@ -118,7 +106,7 @@ int cb_report_audit(cb_store *s, const char *sweep, FILE *html, FILE *md, int *b
     return rc != SQLITE_DONE ? cb_store_err(s, rc, "report: audits") : 0;
   }
   fputs("<h2>Privacy audit</h2>\n<p>", html);
-  esc(html, INTRO);
+  cb_html_text(html, INTRO);
   fprintf(html, " Confidence %g%%.</p>\n", 100 * conf);
   fprintf(md, "\n## Privacy audit\n\n%s Confidence %g%%.\n\n", INTRO, 100 * conf);
   if (n_bugs) {
@@ -135,7 +123,7 @@ int cb_report_audit(cb_store *s, const char *sweep, FILE *html, FILE *md, int *b
   fputs("|", md);
   for (int k = 0; k < NCOL; k++) {
     fputs("<th>", html);
-    esc(html, HEAD[k]);
+    cb_html_text(html, HEAD[k]);
     fputs("</th>", html);
     fprintf(md, " %s |", HEAD[k]);
   }
@@ -149,7 +137,7 @@ int cb_report_audit(cb_store *s, const char *sweep, FILE *html, FILE *md, int *b
     fputs("|", md);
     for (int k = 0; k < NCOL; k++) {
       fputs(k == 0 || k == NCOL - 1 ? "<td>" : "<td class=\"n\">", html);
-      esc(html, cells[r][k]);
+      cb_html_text(html, cells[r][k]);
       fputs("</td>", html);
       fprintf(md, bug[r] ? " **%s** |" : " %s |", cells[r][k]);
     }

@@ -30,7 +30,7 @@ typedef struct {
   const cb_report_args *a;
 } page;
 
-static void html_text(FILE *f, const char *s) {
+void cb_html_text(FILE *f, const char *s) {
   for (; s && *s; s++) {
     if (*s == '<')
       fputs("&lt;", f);
@@ -57,14 +57,14 @@ static void md_text(FILE *f, const char *s) {
 
 static void heading(page *p, const char *text) {
   fputs("<h2>", p->html);
-  html_text(p->html, text);
+  cb_html_text(p->html, text);
   fputs("</h2>\n", p->html);
   fprintf(p->md, "\n## %s\n\n", text);
 }
 
 static void para(page *p, const char *text) {
   fputs("<p>", p->html);
-  html_text(p->html, text);
+  cb_html_text(p->html, text);
   fputs("</p>\n", p->html);
   fprintf(p->md, "%s\n\n", text);
 }
@@ -141,7 +141,7 @@ static void row_begin(page *p) {
 }
 static void row_cell(page *p, const char *text, int numeric, int head) {
   fputs(head ? "<th>" : numeric ? "<td class=\"n\">" : "<td>", p->html);
-  html_text(p->html, text);
+  cb_html_text(p->html, text);
   fputs(head ? "</th>" : "</td>", p->html);
   fputc(' ', p->md);
   md_text(p->md, text);
@@ -384,7 +384,7 @@ static int setup_block(page *p, char *privacy, size_t privacy_n) {
 static void warn_item(void *ctx, const char *msg) {
   page *p = ctx;
   fputs("<li>", p->html);
-  html_text(p->html, msg);
+  cb_html_text(p->html, msg);
   fputs("</li>\n", p->html);
   fprintf(p->md, "- %s\n", msg);
 }
@@ -480,11 +480,11 @@ static int figures(page *p, const char *privacy, int *n_figs) {
       snprintf(cap, sizeof cap, "%s%s%s %s.", fg->per_facet ? names[i] : "",
                fg->per_facet ? ": " : "", fg->caption, privacy);
       fputs("<figure><img alt=\"", p->html);
-      html_text(p->html, base);
+      cb_html_text(p->html, base);
       fputs("\" src=\"", p->html);
       embed_png(p->html, png);
       fputs("\"><figcaption>", p->html);
-      html_text(p->html, cap);
+      cb_html_text(p->html, cap);
       fprintf(p->html, " <a href=\"figures/%s.pdf\">PDF</a></figcaption></figure>\n", base);
       fprintf(p->md, "![%s](figures/%s.png)\n\n%s ([PDF](figures/%s.pdf))\n\n", base, base, cap,
               base);
@@ -513,7 +513,7 @@ static int drill_down(page *p) {
              (const char *)sqlite3_column_text(st, c_seed),
              (const char *)sqlite3_column_text(st, c_status), id);
     fputs("<details><summary>", p->html);
-    html_text(p->html, title);
+    cb_html_text(p->html, title);
     fputs("</summary>\n", p->html);
     fprintf(p->md, "\n### %s\n\n", title);
     if (sqlite3_column_type(st, c_err) != SQLITE_NULL) {
@@ -526,7 +526,7 @@ static int drill_down(page *p) {
     sqlite3_bind_text(q, 1, id, -1, SQLITE_TRANSIENT);
     if (cb_store_step(p->s, q) == SQLITE_ROW) {
       fputs("<pre>", p->html);
-      html_text(p->html, (const char *)sqlite3_column_text(q, 0));
+      cb_html_text(p->html, (const char *)sqlite3_column_text(q, 0));
       fputs("</pre>\n", p->html);
       fprintf(p->md, "```json\n%s\n```\n\n", (const char *)sqlite3_column_text(q, 0));
     }
@@ -580,7 +580,7 @@ int cb_report_write(cb_store *s, const cb_report_args *a, int *n_figs) {
   cb_store_status_counts(s, sweep_id, counts);
   const char *title = a->sweep ? a->sweep : "all runs";
   fprintf(p->html, "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>clipbench: ");
-  html_text(p->html, title);
+  cb_html_text(p->html, title);
   fprintf(p->html,
           "</title>\n<style>body{font-family:sans-serif;max-width:1200px;margin:2em auto;"
           "color:#222}table{border-collapse:collapse;font-size:13px;margin:1em 0}"
@@ -589,7 +589,7 @@ int cb_report_write(cb_store *s, const cb_report_args *a, int *n_figs) {
           "img{max-width:100%%}figcaption{font-size:13px;color:#555}pre{white-space:pre-wrap;"
           "font-size:12px;background:#f7f7f7;padding:6px}</style></head><body>\n<h1>"
           "clipbench report: ");
-  html_text(p->html, title);
+  cb_html_text(p->html, title);
   fprintf(p->html, "</h1>\n");
   fprintf(p->md, "# clipbench report: %s\n\n", title);
   char intro[PATH_MAX + 512];
