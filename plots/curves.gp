@@ -37,7 +37,12 @@ if (NP == 1) { PANEL_LEFT = 0.15 }
 H = 2.7
 load "plots/terminal.gp"
 # Panels side by side; the key, one entry per method, along the bottom.
-set multiplot title TITLE font ",9" noenhanced
+# Name the clip bound of the private curves shown whenever some series use
+# another one (those are drawn by heatmap.gp, never merged into these).
+NOTHER = 0
+do for [i = 1:NB] { if (B_CLIP[i] == B_CLIP[i] && B_CLIP[i] != CMAIN) { NOTHER = NOTHER + 1 } }
+FULLTITLE = NOTHER > 0 ? sprintf("%s; C = %g (other C: heat map)", TITLE, CMAIN) : TITLE
+set multiplot title FULLTITLE font ",9" noenhanced
 set xlabel "epoch" offset 0, 0.5
 do for [p = 1:NP] {
   load "plots/panel.gp"
