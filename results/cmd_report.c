@@ -5,6 +5,7 @@
 #include "core/base/cli.h"
 #include "core/base/error.h"
 #include "core/base/json.h"
+#include "core/base/paths.h"
 #include "core/base/version.h"
 #include "core/cli/commands.h"
 #include "results/datadir.h"
@@ -32,21 +33,6 @@ static int abs_path(const char *in, char *out, size_t n) {
   if (!getcwd(cwd, sizeof cwd))
     return cb_error("cannot read the current folder: %s", strerror(errno));
   snprintf(out, n, "%s/%s", cwd, in);
-  return 0;
-}
-
-static int mkdirs(const char *dir) {
-  char buf[PATH_MAX];
-  snprintf(buf, sizeof buf, "%s", dir);
-  for (char *p = buf + 1; *p; p++) {
-    if (*p != '/') continue;
-    *p = 0;
-    if (mkdir(buf, 0777) && errno != EEXIST)
-      return cb_error("cannot create %s: %s", buf, strerror(errno));
-    *p = '/';
-  }
-  if (mkdir(buf, 0777) && errno != EEXIST)
-    return cb_error("cannot create %s: %s", buf, strerror(errno));
   return 0;
 }
 
@@ -168,7 +154,7 @@ int cb_cmd_report(int argc, char **argv) {
   if (!rc) rc = abs_path(db, a_db, sizeof a_db);
   if (!rc) rc = abs_path(out, a_out, sizeof a_out);
   snprintf(figdir, sizeof figdir, "%s/figures", a_out);
-  if (!rc) rc = mkdirs(figdir);
+  if (!rc) rc = cb_mkdir_p(figdir);
   if (!rc && by) rc = cb_export_check_by(s, by);
   if (!rc) rc = render(plots, a_db, sweep, by, figdir, formats, quiet);
   int n_figs = 0;

@@ -7,6 +7,7 @@
 #include "core/base/cli.h"
 #include "core/base/error.h"
 #include "core/base/json.h"
+#include "core/base/paths.h"
 #include "core/base/version.h"
 #include "results/datadir.h"
 #include "results/study_internal.h"
@@ -259,20 +260,6 @@ static void pivot(FILE *md, FILE *data, const st_runs *ours, int p, const double
   }
 }
 
-static int mkdirs(const char *dir) {
-  char buf[PATH_MAX];
-  snprintf(buf, sizeof buf, "%s", dir);
-  for (char *p = buf + 1;; p++) {
-    if (*p && *p != '/') continue;
-    char keep = *p;
-    *p = 0;
-    if (mkdir(buf, 0777) && errno != EEXIST)
-      return cb_error("cannot create %s: %s", buf, strerror(errno));
-    *p = keep;
-    if (!keep) return 0;
-  }
-}
-
 /* gnuplot plots/NAME for one architecture and format; vars: more -e text. */
 static int plot(const char *plots_dir, const char *name, const char *vars, const char *arch,
                 const char *out, const char *fmt) {
@@ -344,7 +331,7 @@ int cb_study_report(int argc, char **argv) {
     rc = cb_error("%s: no finished runs to report (clipbench status --db %s)", dbs.v[0], dbs.v[0]);
   char figdir[PATH_MAX], path[PATH_MAX + 64], data[PATH_MAX + 64];
   snprintf(figdir, sizeof figdir, "%s/figures", out);
-  if (!rc) rc = mkdirs(figdir);
+  if (!rc) rc = cb_mkdir_p(figdir);
   FILE *md = NULL, *dat = NULL;
   if (!rc) {
     snprintf(path, sizeof path, "%s/README.md", out);
