@@ -3,13 +3,16 @@
 # mean over seeds with a min-max band) and the study's published curve of the
 # same arm (dashed). Inputs (gnuplot -e): DATA (figures/study_curves_ARCH.tsv:
 # N_OURS blocks, then N_STUDY, each headed by its title; columns epoch, mean,
-# lo, hi, method rank), ARCH, OUTFILE, FMT, PLOTS.
+# lo, hi, method rank), ARCH, OUTFILE, FMT, PLOTS, XMAX (our longest run's
+# epochs: the study's 100-epoch curves are cut there, so a shorter run of ours
+# is compared over the epochs it ran).
 load PLOTS . "/style.gp"
 W = 7.16; H = 3.2
 load PLOTS . "/terminal.gp"
 set title arch_name(ARCH)
 set xlabel "epoch"
 set ylabel "validation Dice"
+if (exists("XMAX") && XMAX > 0) set xrange [0:XMAX]
 set key outside right top vertical samplen 2 font ",5" spacing 0.9
 plot \
   for [i = 0:N_OURS - 1] DATA index i using 1:3:4 with filledcurves \

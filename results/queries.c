@@ -271,7 +271,10 @@ const cb_export_query CB_EXPORT_QUERIES[] = {
      " SELECT " RUN_COLS("r") ", pr.scope, pr.groups, last.epoch AS last_epoch, pr.never_binds,"
      " pr.always_binds, pr.never_binds_last, pr.always_binds_last, v.varies FROM pr"
      " JOIN runs r ON r.id = pr.run_id JOIN last ON last.run_id = r.id"
-     " JOIN v_run v ON v.run_id = r.id WHERE pr.never_binds_last > 0 OR pr.always_binds_last > 0"
+     /* Automatic clipping rescales every gradient to about R whatever its norm: a bound
+      * that "never binds" there means only that it scales up, so it is not warned about. */
+     " JOIN v_run v ON v.run_id = r.id WHERE (pr.never_binds_last > 0 OR pr.always_binds_last > 0)"
+     " AND r.clipping <> 'automatic'"
      " ORDER BY " RUN_ORDER("r")},
 
     /* ---- the data behind the figures (the gnuplot scripts in plots/); a series is one

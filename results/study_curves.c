@@ -15,11 +15,14 @@
 #define MAX_CELLS 32
 #define MAX_EPOCHS 1000
 
+/* Per epoch, over seeds: validation Dice (plotted), validation loss and the
+ * RDP epsilon (the study's Opacus accountant), for the epoch-matched table. */
+enum { C_DICE, C_LOSS, C_EPS, C_N };
 typedef struct {
   char method[32];
+  double sum[C_N][MAX_EPOCHS], lo[C_N][MAX_EPOCHS], hi[C_N][MAX_EPOCHS];
+  int n[C_N][MAX_EPOCHS];
   double sigma;
-  double sum[MAX_EPOCHS], lo[MAX_EPOCHS], hi[MAX_EPOCHS];
-  int n[MAX_EPOCHS];
 } curve;
 
 static int rank_of(const char *m) {
@@ -44,13 +47,13 @@ static curve *cell(curve *c, int *nc, const char *method, double sigma) {
   return x;
 }
 
-static void add(curve *x, int epoch, double v) {
+static void add(curve *x, int m, int epoch, double v) {
   if (epoch < 1 || epoch > MAX_EPOCHS || isnan(v)) return;
   int e = epoch - 1;
-  if (!x->n[e] || v < x->lo[e]) x->lo[e] = v;
-  if (!x->n[e] || v > x->hi[e]) x->hi[e] = v;
-  x->sum[e] += v;
-  x->n[e]++;
+  if (!x->n[m][e] || v < x->lo[m][e]) x->lo[m][e] = v;
+  if (!x->n[m][e] || v > x->hi[m][e]) x->hi[m][e] = v;
+  x->sum[m][e] += v;
+  x->n[m][e]++;
 }
 
 static void write_block(FILE *f, const curve *x, const char *who) {
@@ -61,9 +64,9 @@ static void write_block(FILE *f, const curve *x, const char *who) {
     snprintf(title, sizeof title, "%s: %s sigma %g", who, x->method, x->sigma);
   fprintf(f, "epoch\t%s\tlo\thi\trank\n", title);
   for (int e = 0; e < MAX_EPOCHS; e++)
-    if (x->n[e])
-      fprintf(f, "%d\t%.6g\t%.6g\t%.6g\t%d\n", e + 1, x->sum[e] / x->n[e], x->lo[e], x->hi[e],
-              rank_of(x->method));
+    if (x->n[C_DICE][e])
+      fprintf(f, "%d\t%.6g\t%.6g\t%.6g\t%d\n", e + 1, x->sum[C_DICE][e] / x->n[C_DICE][e],
+              x->lo[C_DICE][e], x->hi[C_DICE][e], rank_of(x->method));
   fputs("\n\n", f);
 }
 
@@ -73,9 +76,9 @@ static int ours_from(const char *db, const st_runs *ours, const char *arch, curv
   if (!s) return -1;
   sqlite3_stmt *st;
   if (cb_store_prepare(s,
-                       "SELECT e.run_id, e.epoch, e.val_dice FROM epochs e JOIN runs r ON r.id = "
-                       "e.run_id WHERE r.status = 'finished' AND r.arch = ?1 AND e.val_dice IS "
-                       "NOT NULL",
+                       "SELECT e.run_id, e.epoch, e.val_dice, e.val_loss, e.eps_rdp FROM epochs e "
+                       "JOIN runs r ON r.id = e.run_id WHERE r.status = 'finished' AND r.arch = "
+                       "?1",
                        &st, "reading curves")) {
     cb_store_close(s);
     return -1;
@@ -89,7 +92,9 @@ static int ours_from(const char *db, const st_runs *ours, const char *arch, curv
       if (strcmp(x->id, id) != 0) continue;
       if (x->proc != ST_PUBLISHED_PROC || isnan(x->lr) || fabs(x->lr - ST_STUDY_LR) > 1e-12) break;
       curve *k = cell(c, nc, x->method, x->sigma);
-      if (k) add(k, sqlite3_column_int(st, 1), sqlite3_column_double(st, 2));
+      for (int m = 0; k && m < C_N; m++)
+        if (sqlite3_column_type(st, 2 + m) != SQLITE_NULL)
+          add(k, m, sqlite3_column_int(st, 1), sqlite3_column_double(st, 2 + m));
       break;
     }
   }
@@ -124,7 +129,7 @@ static int study_from(const char *path, const char *arch, const curve *ours, int
       return cb_error("%s:%d: %d columns, expected 9 (method, arch, sigma, epoch, ...)", path,
                       lineno, k);
     }
-    if (strcmp(cells[1], arch) != 0 || !cells[6][0]) continue;
+    if (strcmp(cells[1], arch) != 0) continue;
     double sigma = cells[2][0] ? atof(cells[2]) : NAN;
     int ran = 0;
     for (int i = 0; i < n_ours && !ran; i++)
@@ -132,15 +137,78 @@ static int study_from(const char *path, const char *arch, const curve *ours, int
             ((isnan(sigma) && isnan(ours[i].sigma)) || fabs(sigma - ours[i].sigma) < 1e-9);
     if (!ran) continue;
     curve *x = cell(c, nc, cells[0], sigma);
-    if (x) add(x, atoi(cells[3]), atof(cells[6]));
+    static const int COL[C_N] = {6, 5, 8}; /* val_dice, val_loss, epsilon */
+    for (int m = 0; x && m < C_N; m++)
+      if (COL[m] < k && cells[COL[m]][0] && cells[COL[m]][0] != '\n')
+        add(x, m, atoi(cells[3]), atof(cells[COL[m]]));
   }
   fclose(f);
   return 0;
 }
 
+static int last_epoch(const curve *x, int m) {
+  for (int e = MAX_EPOCHS; e > 0; e--)
+    if (x->n[m][e - 1]) return e;
+  return 0;
+}
+
+/* One row per arm we ran: ours at our last evaluated epoch E beside the
+ * study's curve at the same E (the study ran 100 epochs; a shorter run of
+ * ours is compared where it stopped, not with the study's final numbers). */
+static void epoch_table(FILE *md, const char *arch, const curve *mine, int nm,
+                        const curve *theirs, int nt) {
+  for (int i = 0; i < nm; i++) {
+    const curve *a = &mine[i], *b = NULL;
+    for (int k = 0; k < nt && !b; k++)
+      if (strcmp(theirs[k].method, a->method) == 0 &&
+          ((isnan(a->sigma) && isnan(theirs[k].sigma)) || fabs(a->sigma - theirs[k].sigma) < 1e-9))
+        b = &theirs[k];
+    int E = last_epoch(a, C_DICE);
+    if (!E) continue;
+    fprintf(md, "| %s | %s | ", arch, a->method);
+    if (isnan(a->sigma))
+      fputs("- | ", md);
+    else
+      fprintf(md, "%g | ", a->sigma);
+    fprintf(md, "%d | %d | ", E, a->n[C_DICE][E - 1]);
+    for (int m = 0; m < C_N; m++) {
+      int e = m == C_EPS ? last_epoch(a, C_EPS) : E;
+      if (m == C_EPS && isnan(a->sigma)) {
+        fputs("- | - | ", md);
+        continue;
+      }
+      if (!e || !a->n[m][e - 1]) {
+        fputs("- | ", md);
+      } else {
+        double mean = a->sum[m][e - 1] / a->n[m][e - 1];
+        if (a->n[m][e - 1] > 1 && m != C_EPS)
+          fprintf(md, "%.4f [%.4f, %.4f] | ", mean, a->lo[m][e - 1], a->hi[m][e - 1]);
+        else
+          fprintf(md, "%.4g | ", mean);
+      }
+      if (!b || !e || !b->n[m][e - 1]) {
+        fputs(b ? "- (its list is shorter) | " : "- (not published) | ", md);
+      } else {
+        double theirs_v = b->sum[m][e - 1] / b->n[m][e - 1];
+        double mean = a->sum[m][e - 1] / a->n[m][e - 1];
+        if (m == C_EPS)
+          fprintf(md, "%.4g (%s) | ", theirs_v,
+                  fabs(mean - theirs_v) <= 1e-3 * fabs(theirs_v) ? "equal to 1e-3" : "**differs**");
+        else if (a->n[m][e - 1] > 1)
+          fprintf(md, "%.4f (%s our range) | ", theirs_v,
+                  theirs_v >= a->lo[m][e - 1] && theirs_v <= a->hi[m][e - 1] ? "inside"
+                                                                             : "outside");
+        else
+          fprintf(md, "%.4f (ours %+.4f) | ", theirs_v, mean - theirs_v);
+      }
+    }
+    fputs("\n", md);
+  }
+}
+
 int st_write_curves(const char *const *dbs, int n_dbs, const st_runs *ours,
-                    const char *published_curves, const char *arch, const char *path, int *n_ours,
-                    int *n_study) {
+                    const char *published_curves, const char *arch, const char *path, FILE *md,
+                    int *n_ours, int *n_study) {
   static curve mine[MAX_CELLS], theirs[MAX_CELLS];
   int nm = 0, nt = 0, rc = 0;
   for (int i = 0; !rc && i < n_dbs; i++)
@@ -156,6 +224,7 @@ int st_write_curves(const char *const *dbs, int n_dbs, const st_runs *ours,
   int bad = ferror(f) != 0;
   bad |= fclose(f) != 0;
   if (bad) return cb_error("writing %s failed (disk full?)", path);
+  if (md) epoch_table(md, arch, mine, nm, theirs, nt);
   *n_ours = nm;
   *n_study = nt;
   return 0;

@@ -174,6 +174,21 @@ int st_load_runs(const char *db, st_runs *out) {
   for (int k = 0; k < N_SWITCHES; k++)
     u += snprintf(sql + u, sizeof sql - (size_t)u, ", json_extract(r.config, '%s')",
                   SWITCHES[k].path);
+  /* The configuration besides the cell (see st_run.scale and .rest). */
+  u += snprintf(sql + u, sizeof sql - (size_t)u,
+                ", json_extract(r.config, '$.data.size[0]'), json_extract(r.config, "
+                "'$.data.size[1]'), json_extract(r.config, '$.model.width'), "
+                "json_extract(r.config, '$.model.depth'), json_extract(r.config, "
+                "'$.train.batch_size'), json_extract(r.config, '$.train.epochs'), "
+                "printf('optimizer %%s momentum %%s weight decay %%s, groups %%s, bias %%s, up %%s, "
+                "loss ce %%s dice %%s, clip %%s delta %%s', json_extract(r.config, "
+                "'$.train.optimizer'), json_extract(r.config, '$.train.momentum'), "
+                "json_extract(r.config, '$.train.weight_decay'), json_extract(r.config, "
+                "'$.model.groups'), json_extract(r.config, '$.model.bias'), "
+                "json_extract(r.config, '$.model.up'), json_extract(r.config, "
+                "'$.loss.ce_weight'), json_extract(r.config, '$.loss.dice_weight'), "
+                "json_extract(r.config, '$.dp.clip_bound'), json_extract(r.config, "
+                "'$.dp.delta'))");
   snprintf(sql + u, sizeof sql - (size_t)u,
            " FROM runs r"
            " LEFT JOIN epochs v ON v.run_id = r.id AND v.epoch = (SELECT max(epoch) FROM epochs"
@@ -229,6 +244,17 @@ int st_load_runs(const char *db, st_runs *out) {
       const unsigned char *v = sqlite3_column_text(st, 15 + k);
       if (v && strcmp((const char *)v, w->published) == 0) published++;
     }
+    int c0 = 15 + N_SWITCHES;
+    x->epochs = sqlite3_column_int(st, c0 + 5);
+    if (sqlite3_column_type(st, c0) == SQLITE_NULL) /* a configuration without data.size */
+      snprintf(x->scale, sizeof x->scale, "not stored with the run");
+    else
+      snprintf(x->scale, sizeof x->scale, "%dx%d px, width %d, depth %d, batch %d, %d epochs",
+               sqlite3_column_int(st, c0), sqlite3_column_int(st, c0 + 1),
+               sqlite3_column_int(st, c0 + 2), sqlite3_column_int(st, c0 + 3),
+               sqlite3_column_int(st, c0 + 4), x->epochs);
+    const unsigned char *rest = sqlite3_column_text(st, c0 + 6);
+    snprintf(x->rest, sizeof x->rest, "%s", rest ? (const char *)rest : "");
     x->proc = published == 0            ? ST_CORRECTED
               : published == applicable ? ST_PUBLISHED_PROC
                                         : ST_MIXED;
@@ -249,6 +275,25 @@ int st_load_runs(const char *db, st_runs *out) {
   sqlite3_finalize(st);
   cb_store_close(s);
   return rc;
+}
+
+int st_check_one_configuration(const st_runs *ours) {
+  static const char *const PROC[] = {"as-published", "corrected", "mixed"};
+  for (int i = 0; i < ours->n; i++) {
+    const st_run *a = &ours->v[i];
+    for (int k = 0; k < i; k++) {
+      const st_run *b = &ours->v[k];
+      if (b->proc != a->proc || strcmp(b->arch, a->arch) != 0) continue;
+      int same_scale = strcmp(a->scale, b->scale) == 0;
+      if (same_scale && strcmp(a->rest, b->rest) == 0) break; /* a agrees with b, so with all */
+      return cb_error("report --study: %s %s runs %s (%s; %s) and %s (%s; %s) differ in more than "
+                      "arch, method, sigma, lr and seed, so they cannot be pooled; report each "
+                      "configuration from its own database",
+                      PROC[a->proc], a->arch, b->id, b->scale, same_scale ? b->rest : "", a->id,
+                      a->scale, same_scale ? a->rest : "");
+    }
+  }
+  return 0;
 }
 
 /* ---- statistics over seeds --------------------------------------------- */

@@ -26,6 +26,11 @@ typedef struct {
   double cls[ST_CLASSES_MAX]; /* validation Dice per class at the final evaluated epoch */
   int dp_guarantee;           /* -1 unknown */
   char id[24];
+  /* What the run was trained at besides its cell (arch, method, sigma, lr,
+   * seed): scale is printed in the report ("64x64 px, width 8, depth 4,
+   * batch 10, 100 epochs"), rest must also agree before runs are pooled. */
+  char scale[96], rest[160];
+  int epochs;
 } st_run;
 
 typedef struct {
@@ -39,6 +44,11 @@ int st_load_published(const char *path, st_runs *out, char *source, size_t n);
 /* Appends the finished runs of a database. */
 int st_load_runs(const char *db, st_runs *out);
 void st_runs_free(st_runs *r);
+/* Refuses to pool: every run of one procedure and architecture must share
+ * its scale and the rest of its configuration (ours from several databases
+ * or sweeps at two scales would otherwise become "seeds" of one cell).
+ * Returns 0, or -1 with a one-line error naming two runs that differ. */
+int st_check_one_configuration(const st_runs *ours);
 
 /* Mean and 95% t confidence half-width of x[0..n-1]; half-width NAN at n < 2. */
 void st_mean_ci(const double *x, int n, double *mean, double *half);
@@ -83,8 +93,10 @@ int st_has_lr_axis(const st_runs *r, int proc, const char *arch, const char *met
 /* Writes the per-epoch validation Dice of our as-published runs of one
  * architecture (mean, min, max over seeds) and the study's curves of the same
  * arms as gnuplot blocks (ours first); *n_ours, *n_study: block counts. */
+/* With md, also appends the rows of the epoch-matched table (ours at our
+ * last evaluated epoch against the study's curve at that epoch). */
 int st_write_curves(const char *const *dbs, int n_dbs, const st_runs *ours,
-                    const char *published_curves, const char *arch, const char *path, int *n_ours,
-                    int *n_study);
+                    const char *published_curves, const char *arch, const char *path, FILE *md,
+                    int *n_ours, int *n_study);
 
 #endif

@@ -59,6 +59,55 @@ static void fmt_sigma(double s, char *buf, size_t n) {
     snprintf(buf, n, "%g", s);
 }
 
+/* What our runs were trained at, per procedure and architecture: the study
+ * trained at 224x224 px, width 32, depth 4, batch 10, 100 epochs; a smaller
+ * scale changes loss and Dice (not epsilon, a function of q, steps, sigma
+ * and delta), so every table is read against this. */
+static void scales(FILE *md, const st_runs *ours) {
+  fputs("What our runs were trained at (the study: 224x224 px, width 32, depth 4, batch 10, 100 "
+        "epochs):\n\n| procedure | architecture | runs | seeds | scale |\n| --- | --- | --- | --- "
+        "| --- |\n",
+        md);
+  for (int p = 0; p < 2; p++)
+    for (int a = 0; a < 2; a++) {
+      int n = 0, seeds[64], ns = 0;
+      const char *scale = NULL;
+      for (int i = 0; i < ours->n; i++) {
+        const st_run *x = &ours->v[i];
+        if (x->proc != p || strcmp(x->arch, ARCHS[a]) != 0) continue;
+        n++;
+        scale = x->scale;
+        int seen = 0;
+        for (int k = 0; k < ns && !seen; k++)
+          seen = seeds[k] == x->seed;
+        if (!seen && ns < 64) seeds[ns++] = x->seed;
+      }
+      if (!n) continue;
+      for (int i = 1; i < ns; i++)
+        for (int k = i; k > 0 && seeds[k] < seeds[k - 1]; k--) {
+          int t = seeds[k];
+          seeds[k] = seeds[k - 1];
+          seeds[k - 1] = t;
+        }
+      fprintf(md, "| %s | %s | %d | ", PROC_NAME[p], ARCHS[a], n);
+      for (int k = 0; k < ns; k++)
+        fprintf(md, "%s%d", k ? ", " : "", seeds[k]);
+      fprintf(md, " | %s |\n", scale);
+    }
+  fputs("\n", md);
+}
+
+/* The longest of our as-published runs of one architecture (the curve
+ * figure's x range: a shorter run of ours is compared where it stopped). */
+static int max_epochs(const st_runs *ours, const char *arch) {
+  int e = 0;
+  for (int i = 0; i < ours->n; i++)
+    if (ours->v[i].proc == ST_PUBLISHED_PROC && strcmp(ours->v[i].arch, arch) == 0 &&
+        ours->v[i].epochs > e)
+      e = ours->v[i].epochs;
+  return e;
+}
+
 /* The cells (arch, method, sigma) of the study's methods present anywhere. */
 typedef struct {
   const char *arch, *method;
@@ -329,6 +378,7 @@ int cb_study_report(int argc, char **argv) {
     rc = st_load_runs(dbs.v[i], &ours);
   if (!rc && ours.n == 0)
     rc = cb_error("%s: no finished runs to report (clipbench status --db %s)", dbs.v[0], dbs.v[0]);
+  if (!rc) rc = st_check_one_configuration(&ours);
   char figdir[PATH_MAX], path[PATH_MAX + 64], data[PATH_MAX + 64];
   snprintf(figdir, sizeof figdir, "%s/figures", out);
   if (!rc) rc = cb_mkdir_p(figdir);
@@ -371,6 +421,7 @@ int cb_study_report(int argc, char **argv) {
             "with the highest mean validation Dice per cell (test Dice: the test split with the "
             "final weights of those runs).\n\n",
             n_proc[0], n_proc[1], n_proc[2], ST_STUDY_LR);
+    scales(md, &ours);
     fputs("## The study's observations, decided by the data\n\n", md);
     fputs("| observation | where the study says it | rule | on the study's own numbers | ours "
           "as published | ours corrected |\n| --- | --- | --- | --- | --- | --- |\n",
@@ -395,6 +446,35 @@ int cb_study_report(int argc, char **argv) {
     class_table(md, &ours, sig, ns);
   }
   if (dat && fclose(dat) != 0 && !rc) rc = cb_error("writing %s failed (disk full?)", data);
+  /* Learning curves: ours as published against the study's, where we ran
+   * the study's arm (part 2 of the reproduction compares their shape); the
+   * table reads both at our last epoch, the figure shows every epoch. */
+  char curves_tsv[PATH_MAX];
+  snprintf(curves_tsv, sizeof curves_tsv, "%s", published);
+  char *slash = strrchr(curves_tsv, '/');
+  snprintf(slash ? slash + 1 : curves_tsv,
+           sizeof curves_tsv - (size_t)(slash ? slash + 1 - curves_tsv : 0),
+           "published_curves.tsv");
+  int n_mine[2] = {0, 0}, n_theirs[2] = {0, 0};
+  char cdata[2][PATH_MAX + 64];
+  if (!rc) {
+    fputs("## Ours as published against the study's curves, epoch by epoch\n\n"
+          "Each arm we ran as published (at the study's lr), read at our last evaluated epoch E "
+          "beside the study's published curve at the same epoch (`published_curves.tsv`; the "
+          "study's list position is its epoch). Ours: mean over seeds [min, max]; a single "
+          "seed shows its difference from the study's value. Epsilon: our RDP accountant "
+          "against the study's (Opacus' RDP) at epoch E.\n\n"
+          "| architecture | method | sigma | epoch E | seeds | ours val Dice | study val Dice | "
+          "ours val loss | study val loss | ours RDP epsilon | study epsilon |\n"
+          "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
+          md);
+    for (int a = 0; !rc && a < 2; a++) {
+      snprintf(cdata[a], sizeof cdata[a], "%s/study_curves_%s.tsv", figdir, ARCHS[a]);
+      rc = st_write_curves(dbs.v, dbs.n, &ours, curves_tsv, ARCHS[a], cdata[a], md, &n_mine[a],
+                           &n_theirs[a]);
+    }
+    fputs("\n", md);
+  }
   int n_figs = 0;
   if (!rc && !no_figures) {
     fputs("## Figures\n\n", md);
@@ -417,24 +497,13 @@ int cb_study_report(int argc, char **argv) {
         }
       }
   }
-  /* Learning curves: ours as published against the study's, where we ran
-   * the study's arm (part 2 of the reproduction compares their shape). */
-  char curves_tsv[PATH_MAX];
-  snprintf(curves_tsv, sizeof curves_tsv, "%s", published);
-  char *slash = strrchr(curves_tsv, '/');
-  snprintf(slash ? slash + 1 : curves_tsv,
-           sizeof curves_tsv - (size_t)(slash ? slash + 1 - curves_tsv : 0),
-           "published_curves.tsv");
   for (int a = 0; !rc && !no_figures && a < 2; a++) {
-    char cdata[PATH_MAX + 64];
-    int n_mine = 0, n_theirs = 0;
-    snprintf(cdata, sizeof cdata, "%s/study_curves_%s.tsv", figdir, ARCHS[a]);
-    rc = st_write_curves(dbs.v, dbs.n, &ours, curves_tsv, ARCHS[a], cdata, &n_mine, &n_theirs);
-    for (int f = 0; !rc && n_mine && f < 2; f++) {
+    for (int f = 0; !rc && n_mine[a] && f < 2; f++) {
       const char *fmt = f ? "pdf" : "png";
       char fig[PATH_MAX + 96], vars[2 * PATH_MAX];
       snprintf(fig, sizeof fig, "%s/study_curves_%s.%s", figdir, ARCHS[a], fmt);
-      snprintf(vars, sizeof vars, "DATA='%s'; N_OURS=%d; N_STUDY=%d", cdata, n_mine, n_theirs);
+      snprintf(vars, sizeof vars, "DATA='%s'; N_OURS=%d; N_STUDY=%d; XMAX=%d", cdata[a],
+               n_mine[a], n_theirs[a], max_epochs(&ours, ARCHS[a]));
       rc = plot(plots, "study_curves.gp", vars, ARCHS[a], fig, fmt);
       if (!rc && !f) {
         fprintf(
@@ -442,8 +511,9 @@ int cb_study_report(int argc, char **argv) {
             "![%s curves](figures/study_curves_%s.png)\n\n%s: validation Dice per epoch, "
             "ours as published (solid: mean over seeds, grey band: min-max) against the study's "
             "published curve of the same arm (dashed; its non-private CSVs hold fewer "
-            "validation entries than epochs) ([PDF](figures/study_curves_%s.pdf))\n\n",
-            ARCHS[a], ARCHS[a], ARCHS[a], ARCHS[a]);
+            "validation entries than epochs), over our %d epochs ([PDF](figures/"
+            "study_curves_%s.pdf))\n\n",
+            ARCHS[a], ARCHS[a], ARCHS[a], max_epochs(&ours, ARCHS[a]), ARCHS[a]);
         n_figs++;
       }
     }

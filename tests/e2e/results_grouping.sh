@@ -101,6 +101,8 @@ bad=$(m "SELECT count(*) FROM layer_norms WHERE median IS NULL OR p90 IS NULL OR
 "$CB" run "$T/base.yaml" --db "$T/m.db" --quiet --set dp.clipping=per_layer --set dp.clip_bound=1000 > /dev/null
 "$CB" status --db "$T/m.db" > "$T/status.txt"
 grep -q "warning: unet/per_layer/sigma=1/C=1000[^ ]* seed .*C_k never binds for \([0-9]*\) of \1 tensor groups" "$T/status.txt" || { echo "status: no never-binds warning"; cat "$T/status.txt"; exit 1; }
+# Automatic clipping rescales every gradient (no bound to bind): never warned about.
+[[ $(grep -c "warning: [^ ]*automatic" "$T/status.txt") -eq 0 ]] || { echo "status: a bound warning for automatic clipping"; cat "$T/status.txt"; exit 1; }
 # Choosing C: norms over several batches or a held-out split, a recommended
 # C per clipping mode (flat: the median total norm), and the privacy caveat.
 "$CB" grads "$T/base.yaml" --out "$T/g1" --json > "$T/g1.json"

@@ -117,6 +117,14 @@ grep -A96 -x $'epoch\tstudy: automatic sigma 0.5\tlo\thi\trank' "$C" |
 grep -q 'study: automatic sigma 0.7' "$C" && fail "a study curve of an arm not run"
 [[ $(grep -c '^epoch' "$C") -eq 10 ]] || fail "curve blocks: $(grep '^epoch' "$C")"
 
+# Epoch by epoch: ours at our last epoch (2) against the study's curve at epoch 2
+# (Dice 0.1418, loss 2.998, epsilon 16.99 < our 145.99 after 100 epochs' worth: differs).
+grep -qF '| unet | automatic | 0.5 | 2 | 3 | 0.2100 [0.2080, 0.2120] | 0.1418 (outside our range) | 1.0000 [1.0000, 1.0000] | 2.9982 (outside our range) | 146 | 16.99 (**differs**) |' "$MD" ||
+  fail "epoch-matched row: $(grep -F '| unet | automatic | 0.5 | 2 |' "$MD")"
+grep -qF '| unet | nonprivate | - | 2 | 3 |' "$MD" || fail "epoch-matched non-private row"
+# The scale our runs were trained at is named, per procedure and architecture.
+grep -qF '| as published | unet | 15 | 1, 2, 3 |' "$MD" || fail "scale table: $(grep -F '| as published |' "$MD")"
+
 # The study's own numbers (published.tsv) under the same rules.
 expect "$J" ac_beats_nonprivate_unet study holds
 expect "$J" ac_beats_nonprivate_nested_unet study holds
@@ -154,6 +162,17 @@ grep -qF '| unet | automatic | 0.5 | 2.6461 | 0.2137 | 0.7434 | 146.00 | 3 | 0.2
 grep -qF '| 0.1600 ± 0.0050 (n 3, lr 0.0005) |' "$MD" || fail "pivot cell"
 grep -qF '| corrected | unet | nonprivate | - | 0.05 | 3 | 0.9000 |' "$MD" || fail "per-class row"
 
+# Two configurations of one procedure are never pooled as seeds: one corrected U-Net
+# run trained for 30 epochs beside the others' default is refused, naming both runs.
+sqlite3 "$T/r.db" "UPDATE runs SET config = '{\"data\":{\"size\":[16,16]},\"train\":{\"epochs\":30}}' WHERE id = (SELECT id FROM runs
+  WHERE arch = 'unet' AND clipping = 'flat' OR (arch = 'unet' AND config = '{}') ORDER BY id DESC LIMIT 1)"
+if "$CB" report --study --db "$T/r.db" --out "$T/o1" --published "$PUB" --no-figures 2>"$T/err" >/dev/null; then
+  fail "runs of two configurations pooled"
+fi
+[[ $(wc -l <"$T/err") -eq 1 ]] && grep -q "corrected unet runs .* 30 epochs.* cannot be pooled" "$T/err" ||
+  fail "two configurations: $(cat "$T/err")"
+sqlite3 "$T/r.db" "UPDATE runs SET config = '{}' WHERE config LIKE '%epochs%'"
+
 # Flips. AC below non-private in U-Net, as published:
 sqlite3 "$T/r.db" "UPDATE epochs SET val_dice = val_dice - 0.1 WHERE run_id IN (SELECT id FROM runs
   WHERE arch = 'unet' AND clipping = 'automatic' AND noise_multiplier = 0.5 AND config LIKE '%opacus%')"
@@ -180,6 +199,7 @@ report "$T/o5" --no-figures >/dev/null
 grep -F '| unet | automatic | 0.5 |' "$T/o5/README.md" | grep -qF '| 131.40 | **no** (150.00) |' || fail "epsilon check"
 # The study's verdict follows the TSV: U-Net AC below non-private.
 awk -F'\t' 'BEGIN{OFS="\t"} $1=="automatic" && $2=="unet" {$11=0.1} {print}' "$PUB" >"$T/pub.tsv"
+cp "$SRC/docs/reproduction/published_curves.tsv" "$T/" # read beside --published
 J=$("$CB" report --study --db "$T/r.db" --out "$T/o6" --published "$T/pub.tsv" --no-figures --json)
 expect "$J" ac_beats_nonprivate_unet study "does not hold"
 
