@@ -224,7 +224,7 @@ static void describe(const shape_t *t, char *buf, size_t n) {
 
 static void usage(void) {
   fprintf(stderr, "usage: conv_engines [--arch unet|nested_unet] [--width N] [--size PX] "
-                  "[--batch N] [--threads N] [--rounds N] [--bias yes|no]\n");
+                  "[--batch-size N] [--threads N] [--rounds N] [--bias yes|no]\n");
 }
 
 int main(int argc, char **argv) {
@@ -246,7 +246,7 @@ int main(int argc, char **argv) {
       width = atoi(v);
     else if (!strcmp(a, "--size"))
       size = atoi(v);
-    else if (!strcmp(a, "--batch"))
+    else if (!strcmp(a, "--batch-size"))
       batch = atoi(v);
     else if (!strcmp(a, "--threads"))
       threads = atoi(v);
@@ -258,6 +258,11 @@ int main(int argc, char **argv) {
       usage();
       return 2;
     }
+  }
+  if ((strcmp(arch, "unet") && strcmp(arch, "nested_unet")) || width < 1 || size < 16 ||
+      batch < 1 || threads < 1 || rounds < 1) {
+    usage();
+    return 2;
   }
   const cb_backend *be = cb_backend_cpu();
   be->set_threads(be, threads);
