@@ -155,8 +155,8 @@ static int last_epoch(const curve *x, int m) {
 /* One row per arm we ran: ours at our last evaluated epoch E beside the
  * study's curve at the same E (the study ran 100 epochs; a shorter run of
  * ours is compared where it stopped, not with the study's final numbers). */
-static void epoch_table(FILE *md, const char *arch, const curve *mine, int nm,
-                        const curve *theirs, int nt) {
+static void epoch_table(FILE *md, const char *arch, const curve *mine, int nm, const curve *theirs,
+                        int nt) {
   for (int i = 0; i < nm; i++) {
     const curve *a = &mine[i], *b = NULL;
     for (int k = 0; k < nt && !b; k++)

@@ -29,7 +29,7 @@ typedef struct {
   /* What the run was trained at besides its cell (arch, method, sigma, lr,
    * seed): scale is printed in the report ("64x64 px, width 8, depth 4,
    * batch 10, 100 epochs"), rest must also agree before runs are pooled. */
-  char scale[96], rest[160];
+  char scale[96], rest[160], dp_rest[64];
   int epochs;
 } st_run;
 
@@ -98,5 +98,9 @@ int st_has_lr_axis(const st_runs *r, int proc, const char *arch, const char *met
 int st_write_curves(const char *const *dbs, int n_dbs, const st_runs *ours,
                     const char *published_curves, const char *arch, const char *path, FILE *md,
                     int *n_ours, int *n_study);
+
+/* Appends the "How these runs were made" section: per database and sweep,
+ * runs, clipbench revisions, hosts, backend, training time and wall clock. */
+int st_provenance(FILE *md, const char *const *dbs, int n_dbs);
 
 #endif

@@ -444,6 +444,7 @@ int cb_study_report(int argc, char **argv) {
     pivot(md, dat, &ours, 1, sig, ns);
     fputs("## Per-class validation Dice\n\n", md);
     class_table(md, &ours, sig, ns);
+    rc = st_provenance(md, dbs.v, dbs.n);
   }
   if (dat && fclose(dat) != 0 && !rc) rc = cb_error("writing %s failed (disk full?)", data);
   /* Learning curves: ours as published against the study's, where we ran
@@ -502,8 +503,8 @@ int cb_study_report(int argc, char **argv) {
       const char *fmt = f ? "pdf" : "png";
       char fig[PATH_MAX + 96], vars[2 * PATH_MAX];
       snprintf(fig, sizeof fig, "%s/study_curves_%s.%s", figdir, ARCHS[a], fmt);
-      snprintf(vars, sizeof vars, "DATA='%s'; N_OURS=%d; N_STUDY=%d; XMAX=%d", cdata[a],
-               n_mine[a], n_theirs[a], max_epochs(&ours, ARCHS[a]));
+      snprintf(vars, sizeof vars, "DATA='%s'; N_OURS=%d; N_STUDY=%d; XMAX=%d", cdata[a], n_mine[a],
+               n_theirs[a], max_epochs(&ours, ARCHS[a]));
       rc = plot(plots, "study_curves.gp", vars, ARCHS[a], fig, fmt);
       if (!rc && !f) {
         fprintf(

@@ -122,6 +122,8 @@ grep -q 'study: automatic sigma 0.7' "$C" && fail "a study curve of an arm not r
 grep -qF '| unet | automatic | 0.5 | 2 | 3 | 0.2100 [0.2080, 0.2120] | 0.1418 (outside our range) | 1.0000 [1.0000, 1.0000] | 2.9982 (outside our range) | 146 | 16.99 (**differs**) |' "$MD" ||
   fail "epoch-matched row: $(grep -F '| unet | automatic | 0.5 | 2 |' "$MD")"
 grep -qF '| unet | nonprivate | - | 2 | 3 |' "$MD" || fail "epoch-matched non-private row"
+# Provenance: the runs per database and sweep (these were inserted outside any sweep).
+grep -qF "| \`$T/r.db\` | (single runs) | - | 63 |" "$MD" || fail "provenance: $(grep -F 'single runs' "$MD")"
 # The scale our runs were trained at is named, per procedure and architecture.
 grep -qF '| as published | unet | 15 | 1, 2, 3 |' "$MD" || fail "scale table: $(grep -F '| as published |' "$MD")"
 
