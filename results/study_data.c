@@ -24,7 +24,7 @@ static st_run *push(st_runs *r) {
   st_run *x = &r->v[r->n++];
   memset(x, 0, sizeof *x);
   x->sigma = x->lr = x->train_loss = x->val_loss = x->val_dice = x->val_acc = NAN;
-  x->epsilon = x->test_dice = x->eps_rdp = NAN;
+  x->epsilon = x->test_dice = x->eps_prv = NAN;
   x->dp_guarantee = -1;
   for (int c = 0; c < ST_CLASSES_MAX; c++)
     x->cls[c] = NAN; /* a class not stored is not a zero */
@@ -170,7 +170,7 @@ int st_load_runs(const char *db, st_runs *out) {
   int u = snprintf(sql, sizeof sql,
                    "SELECT r.id, r.arch, r.clipping, r.noise_multiplier, r.lr, r.seed, "
                    "r.dp_guarantee, v.epoch, v.val_loss, v.val_dice, v.val_pixel_acc, "
-                   "l.train_loss, l.epsilon, t.dice, l.eps_rdp");
+                   "l.train_loss, l.epsilon, t.dice, l.eps_prv");
   for (int k = 0; k < N_SWITCHES; k++)
     u += snprintf(sql + u, sizeof sql - (size_t)u, ", json_extract(r.config, '%s')",
                   SWITCHES[k].path);
@@ -235,7 +235,7 @@ int st_load_runs(const char *db, st_runs *out) {
     x->train_loss = col_num(st, 11);
     x->epsilon = private_run ? col_num(st, 12) : NAN;
     x->test_dice = col_num(st, 13);
-    x->eps_rdp = private_run ? col_num(st, 14) : NAN;
+    x->eps_prv = private_run ? col_num(st, 14) : NAN;
     int published = 0, applicable = 0;
     for (int k = 0; k < N_SWITCHES; k++) {
       const st_switch *w = &SWITCHES[k];
@@ -350,7 +350,7 @@ static double metric(const st_run *x, st_metric m) {
   case M_VAL_LOSS: return x->val_loss;
   case M_TRAIN_LOSS: return x->train_loss;
   case M_EPSILON: return x->epsilon;
-  case M_EPS_RDP: return x->eps_rdp;
+  case M_EPS_PRV: return x->eps_prv;
   case M_TEST_DICE: return x->test_dice;
   }
   return NAN;

@@ -21,7 +21,7 @@ typedef struct {
   int proc; /* ST_PUBLISHED_PROC / ST_CORRECTED / ST_MIXED; the study's rows: -1 */
   int seed;
   double train_loss, val_loss, val_dice, val_acc, epsilon, test_dice; /* NAN: not measured */
-  double eps_rdp; /* the RDP accountant's epsilon (the study's Opacus accountant) */
+  double eps_prv; /* the PRV accountant's epsilon (the study's: Opacus 1.4's default) */
   int n_classes;
   double cls[ST_CLASSES_MAX]; /* validation Dice per class at the final evaluated epoch */
   int dp_guarantee;           /* -1 unknown */
@@ -79,7 +79,7 @@ typedef enum {
   M_VAL_LOSS,
   M_TRAIN_LOSS,
   M_EPSILON,
-  M_EPS_RDP,
+  M_EPS_PRV,
   M_TEST_DICE
 } st_metric;
 int st_values(const st_runs *r, int proc, const char *arch, const char *method, double sigma,
