@@ -547,7 +547,10 @@ cb_store *cb_store_open_with(const char *path, int flags, const cb_migration *m,
 
 cb_store *cb_store_open(const char *path, int flags) {
   cb_store *s = cb_store_open_with(path, flags, CB_MIGRATIONS, CB_N_MIGRATIONS);
-  if (s && cb_store_sync_views(s)) {
+  /* A reader never writes: a database written by another clipbench version
+   * keeps that version's views until a writer opens it (status, report and
+   * export must work on a database they may not write, and beside workers). */
+  if (s && !(flags & CB_STORE_READONLY) && cb_store_sync_views(s)) {
     cb_store_close(s);
     return NULL;
   }

@@ -16,7 +16,8 @@
 #define MAX_EPOCHS 1000
 
 /* Per epoch, over seeds: validation Dice (plotted), validation loss and the
- * RDP epsilon (the study's Opacus accountant), for the epoch-matched table. */
+ * PRV epsilon (the study's accountant: Opacus 1.4's PrivacyEngine() defaults
+ * to PRV), for the epoch-matched table. */
 enum { C_DICE, C_LOSS, C_EPS, C_N };
 typedef struct {
   char method[32];
@@ -76,7 +77,7 @@ static int ours_from(const char *db, const st_runs *ours, const char *arch, curv
   if (!s) return -1;
   sqlite3_stmt *st;
   if (cb_store_prepare(s,
-                       "SELECT e.run_id, e.epoch, e.val_dice, e.val_loss, e.eps_rdp FROM epochs e "
+                       "SELECT e.run_id, e.epoch, e.val_dice, e.val_loss, e.eps_prv FROM epochs e "
                        "JOIN runs r ON r.id = e.run_id WHERE r.status = 'finished' AND r.arch = "
                        "?1",
                        &st, "reading curves")) {
@@ -155,8 +156,8 @@ static int last_epoch(const curve *x, int m) {
 /* One row per arm we ran: ours at our last evaluated epoch E beside the
  * study's curve at the same E (the study ran 100 epochs; a shorter run of
  * ours is compared where it stopped, not with the study's final numbers). */
-static void epoch_table(FILE *md, const char *arch, const curve *mine, int nm,
-                        const curve *theirs, int nt) {
+static void epoch_table(FILE *md, const char *arch, const curve *mine, int nm, const curve *theirs,
+                        int nt) {
   for (int i = 0; i < nm; i++) {
     const curve *a = &mine[i], *b = NULL;
     for (int k = 0; k < nt && !b; k++)
@@ -192,8 +193,9 @@ static void epoch_table(FILE *md, const char *arch, const curve *mine, int nm,
         double theirs_v = b->sum[m][e - 1] / b->n[m][e - 1];
         double mean = a->sum[m][e - 1] / a->n[m][e - 1];
         if (m == C_EPS)
-          fprintf(md, "%.4g (%s) | ", theirs_v,
-                  fabs(mean - theirs_v) <= 1e-3 * fabs(theirs_v) ? "equal to 1e-3" : "**differs**");
+          fprintf(md, "%.4g (%s, relative difference %.1e) | ", theirs_v,
+                  fabs(mean - theirs_v) <= 1e-3 * fabs(theirs_v) ? "equal" : "**differs**",
+                  fabs(mean - theirs_v) / fabs(theirs_v));
         else if (a->n[m][e - 1] > 1)
           fprintf(md, "%.4f (%s our range) | ", theirs_v,
                   theirs_v >= a->lo[m][e - 1] && theirs_v <= a->hi[m][e - 1] ? "inside"

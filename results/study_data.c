@@ -24,7 +24,7 @@ static st_run *push(st_runs *r) {
   st_run *x = &r->v[r->n++];
   memset(x, 0, sizeof *x);
   x->sigma = x->lr = x->train_loss = x->val_loss = x->val_dice = x->val_acc = NAN;
-  x->epsilon = x->test_dice = x->eps_rdp = NAN;
+  x->epsilon = x->test_dice = x->eps_prv = NAN;
   x->dp_guarantee = -1;
   for (int c = 0; c < ST_CLASSES_MAX; c++)
     x->cls[c] = NAN; /* a class not stored is not a zero */
@@ -170,25 +170,26 @@ int st_load_runs(const char *db, st_runs *out) {
   int u = snprintf(sql, sizeof sql,
                    "SELECT r.id, r.arch, r.clipping, r.noise_multiplier, r.lr, r.seed, "
                    "r.dp_guarantee, v.epoch, v.val_loss, v.val_dice, v.val_pixel_acc, "
-                   "l.train_loss, l.epsilon, t.dice, l.eps_rdp");
+                   "l.train_loss, l.epsilon, t.dice, l.eps_prv");
   for (int k = 0; k < N_SWITCHES; k++)
     u += snprintf(sql + u, sizeof sql - (size_t)u, ", json_extract(r.config, '%s')",
                   SWITCHES[k].path);
   /* The configuration besides the cell (see st_run.scale and .rest). */
-  u += snprintf(sql + u, sizeof sql - (size_t)u,
-                ", json_extract(r.config, '$.data.size[0]'), json_extract(r.config, "
-                "'$.data.size[1]'), json_extract(r.config, '$.model.width'), "
-                "json_extract(r.config, '$.model.depth'), json_extract(r.config, "
-                "'$.train.batch_size'), json_extract(r.config, '$.train.epochs'), "
-                "printf('optimizer %%s momentum %%s weight decay %%s, groups %%s, bias %%s, up %%s, "
-                "loss ce %%s dice %%s, clip %%s delta %%s', json_extract(r.config, "
-                "'$.train.optimizer'), json_extract(r.config, '$.train.momentum'), "
-                "json_extract(r.config, '$.train.weight_decay'), json_extract(r.config, "
-                "'$.model.groups'), json_extract(r.config, '$.model.bias'), "
-                "json_extract(r.config, '$.model.up'), json_extract(r.config, "
-                "'$.loss.ce_weight'), json_extract(r.config, '$.loss.dice_weight'), "
-                "json_extract(r.config, '$.dp.clip_bound'), json_extract(r.config, "
-                "'$.dp.delta'))");
+  u +=
+      snprintf(sql + u, sizeof sql - (size_t)u,
+               ", json_extract(r.config, '$.data.size[0]'), json_extract(r.config, "
+               "'$.data.size[1]'), json_extract(r.config, '$.model.width'), "
+               "json_extract(r.config, '$.model.depth'), json_extract(r.config, "
+               "'$.train.batch_size'), json_extract(r.config, '$.train.epochs'), "
+               "printf('optimizer %%s momentum %%s weight decay %%s, groups %%s, bias %%s, up %%s, "
+               "loss ce %%s dice %%s', json_extract(r.config, "
+               "'$.train.optimizer'), json_extract(r.config, '$.train.momentum'), "
+               "json_extract(r.config, '$.train.weight_decay'), json_extract(r.config, "
+               "'$.model.groups'), json_extract(r.config, '$.model.bias'), "
+               "json_extract(r.config, '$.model.up'), json_extract(r.config, "
+               "'$.loss.ce_weight'), json_extract(r.config, '$.loss.dice_weight')), "
+               "printf('clip bound %%s, delta %%s', json_extract(r.config, '$.dp.clip_bound'), "
+               "json_extract(r.config, '$.dp.delta'))");
   snprintf(sql + u, sizeof sql - (size_t)u,
            " FROM runs r"
            " LEFT JOIN epochs v ON v.run_id = r.id AND v.epoch = (SELECT max(epoch) FROM epochs"
@@ -234,7 +235,7 @@ int st_load_runs(const char *db, st_runs *out) {
     x->train_loss = col_num(st, 11);
     x->epsilon = private_run ? col_num(st, 12) : NAN;
     x->test_dice = col_num(st, 13);
-    x->eps_rdp = private_run ? col_num(st, 14) : NAN;
+    x->eps_prv = private_run ? col_num(st, 14) : NAN;
     int published = 0, applicable = 0;
     for (int k = 0; k < N_SWITCHES; k++) {
       const st_switch *w = &SWITCHES[k];
@@ -255,6 +256,8 @@ int st_load_runs(const char *db, st_runs *out) {
                sqlite3_column_int(st, c0 + 4), x->epochs);
     const unsigned char *rest = sqlite3_column_text(st, c0 + 6);
     snprintf(x->rest, sizeof x->rest, "%s", rest ? (const char *)rest : "");
+    const unsigned char *dp = sqlite3_column_text(st, c0 + 7);
+    snprintf(x->dp_rest, sizeof x->dp_rest, "%s", dp ? (const char *)dp : "");
     x->proc = published == 0            ? ST_CORRECTED
               : published == applicable ? ST_PUBLISHED_PROC
                                         : ST_MIXED;
@@ -285,12 +288,25 @@ int st_check_one_configuration(const st_runs *ours) {
       const st_run *b = &ours->v[k];
       if (b->proc != a->proc || strcmp(b->arch, a->arch) != 0) continue;
       int same_scale = strcmp(a->scale, b->scale) == 0;
-      if (same_scale && strcmp(a->rest, b->rest) == 0) break; /* a agrees with b, so with all */
-      return cb_error("report --study: %s %s runs %s (%s; %s) and %s (%s; %s) differ in more than "
-                      "arch, method, sigma, lr and seed, so they cannot be pooled; report each "
+      int same_rest = strcmp(a->rest, b->rest) == 0;
+      if (same_scale && same_rest) { /* a agrees with the first run, so with all */
+        /* The clip bound and delta mean nothing without noise: compared
+         * between private runs only. */
+        if (strcmp(a->method, "nonprivate") == 0) break;
+        const st_run *p = NULL;
+        for (int j = 0; j < i && !p; j++)
+          if (ours->v[j].proc == a->proc && strcmp(ours->v[j].arch, a->arch) == 0 &&
+              strcmp(ours->v[j].method, "nonprivate") != 0)
+            p = &ours->v[j];
+        if (!p || strcmp(p->dp_rest, a->dp_rest) == 0) break;
+        b = p;
+      }
+      const char *wa = !same_scale ? a->scale : !same_rest ? a->rest : a->dp_rest;
+      const char *wb = !same_scale ? b->scale : !same_rest ? b->rest : b->dp_rest;
+      return cb_error("report --study: %s %s runs %s (%s) and %s (%s) differ in more than arch, "
+                      "method, sigma, lr and seed, so they cannot be pooled; report each "
                       "configuration from its own database",
-                      PROC[a->proc], a->arch, b->id, b->scale, same_scale ? b->rest : "", a->id,
-                      a->scale, same_scale ? a->rest : "");
+                      PROC[a->proc], a->arch, b->id, wb, a->id, wa);
     }
   }
   return 0;
@@ -334,7 +350,7 @@ static double metric(const st_run *x, st_metric m) {
   case M_VAL_LOSS: return x->val_loss;
   case M_TRAIN_LOSS: return x->train_loss;
   case M_EPSILON: return x->epsilon;
-  case M_EPS_RDP: return x->eps_rdp;
+  case M_EPS_PRV: return x->eps_prv;
   case M_TEST_DICE: return x->test_dice;
   }
   return NAN;

@@ -21,7 +21,7 @@ typedef struct {
   int proc; /* ST_PUBLISHED_PROC / ST_CORRECTED / ST_MIXED; the study's rows: -1 */
   int seed;
   double train_loss, val_loss, val_dice, val_acc, epsilon, test_dice; /* NAN: not measured */
-  double eps_rdp; /* the RDP accountant's epsilon (the study's Opacus accountant) */
+  double eps_prv; /* the PRV accountant's epsilon (the study's: Opacus 1.4's default) */
   int n_classes;
   double cls[ST_CLASSES_MAX]; /* validation Dice per class at the final evaluated epoch */
   int dp_guarantee;           /* -1 unknown */
@@ -29,7 +29,7 @@ typedef struct {
   /* What the run was trained at besides its cell (arch, method, sigma, lr,
    * seed): scale is printed in the report ("64x64 px, width 8, depth 4,
    * batch 10, 100 epochs"), rest must also agree before runs are pooled. */
-  char scale[96], rest[160];
+  char scale[96], rest[160], dp_rest[64];
   int epochs;
 } st_run;
 
@@ -79,7 +79,7 @@ typedef enum {
   M_VAL_LOSS,
   M_TRAIN_LOSS,
   M_EPSILON,
-  M_EPS_RDP,
+  M_EPS_PRV,
   M_TEST_DICE
 } st_metric;
 int st_values(const st_runs *r, int proc, const char *arch, const char *method, double sigma,
@@ -98,5 +98,9 @@ int st_has_lr_axis(const st_runs *r, int proc, const char *arch, const char *met
 int st_write_curves(const char *const *dbs, int n_dbs, const st_runs *ours,
                     const char *published_curves, const char *arch, const char *path, FILE *md,
                     int *n_ours, int *n_study);
+
+/* Appends the "How these runs were made" section: per database and sweep,
+ * runs, clipbench revisions, hosts, backend, training time and wall clock. */
+int st_provenance(FILE *md, const char *const *dbs, int n_dbs);
 
 #endif

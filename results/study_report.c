@@ -39,7 +39,7 @@ static void fmt_stat(const st_runs *r, int proc, const char *arch, const char *m
   st_mean_ci(v, k, &mean, &half);
   if (!k)
     snprintf(buf, n, "-");
-  else if (isnan(half) || m == M_EPSILON || m == M_EPS_RDP) /* a function of the config */
+  else if (isnan(half) || m == M_EPSILON || m == M_EPS_PRV) /* a function of the config */
     snprintf(buf, n, "%.*f", digits, mean);
   else
     snprintf(buf, n, "%.*f ± %.*f", digits, mean, digits, half);
@@ -145,7 +145,7 @@ static int sigmas_of(const st_runs *study, const st_runs *ours, double *out, int
 static void published_table(FILE *md, const st_runs *study, const st_runs *ours, const double *sig,
                             int ns) {
   fputs("| architecture | method | sigma | study val loss | study Dice | study accuracy | study "
-        "epsilon | ours as published: runs | Dice | accuracy | epsilon | RDP epsilon = the study's "
+        "epsilon | ours as published: runs | Dice | accuracy | epsilon | PRV epsilon = the study's "
         "| ours corrected: runs | lr | Dice | test Dice | epsilon |\n",
         md);
   fputs("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- "
@@ -176,16 +176,18 @@ static void published_table(FILE *md, const st_runs *study, const st_runs *ours,
         fmt_stat(ours, 0, arch, method, s, ST_STUDY_LR, M_VAL_DICE, 4, c[5], sizeof c[5], &n_pub);
         fmt_stat(ours, 0, arch, method, s, ST_STUDY_LR, M_VAL_ACC, 4, c[6], sizeof c[6], NULL);
         fmt_stat(ours, 0, arch, method, s, ST_STUDY_LR, M_EPSILON, 2, c[7], sizeof c[7], NULL);
-        /* Epsilon is deterministic: as published, the RDP accountant's (the
-         * study used Opacus' RDP) must equal the study's to the precision of
+        /* Epsilon is deterministic: as published, the PRV accountant's (the
+         * study's PrivacyEngine() in Opacus 1.4.1 defaults to its PRV
+         * accountant) must equal the study's to the precision of
          * its CSV (relative 1e-3). */
         double e[MAXV];
-        int ne = st_values(ours, 0, arch, method, s, ST_STUDY_LR, M_EPS_RDP, e, MAXV);
+        int ne = st_values(ours, 0, arch, method, s, ST_STUDY_LR, M_EPS_PRV, e, MAXV);
         if (isnan(s) || isnan(pub[3]) || !ne)
           snprintf(c[8], sizeof c[8], "-");
         else
-          snprintf(c[8], sizeof c[8], "%s (%.2f)",
-                   fabs(e[0] - pub[3]) <= 1e-3 * pub[3] ? "yes" : "**no**", e[0]);
+          snprintf(c[8], sizeof c[8], "%s (%.2f, relative difference %.1e)",
+                   fabs(e[0] - pub[3]) <= 1e-3 * pub[3] ? "yes" : "**no**", e[0],
+                   fabs(e[0] - pub[3]) / pub[3]);
         /* Ours corrected: at the lr selected on validation. */
         double lr = st_best_lr(ours, 1, arch, method, s);
         fmt_stat(ours, 1, arch, method, s, lr, M_VAL_DICE, 4, c[9], sizeof c[9], &n_cor);
@@ -415,7 +417,8 @@ int cb_study_report(int argc, char **argv) {
             "sparsification `dp.sparsification.as_published: true`; *corrected* when none has. "
             "Dice, accuracy and loss are the final evaluated epoch's validation columns; "
             "epsilon is the last epoch's (the run's primary accountant; the check against the "
-            "study's uses our RDP epsilon, as Opacus reported RDP); ± is the 95%% Student t "
+            "study's uses our PRV epsilon: the study's `PrivacyEngine()`, Opacus 1.4.1, defaults "
+            "to its PRV accountant); ± is the 95%% Student t "
             "half-width over seeds (blank "
             "with one seed). As published is read at the study's lr %g; corrected at the lr "
             "with the highest mean validation Dice per cell (test Dice: the test split with the "
@@ -444,6 +447,7 @@ int cb_study_report(int argc, char **argv) {
     pivot(md, dat, &ours, 1, sig, ns);
     fputs("## Per-class validation Dice\n\n", md);
     class_table(md, &ours, sig, ns);
+    rc = st_provenance(md, dbs.v, dbs.n);
   }
   if (dat && fclose(dat) != 0 && !rc) rc = cb_error("writing %s failed (disk full?)", data);
   /* Learning curves: ours as published against the study's, where we ran
@@ -462,10 +466,10 @@ int cb_study_report(int argc, char **argv) {
           "Each arm we ran as published (at the study's lr), read at our last evaluated epoch E "
           "beside the study's published curve at the same epoch (`published_curves.tsv`; the "
           "study's list position is its epoch). Ours: mean over seeds [min, max]; a single "
-          "seed shows its difference from the study's value. Epsilon: our RDP accountant "
-          "against the study's (Opacus' RDP) at epoch E.\n\n"
+          "seed shows its difference from the study's value. Epsilon: our PRV accountant "
+          "against the study's (Opacus' PRV) at epoch E.\n\n"
           "| architecture | method | sigma | epoch E | seeds | ours val Dice | study val Dice | "
-          "ours val loss | study val loss | ours RDP epsilon | study epsilon |\n"
+          "ours val loss | study val loss | ours PRV epsilon | study epsilon |\n"
           "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
           md);
     for (int a = 0; !rc && a < 2; a++) {
@@ -502,8 +506,8 @@ int cb_study_report(int argc, char **argv) {
       const char *fmt = f ? "pdf" : "png";
       char fig[PATH_MAX + 96], vars[2 * PATH_MAX];
       snprintf(fig, sizeof fig, "%s/study_curves_%s.%s", figdir, ARCHS[a], fmt);
-      snprintf(vars, sizeof vars, "DATA='%s'; N_OURS=%d; N_STUDY=%d; XMAX=%d", cdata[a],
-               n_mine[a], n_theirs[a], max_epochs(&ours, ARCHS[a]));
+      snprintf(vars, sizeof vars, "DATA='%s'; N_OURS=%d; N_STUDY=%d; XMAX=%d", cdata[a], n_mine[a],
+               n_theirs[a], max_epochs(&ours, ARCHS[a]));
       rc = plot(plots, "study_curves.gp", vars, ARCHS[a], fig, fmt);
       if (!rc && !f) {
         fprintf(

@@ -119,7 +119,7 @@ static void cmp_cells(conj *c, const st_runs *r, int src, st_metric m, int dir, 
   int nb = st_values(r, p, b_arch, b_method, b_sigma, b_lr, m, b, MAXV);
   if (na == 0 && nb == 0) return; /* neither cell exists: not a comparison */
   char ev[200];
-  int point_ok = src == SRC_STUDY || m == M_EPSILON || m == M_EPS_RDP;
+  int point_ok = src == SRC_STUDY || m == M_EPSILON || m == M_EPS_PRV;
   conj_add(c, compare(a, na, b, nb, dir, point_ok, label, ev, sizeof ev), ev);
 }
 

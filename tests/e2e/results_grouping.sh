@@ -101,6 +101,14 @@ bad=$(m "SELECT count(*) FROM layer_norms WHERE median IS NULL OR p90 IS NULL OR
 "$CB" run "$T/base.yaml" --db "$T/m.db" --quiet --set dp.clipping=per_layer --set dp.clip_bound=1000 > /dev/null
 "$CB" status --db "$T/m.db" > "$T/status.txt"
 grep -q "warning: unet/per_layer/sigma=1/C=1000[^ ]* seed .*C_k never binds for \([0-9]*\) of \1 tensor groups" "$T/status.txt" || { echo "status: no never-binds warning"; cat "$T/status.txt"; exit 1; }
+# Views another clipbench version wrote: readers (status, export) work without writing
+# and leave them; the next command that writes the database brings them up to date.
+sqlite3 "$T/m.db" "DROP VIEW q_bounds; CREATE VIEW q_bounds AS SELECT 1 AS other_version"
+"$CB" status --db "$T/m.db" > /dev/null || { echo "status failed on views of another version"; exit 1; }
+"$CB" export --db "$T/m.db" --query bounds > /dev/null || { echo "export failed on views of another version"; exit 1; }
+[[ $(m "SELECT other_version FROM q_bounds") == 1 ]] || { echo "a reader rewrote the views"; exit 1; }
+"$CB" run "$T/base.yaml" --db "$T/m.db" --quiet --set dp.clipping=per_layer --set dp.clip_bound=1000 > /dev/null
+m "SELECT run_id FROM q_bounds LIMIT 0" > /dev/null || { echo "a writer left the views stale"; exit 1; }
 # Automatic clipping rescales every gradient (no bound to bind): never warned about.
 [[ $(grep -c "warning: [^ ]*automatic" "$T/status.txt") -eq 0 ]] || { echo "status: a bound warning for automatic clipping"; cat "$T/status.txt"; exit 1; }
 # Choosing C: norms over several batches or a held-out split, a recommended

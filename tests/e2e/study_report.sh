@@ -58,7 +58,7 @@ add() {
       seed, status, created_at) VALUES ('$id', 'x', '$cfg', '$arch', '$clip',
       NULLIF('$sigma', '-'), $lr, $seed, 'finished', 0);
       INSERT INTO epochs (run_id, epoch, train_loss, val_loss, val_dice, val_pixel_acc, epsilon,
-      eps_rdp, written_at) VALUES ('$id', 2, $tl, 1.0, $d, $acc, 0.9 * NULLIF('$eps', '-'),
+      eps_prv, written_at) VALUES ('$id', 2, $tl, 1.0, $d, $acc, 0.9 * NULLIF('$eps', '-'),
       NULLIF('$eps', '-'), 0);
       INSERT INTO epoch_classes VALUES ('$id', 2, 0, 0.9, 0.8), ('$id', 2, 8, $d, 0.1);" >>"$T/rows.sql"
   done
@@ -118,10 +118,12 @@ grep -q 'study: automatic sigma 0.7' "$C" && fail "a study curve of an arm not r
 [[ $(grep -c '^epoch' "$C") -eq 10 ]] || fail "curve blocks: $(grep '^epoch' "$C")"
 
 # Epoch by epoch: ours at our last epoch (2) against the study's curve at epoch 2
-# (Dice 0.1418, loss 2.998, epsilon 16.99 < our 145.99 after 100 epochs' worth: differs).
-grep -qF '| unet | automatic | 0.5 | 2 | 3 | 0.2100 [0.2080, 0.2120] | 0.1418 (outside our range) | 1.0000 [1.0000, 1.0000] | 2.9982 (outside our range) | 146 | 16.99 (**differs**) |' "$MD" ||
+# (Dice 0.1418, loss 2.998, PRV epsilon 16.99 < our 145.99 after 100 epochs' worth: differs).
+grep -qF '| unet | automatic | 0.5 | 2 | 3 | 0.2100 [0.2080, 0.2120] | 0.1418 (outside our range) | 1.0000 [1.0000, 1.0000] | 2.9982 (outside our range) | 146 | 16.99 (**differs**, relative difference 7.6e+00) |' "$MD" ||
   fail "epoch-matched row: $(grep -F '| unet | automatic | 0.5 | 2 |' "$MD")"
 grep -qF '| unet | nonprivate | - | 2 | 3 |' "$MD" || fail "epoch-matched non-private row"
+# Provenance: the runs per database and sweep (these were inserted outside any sweep).
+grep -qF "| \`$T/r.db\` | (single runs) | - | 63 |" "$MD" || fail "provenance: $(grep -F 'single runs' "$MD")"
 # The scale our runs were trained at is named, per procedure and architecture.
 grep -qF '| as published | unet | 15 | 1, 2, 3 |' "$MD" || fail "scale table: $(grep -F '| as published |' "$MD")"
 
@@ -157,7 +159,7 @@ while read -r method arch sigma lr _ _ _ _ _ vloss vdice vacc eps _; do
   grep -qF -- "$want" "$MD" || fail "report row for $arch $method $s: expected '$want'"
 done < <(awk -F'\t' 'BEGIN{OFS=" "} {for (i = 1; i <= NF; i++) if ($i == "") $i = "-"; print}' "$PUB")
 # Ours as published next to it: 3 runs, Dice mean +- CI, and the epsilon check.
-grep -qF '| unet | automatic | 0.5 | 2.6461 | 0.2137 | 0.7434 | 146.00 | 3 | 0.2100 ± 0.0050 | 0.7400 ± 0.0000 | 131.40 | yes (146.00) |' "$MD" ||
+grep -qF '| unet | automatic | 0.5 | 2.6461 | 0.2137 | 0.7434 | 146.00 | 3 | 0.2100 ± 0.0050 | 0.7400 ± 0.0000 | 131.40 | yes (146.00, relative difference 0.0e+00) |' "$MD" ||
   fail "as-published row for unet AC 0.5: $(grep -F '| unet | automatic | 0.5 |' "$MD")"
 grep -qF '| 0.1600 ± 0.0050 (n 3, lr 0.0005) |' "$MD" || fail "pivot cell"
 grep -qF '| corrected | unet | nonprivate | - | 0.05 | 3 | 0.9000 |' "$MD" || fail "per-class row"
@@ -192,11 +194,11 @@ sqlite3 "$T/r.db" "DELETE FROM epochs WHERE run_id IN (SELECT id FROM runs WHERE
   DELETE FROM runs WHERE lr > 0.01"
 J=$(report "$T/o4" --no-figures)
 expect "$J" ac_beats_nonprivate_unet corrected holds
-# An RDP epsilon differing from the study's is flagged (the primary accountant's is shown).
-sqlite3 "$T/r.db" "UPDATE epochs SET eps_rdp = 150 WHERE run_id IN (SELECT id FROM runs WHERE
+# A PRV epsilon differing from the study's is flagged (the primary accountant's is shown).
+sqlite3 "$T/r.db" "UPDATE epochs SET eps_prv = 150 WHERE run_id IN (SELECT id FROM runs WHERE
   arch = 'unet' AND clipping = 'automatic' AND noise_multiplier = 0.5 AND config LIKE '%opacus%')"
 report "$T/o5" --no-figures >/dev/null
-grep -F '| unet | automatic | 0.5 |' "$T/o5/README.md" | grep -qF '| 131.40 | **no** (150.00) |' || fail "epsilon check"
+grep -F '| unet | automatic | 0.5 |' "$T/o5/README.md" | grep -qF '| 131.40 | **no** (150.00, relative difference 2.7e-02) |' || fail "epsilon check"
 # The study's verdict follows the TSV: U-Net AC below non-private.
 awk -F'\t' 'BEGIN{OFS="\t"} $1=="automatic" && $2=="unet" {$11=0.1} {print}' "$PUB" >"$T/pub.tsv"
 cp "$SRC/docs/reproduction/published_curves.tsv" "$T/" # read beside --published

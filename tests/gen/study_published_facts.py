@@ -52,7 +52,7 @@ def main():
             "ParthS007/privacy-preserving-machine-learning at commit %s, results/*/*.csv. "
             "Written by tests/gen/study_published_facts.py; sigma empty = non-private; val_* "
             "and epsilon are the last entry of each list (the study's Dice is its per-image "
-            "mean over 9 classes, its epsilon Opacus' RDP at delta 1e-5).\n" % commit)
+            "mean over 9 classes, its epsilon Opacus' PRV accountant at delta 1e-5, the default of PrivacyEngine() in opacus 1.4.1).\n" % commit)
     with open(os.path.join(out, "published.tsv"), "w") as f:
         f.write(head)
         f.write("method\tarch\tsigma\tlr\tbatch_size\tepochs\ttrain_points\tval_points\t"
