@@ -254,16 +254,15 @@ def markdown(a, results, meta):
     lines = []
     lines.append("Measured %s on %s (%s; %d threads for every tool; load average %s before, "
                  "%s after; OMP_WAIT_POLICY %s for clipbench, %s for PyTorch and Opacus), "
-                 "clipbench %s with %s (sgemm %s GFLOP/s in this run), PyTorch %s "
+                 "clipbench %s with %s, PyTorch %s "
                  "(oneDNN %s), Opacus %s; %dx%d, batch %d; best of %d interleaved rounds of "
                  "%d timed steps after %d warm-up, median step; peak RSS is each process's "
-                 "largest over the rounds:" % (
+                 "largest over the rounds; %.0f s in all:" % (
                      meta["date"], meta["cpu"], meta["cores"], a.threads, meta["load_before"],
                      meta["load_after"], meta["omp_wait_policy_clipbench"],
                      meta["omp_wait_policy_torch"], meta["clipbench"], meta["openblas"],
-                     fmt(max([r["sgemm_gflops"] for r in results if r["sgemm_gflops"]] or [0])),
                      meta["torch"], meta["onednn"], meta["opacus"], a.size, a.size,
-                     a.batch_size, a.rounds, a.steps, a.warmup))
+                     a.batch_size, a.rounds, a.steps, a.warmup, meta.get("seconds", 0)))
     lines.append("")
     lines.append("    " + meta["command"])
     lines.append("")
@@ -277,18 +276,20 @@ def markdown(a, results, meta):
         op_name = "Opacus flat (%s%s)" % (
             op.get("opacus_mode", a.opacus_mode),
             "; vmap: " + ", ".join(op["vmap_layers"]) if op.get("vmap_layers") else "")
-        rows = [("PyTorch non-private", res["pytorch"], "1.00",
-                 fmt(q.get("pytorch_gflops")) + " (%s)" % fmt(
-                     100 * q["pytorch_fraction_of_sgemm"] if q.get("pytorch_fraction_of_sgemm")
-                     else None, "%.0f %%")),
+        def of_sgemm(name):
+            if not q.get(name + "_gflops"):
+                return "-"
+            return "%.0f (%.0f %% of %.0f)" % (q[name + "_gflops"],
+                                              100 * q[name + "_fraction_of_sgemm"],
+                                              res["sgemm_gflops"])
+
+        rows = [("PyTorch non-private", res["pytorch"], "1.00", of_sgemm("pytorch")),
                 (op_name, op, fmt(q["opacus_flat_vs_pytorch"], "%.2f vs PyTorch"), "")]
         for m in a.modes:
             r = res["clipbench"][m]
             if m == "none":
                 rt = fmt(q["ours_none_vs_pytorch"], "%.2f vs PyTorch")
-                gf = fmt(q.get("ours_none_gflops")) + " (%s)" % fmt(
-                    100 * q["ours_none_fraction_of_sgemm"]
-                    if q.get("ours_none_fraction_of_sgemm") else None, "%.0f %%")
+                gf = of_sgemm("ours_none")
             else:
                 rt = fmt(q.get("ours_%s_vs_ours_none" % m), "%.2f vs ours none")
                 if m == "flat":
@@ -305,8 +306,9 @@ def markdown(a, results, meta):
                 r["peak_rss_mib"], rt, gf))
     lines.append("")
     lines.append("GFLOP/s: clipbench's FLOP count of the non-private step (forward, weight and "
-                 "input gradients of every convolution) divided by each tool's step time; the "
-                 "same model, so the same count serves PyTorch.")
+                 "input gradients of every convolution) divided by each tool's step time (the "
+                 "same model, so the same count serves PyTorch), against the fastest OpenBLAS "
+                 "sgemm (2048^3) that clipbench bench measured in that model's rounds.")
     mismatch = [res for res in results
                 if res["clipbench"].get("none", {}).get("params") not in (None, res["pytorch"].get("params"))]
     for res in mismatch:
@@ -345,7 +347,14 @@ def main():
                     "for itself (default), or inherit this environment's (libgomp spins when unset)")
     ap.add_argument("--timeout", type=float, default=1800, help="seconds per child process")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
+    ap.add_argument("--table-from", metavar="FILE",
+                    help="print the Markdown table of an earlier --json output and exit")
     a = ap.parse_args()
+    if a.table_from:
+        with open(a.table_from) as f:
+            saved = json.load(f)
+        print(markdown(argparse.Namespace(**saved["args"]), saved["results"], saved["meta"]))
+        return
     if a.bias is not None:
         a.bias = a.bias == "yes"
     a.modes = [m for m in a.modes.split(",") if m]
