@@ -155,7 +155,8 @@ static int last_epoch(const curve *x, int m) {
 
 /* One row per arm we ran: ours at our last evaluated epoch E beside the
  * study's curve at the same E (the study ran 100 epochs; a shorter run of
- * ours is compared where it stopped, not with the study's final numbers). */
+ * ours is compared where it stopped, not with the study's final numbers;
+ * a shorter list of the study's where it ends). */
 static void epoch_table(FILE *md, const char *arch, const curve *mine, int nm, const curve *theirs,
                         int nt) {
   for (int i = 0; i < nm; i++) {
@@ -164,8 +165,11 @@ static void epoch_table(FILE *md, const char *arch, const curve *mine, int nm, c
       if (strcmp(theirs[k].method, a->method) == 0 &&
           ((isnan(a->sigma) && isnan(theirs[k].sigma)) || fabs(a->sigma - theirs[k].sigma) < 1e-9))
         b = &theirs[k];
+    /* The study's validation lists can be shorter than its epochs (59 or 96
+     * entries for 100 epochs): read both at the last epoch both have. */
     int E = last_epoch(a, C_DICE);
-    if (!E) continue;
+    if (b && last_epoch(b, C_DICE) && last_epoch(b, C_DICE) < E) E = last_epoch(b, C_DICE);
+    if (!E || !a->n[C_DICE][E - 1]) continue;
     fprintf(md, "| %s | %s | ", arch, a->method);
     if (isnan(a->sigma))
       fputs("- | ", md);

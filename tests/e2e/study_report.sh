@@ -205,6 +205,14 @@ cp "$SRC/docs/reproduction/published_curves.tsv" "$T/" # read beside --published
 J=$("$CB" report --study --db "$T/r.db" --out "$T/o6" --published "$T/pub.tsv" --no-figures --json)
 expect "$J" ac_beats_nonprivate_unet study "does not hold"
 
+# A run of ours longer than the study's validation list (59 entries for U-Net's
+# non-private 100 epochs) is read at the list's last entry, 59 (Dice 0.1615).
+one=$(sqlite3 "$T/r.db" "SELECT id FROM runs WHERE arch = 'unet' AND clipping = 'none' AND config LIKE '%shuffle%' ORDER BY id LIMIT 1")
+sqlite3 "$T/r.db" "INSERT INTO epochs (run_id, epoch, val_loss, val_dice, written_at) VALUES ('$one', 59, 2.5, 0.2, 0), ('$one', 80, 2.4, 0.3, 0)"
+report "$T/o9" --no-figures >/dev/null
+grep -qF '| unet | nonprivate | - | 59 | 1 | 0.2 | 0.1615 (ours +0.0385) |' "$T/o9/README.md" ||
+  fail "epoch-matched at the study's last entry: $(grep -F '| unet | nonprivate | - |' "$T/o9/README.md")"
+
 # Bad input: one line naming the file and the fix.
 printf '# x\nmethod\tarch\n' >"$T/bad.tsv"
 if "$CB" report --study --db "$T/r.db" --out "$T/o7" --published "$T/bad.tsv" 2>"$T/err"; then
