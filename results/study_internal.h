@@ -7,7 +7,8 @@
 #include <stdio.h>
 
 #define ST_CLASSES_MAX 16
-#define ST_STUDY_LR 5e-4 /* the study's (untuned) learning rate */
+#define ST_STUDY_LR 5e-4    /* the study's (untuned) learning rate */
+#define ST_STUDY_EPOCHS 100 /* the study's epochs: its final epsilon is at 100 */
 
 /* Which procedure a run followed (study_data.c says how it is recognised). */
 enum { ST_PUBLISHED_PROC = 0, ST_CORRECTED = 1, ST_MIXED = 2, ST_N_PROC = 3 };

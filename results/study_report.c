@@ -108,6 +108,21 @@ static int max_epochs(const st_runs *ours, const char *arch) {
   return e;
 }
 
+/* The fewest epochs among our as-published runs of a cell at the study's lr
+ * (INT_MAX when none): their final epsilon is the study's only at its 100. */
+static int cell_epochs(const st_runs *ours, const char *arch, const char *method, double s) {
+  int e = INT_MAX;
+  for (int i = 0; i < ours->n; i++) {
+    const st_run *x = &ours->v[i];
+    if (x->proc != ST_PUBLISHED_PROC || strcmp(x->arch, arch) != 0 ||
+        strcmp(x->method, method) != 0 || fabs(x->lr - ST_STUDY_LR) > 1e-12)
+      continue;
+    if (!(isnan(s) ? isnan(x->sigma) : fabs(x->sigma - s) < 1e-9)) continue;
+    if (x->epochs > 0 && x->epochs < e) e = x->epochs; /* 0: not stored with the run */
+  }
+  return e;
+}
+
 /* The cells (arch, method, sigma) of the study's methods present anywhere. */
 typedef struct {
   const char *arch, *method;
@@ -182,8 +197,12 @@ static void published_table(FILE *md, const st_runs *study, const st_runs *ours,
          * its CSV (relative 1e-3). */
         double e[MAXV];
         int ne = st_values(ours, 0, arch, method, s, ST_STUDY_LR, M_EPS_PRV, e, MAXV);
+        int short_run = cell_epochs(ours, arch, method, s) < ST_STUDY_EPOCHS;
         if (isnan(s) || isnan(pub[3]) || !ne)
           snprintf(c[8], sizeof c[8], "-");
+        else if (short_run) /* fewer steps than the study's: compared epoch by epoch below */
+          snprintf(c[8], sizeof c[8], "- (%d of %d epochs; see the epoch-by-epoch table)",
+                   cell_epochs(ours, arch, method, s), ST_STUDY_EPOCHS);
         else
           snprintf(c[8], sizeof c[8], "%s (%.2f, relative difference %.1e)",
                    fabs(e[0] - pub[3]) <= 1e-3 * pub[3] ? "yes" : "**no**", e[0],
