@@ -523,15 +523,14 @@ int cb_cmd_bench(int argc, char **argv) {
   int load = 0, force_progress = 0;
   double clip = 1.0, sigma = 1.0;
   const char *backend = "cpu", *preset = NULL;
-  cb_cli_init(
-      &c, "clipbench bench", "[options]",
-      "Times one training step (forward, backward, per-sample clipping, noise) for each\n"
-      "clipping mode and reports samples/s, peak memory, the ratio to the non-private step\n"
-      "and achieved GFLOP/s against OpenBLAS sgemm measured in the same run. Each mode runs\n"
-      "in its own process so its peak RSS is its own. With --background-load N every run is\n"
-      "repeated next to N busy processes and the slowdown factor is reported.");
-  cb_model_opts_add(&c, &mo);
-  mo.width = 16;
+  cb_cli_init(&c, "clipbench bench", "[options]",
+              "Times one training step (forward, backward, per-sample clipping, noise) for\n"
+              "each clipping mode and reports samples/s, peak memory, the ratio to the\n"
+              "non-private step and achieved GFLOP/s against OpenBLAS sgemm measured in the\n"
+              "same run. Each mode runs in its own process so its peak RSS is its own. With\n"
+              "--background-load N every run is repeated next to N busy processes and the\n"
+              "slowdown factor is reported.");
+  cb_model_opts_add(&c, &mo, 16);
   cb_cli_add(&c, "preset", CB_OPT_STR, &preset, "study",
              "study: both architectures at the study's shape (width 32, 224x224, batch 10)");
   cb_cli_add(&c, "size", CB_OPT_INTS, &size, "H [W]", "image size (128)");

@@ -14,7 +14,7 @@ int cb_cmd_model(int argc, char **argv) {
   int json = 0, tensors = 0;
   cb_cli_init(&c, "clipbench model", "[options]",
               "Builds a model and prints its layer table, parameter tensors and parameter count.");
-  cb_model_opts_add(&c, &mo);
+  cb_model_opts_add(&c, &mo, -1);
   cb_cli_add(&c, "size", CB_OPT_INTS, &size, "H [W]", "image size (224 224)");
   cb_cli_add(&c, "tensors", CB_OPT_FLAG, &tensors, NULL, "also list every parameter tensor");
   cb_cli_add(&c, "json", CB_OPT_FLAG, &json, NULL, "one JSON object on stdout");

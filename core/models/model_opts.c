@@ -1,13 +1,20 @@
 #include "core/models/model_opts.h"
 
+#include <stdio.h>
+
 const char *const CB_BOOL_CHOICES[] = {"no", "yes", "false", "true", "off", "on", "0", "1", NULL};
 
-void cb_model_opts_add(cb_cli *c, cb_model_opts *o) {
+void cb_model_opts_add(cb_cli *c, cb_model_opts *o, int width) {
+  /* The help text must outlive this call (the parser keeps the pointer);
+   * one command's options per process. */
+  static char width_doc[64];
+  snprintf(width_doc, sizeof width_doc, "base width: channels of the first level (%d)",
+           width > 0 ? width : 32);
   o->arch = CB_ARCH_UNET;
   o->width = o->depth = o->classes = o->groups = o->bias = o->up = o->in_channels = -1;
+  o->width = width;
   cb_cli_add_choice(c, "arch", &o->arch, CB_ARCH_NAMES, "architecture (default unet)");
-  cb_cli_add(c, "width", CB_OPT_INT, &o->width, "W",
-             "base width: channels of the first level (32)");
+  cb_cli_add(c, "width", CB_OPT_INT, &o->width, "W", width_doc);
   cb_cli_add(c, "depth", CB_OPT_INT, &o->depth, "D", "number of 2x down-samplings (4)");
   cb_cli_add(c, "classes", CB_OPT_INT, &o->classes, "K", "output classes (9)");
   cb_cli_add(c, "groups", CB_OPT_INT, &o->groups, "G",

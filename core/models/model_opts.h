@@ -11,7 +11,9 @@ typedef struct {
   int arch, width, depth, classes, groups, bias, up, in_channels;
 } cb_model_opts;
 
-void cb_model_opts_add(cb_cli *c, cb_model_opts *o);
+/* width: the command's default base width (its --help says it); -1 for the
+ * model's own (32). */
+void cb_model_opts_add(cb_cli *c, cb_model_opts *o, int width);
 /* Turns parsed options into a resolved, validated config. */
 int cb_model_opts_resolve(const cb_model_opts *o, cb_model_cfg *cfg);
 
