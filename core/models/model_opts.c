@@ -11,8 +11,8 @@ void cb_model_opts_add(cb_cli *c, cb_model_opts *o, int width) {
   snprintf(width_doc, sizeof width_doc, "base width: channels of the first level (%d)",
            width > 0 ? width : 32);
   o->arch = CB_ARCH_UNET;
-  o->width = o->depth = o->classes = o->groups = o->bias = o->up = o->in_channels = -1;
   o->width = width;
+  o->depth = o->classes = o->groups = o->bias = o->up = o->in_channels = -1;
   cb_cli_add_choice(c, "arch", &o->arch, CB_ARCH_NAMES, "architecture (default unet)");
   cb_cli_add(c, "width", CB_OPT_INT, &o->width, "W", width_doc);
   cb_cli_add(c, "depth", CB_OPT_INT, &o->depth, "D", "number of 2x down-samplings (4)");
